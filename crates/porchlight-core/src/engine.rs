@@ -1,0 +1,1406 @@
+//! The check-in lifecycle: `(state, event, now) -> (state, effects)`.
+//!
+//! Each member's state is one small aggregate ([`MemberState`]): the member's settings, the
+//! next scheduled occurrence, and the check-ins still open (normally zero or one). Every
+//! function here takes `now` and mutates only the state it is given, returning [`Effect`]s
+//! (messages to send, timeline events, check-ins to archive) for the caller to commit
+//! atomically. [`MemberState::next_due`] tells the caller when to call [`Engine::tick`] next,
+//! so the daemon sleeps until then instead of scanning members.
+//!
+//! Lifecycle of one check-in (PRODUCT §4):
+//! `held (quiet hours) → prompted → (reminded)* → answered | missed → alert … → resolved`.
+//! An alert runs the escalation levels in order: buddies one at a time (a backup buddy after
+//! `buddy_wait`, at once on "can't"), then family and coordinators at their offsets from the
+//! miss. "On my way" claims the alert and pauses the chain; if the claimer is silent for
+//! `claim_timeout` the chain resumes, and every level whose time came during the claim fires.
+//! When every level has fired and nobody confirms within `claim_timeout`, the alert is marked
+//! exhausted and coordinators are told loudly; it stays open until someone resolves it.
+
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Audience, CheckinBy, Member, Person, PersonId, Village};
+use crate::reply::{Reply, Role};
+use crate::schedule::resolve_local;
+use crate::text::{MessageKind, Vars, render};
+
+/// Why a check-in exists.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type", content = "id")]
+pub enum CheckinKind {
+    /// The member's scheduled check-in.
+    Daily,
+    /// A coordinator's roll call.
+    RollCall(String),
+    /// The member asked for help outside any check-in.
+    Help,
+}
+
+/// Where a check-in stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckinStatus {
+    /// Due, but held until quiet hours end.
+    Held,
+    /// Prompt sent, waiting for an answer.
+    Prompted,
+    /// Answered in time.
+    Answered,
+    /// Not answered in time: an alert is running.
+    Missed,
+    /// The member asked for help: an alert is running.
+    Help,
+    /// The alert was resolved and everyone alerted got an all-clear.
+    Resolved,
+    /// Never prompted: the service was down for the whole window.
+    Skipped,
+}
+
+impl CheckinStatus {
+    /// Whether nothing more will happen to the check-in.
+    pub fn is_closed(self) -> bool {
+        matches!(self, Self::Answered | Self::Resolved | Self::Skipped)
+    }
+}
+
+/// Why an alert was raised.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertReason {
+    /// The check-in window closed without an answer.
+    Missed,
+    /// The member (or someone checking on them) asked for help.
+    Help,
+}
+
+/// Someone who was alerted, and at which level.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alerted {
+    /// Who.
+    pub person: PersonId,
+    /// The 1-based escalation level they were alerted at.
+    pub level: u8,
+}
+
+/// A buddy's "on my way".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    /// The buddy.
+    pub by: PersonId,
+    /// When the claim lapses if they have not reported back.
+    pub until: DateTime<Utc>,
+}
+
+/// A running escalation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alert {
+    /// Why.
+    pub reason: AlertReason,
+    /// The miss (or the help request): level offsets count from here.
+    pub since: DateTime<Utc>,
+    /// How many escalation levels have fired.
+    pub steps_fired: usize,
+    /// Fire the next level at this instant even if its offset has not come (a buddy said
+    /// "help", every buddy said "can't", a level had nobody in it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hurry_at: Option<DateTime<Utc>>,
+    /// Buddies not yet asked, in order.
+    #[serde(default)]
+    pub buddy_queue: Vec<PersonId>,
+    /// When the next buddy in the queue is asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_buddy_at: Option<DateTime<Utc>>,
+    /// A buddy on their way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<Claim>,
+    /// Everyone alerted so far: exactly the people who get the all-clear.
+    #[serde(default)]
+    pub alerted: Vec<Alerted>,
+    /// When someone was last asked to act.
+    pub last_contact_at: DateTime<Utc>,
+    /// Every level fired and nobody confirmed: coordinators were told.
+    #[serde(default)]
+    pub exhausted: bool,
+}
+
+impl Alert {
+    /// The highest level reached (1-based), 0 before any.
+    pub fn level(&self) -> u8 {
+        self.alerted.iter().map(|a| a.level).max().unwrap_or(0)
+    }
+}
+
+/// One check-in: a prompt and everything that follows from it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Checkin {
+    /// `{member}/{local date}T{HH:MM}` for daily check-ins; unique per member and occurrence.
+    pub id: String,
+    /// Whose check-in.
+    pub member: PersonId,
+    /// Why it exists.
+    pub kind: CheckinKind,
+    /// The scheduled instant.
+    pub scheduled_at: DateTime<Utc>,
+    /// The member's local date of the occurrence.
+    pub local_date: NaiveDate,
+    /// Who is asked: the member, their buddy, or their circle partner.
+    pub asked: PersonId,
+    /// Where it stands.
+    pub status: CheckinStatus,
+    /// When the prompt is (held) or was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_at: Option<DateTime<Utc>>,
+    /// When the prompt was actually sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompted_at: Option<DateTime<Utc>>,
+    /// Answer by this instant or the check-in is missed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<DateTime<Utc>>,
+    /// Time to answer for this check-in, in seconds.
+    pub window_secs: i64,
+    /// Reminders sent (or skipped for quiet hours).
+    #[serde(default)]
+    pub reminders_done: usize,
+    /// When it was answered or resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_at: Option<DateTime<Utc>>,
+    /// Who answered or resolved it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_by: Option<PersonId>,
+    /// The text of the answer, kept for coordinators.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
+    /// The escalation, once missed or help.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<Alert>,
+}
+
+/// A member's whole state: what the store keeps under the member's id.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MemberState {
+    /// Settings.
+    pub member: Member,
+    /// The member's time zone (their own, or the village's).
+    pub timezone: Tz,
+    /// The next scheduled occurrence not yet turned into a check-in.
+    pub next_at: Option<DateTime<Utc>>,
+    /// Check-ins not yet closed.
+    #[serde(default)]
+    pub open: Vec<Checkin>,
+    /// When the member (or their checker) was last prompted.
+    #[serde(default)]
+    pub last_prompted_at: Option<DateTime<Utc>>,
+    /// When a check-in was last answered.
+    #[serde(default)]
+    pub last_answered_at: Option<DateTime<Utc>>,
+    /// When an alert about the member was last resolved.
+    #[serde(default)]
+    pub last_resolved_at: Option<DateTime<Utc>>,
+    /// The member's person record says they texted STOP.
+    #[serde(default)]
+    pub opted_out: bool,
+}
+
+/// What a timeline event is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// A prompt (or check-on request) was sent.
+    Prompted,
+    /// A reminder was sent.
+    Reminded,
+    /// The check-in was answered.
+    Answered,
+    /// The member asked for help.
+    Help,
+    /// The window closed unanswered.
+    Missed,
+    /// Someone was alerted.
+    Alerted,
+    /// A buddy is on their way.
+    Claimed,
+    /// A claim lapsed; the chain resumed.
+    ClaimExpired,
+    /// A buddy can't go.
+    Declined,
+    /// Every level fired and nobody confirmed.
+    Exhausted,
+    /// The alert was resolved.
+    Resolved,
+    /// An all-clear was sent.
+    AllClear,
+    /// A check-in was skipped (service down).
+    Skipped,
+    /// Away mode on.
+    Away,
+    /// Away mode off.
+    Back,
+    /// SMS opt-out.
+    OptedOut,
+    /// SMS opt-in.
+    OptedIn,
+    /// A note: a reply that changed nothing, kept for coordinators.
+    Note,
+    /// A roll call began for the member.
+    RollCall,
+}
+
+/// One line of the timeline and the audit log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// What.
+    pub event: EventKind,
+    /// About which member.
+    pub member: PersonId,
+    /// Which check-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkin: Option<String>,
+    /// Recipient of a message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<PersonId>,
+    /// Who acted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<PersonId>,
+    /// Escalation level, 1-based.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<u8>,
+    /// Text of a reply or a reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// How a reply to a message is to be read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyContext {
+    /// The member it is about.
+    pub member: PersonId,
+    /// The check-in it is about.
+    pub checkin: String,
+    /// In what role the recipient answers.
+    pub role: Role,
+}
+
+/// A message to send.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Outgoing {
+    /// Recipient.
+    pub to: PersonId,
+    /// What it is.
+    pub kind: MessageKind,
+    /// Rendered text (a reply link is appended by the sender when configured).
+    pub text: String,
+    /// About which member.
+    pub member: PersonId,
+    /// About which check-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkin: Option<String>,
+    /// Escalation level, for alerts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<u8>,
+    /// About a member in trouble: never held back by a budget or quiet hours.
+    pub urgent: bool,
+    /// How a reply from the recipient is read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<ReplyContext>,
+}
+
+/// What a step asks the caller to do, all in one atomic commit.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    /// Queue a message in the outbox.
+    Send(Outgoing),
+    /// Append to the audit log / timeline.
+    Record(Event),
+    /// A check-in closed: move it to history.
+    Archive(Checkin),
+    /// Set a person's SMS opt-out flag.
+    SetOptOut {
+        /// Who.
+        person: PersonId,
+        /// Opted out (true) or back in.
+        opted_out: bool,
+    },
+}
+
+/// What the engine needs to read about people and circles.
+pub trait Roster {
+    /// A person by id.
+    fn person(&self, id: &str) -> Option<Person>;
+    /// Who checks on `member` in `circle` on `date`, if the circle pairs them.
+    fn circle_checker(&self, circle: &str, date: NaiveDate, member: &str) -> Option<PersonId>;
+}
+
+/// One engine step: the village, the roster, the instant, and the effects produced so far.
+pub struct Engine<'a> {
+    village: &'a Village,
+    roster: &'a dyn Roster,
+    now: DateTime<Utc>,
+    effects: Vec<Effect>,
+}
+
+/// Upper bound on timers processed per tick for one check-in (a safety net, never reached in
+/// practice: a check-in has a handful of timers).
+const MAX_TIMERS_PER_TICK: usize = 256;
+/// Upper bound on missed occurrences caught up in one tick (after a long outage).
+const MAX_CATCH_UP: usize = 400;
+
+impl MemberState {
+    /// A fresh state: the first occurrence is the first one after `now`.
+    pub fn new(member: Member, timezone: Tz, now: DateTime<Utc>) -> MemberState {
+        let next_at = member.policy.checkin.next_after(now, timezone);
+        MemberState {
+            member,
+            timezone,
+            next_at,
+            open: Vec::new(),
+            last_prompted_at: None,
+            last_answered_at: None,
+            last_resolved_at: None,
+            opted_out: false,
+        }
+    }
+
+    /// When [`Engine::tick`] must next run for this member.
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        let checkins = self
+            .open
+            .iter()
+            .filter_map(|c| self.timer(c).map(|t| t.at()));
+        self.next_at.into_iter().chain(checkins).min()
+    }
+
+    /// The member's local date at an instant.
+    pub fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
+        at.with_timezone(&self.timezone).date_naive()
+    }
+
+    fn in_quiet_hours(&self, at: DateTime<Utc>) -> bool {
+        self.member
+            .policy
+            .quiet_hours
+            .is_some_and(|q| q.contains(at.with_timezone(&self.timezone).time()))
+    }
+
+    /// The first instant at or after `at` outside quiet hours.
+    fn after_quiet(&self, at: DateTime<Utc>) -> DateTime<Utc> {
+        let Some(q) = self.member.policy.quiet_hours else {
+            return at;
+        };
+        if !self.in_quiet_hours(at) {
+            return at;
+        }
+        let local = at.with_timezone(&self.timezone);
+        let mut date = local.date_naive();
+        if local.time() >= q.end {
+            date = date.succ_opt().unwrap_or(date);
+        }
+        resolve_local(self.timezone, date.and_time(q.end)).unwrap_or(at)
+    }
+
+    fn timer(&self, c: &Checkin) -> Option<Timer> {
+        let policy = &self.member.policy;
+        match c.status {
+            CheckinStatus::Held => c.prompt_at.map(Timer::Prompt),
+            CheckinStatus::Prompted => {
+                let deadline = c.deadline?;
+                let reminder = c.prompted_at.and_then(|p| {
+                    let r = policy.reminders.get(c.reminders_done)?;
+                    let at = p + r.delta();
+                    (at < deadline).then_some(at)
+                });
+                match reminder {
+                    Some(at) => Some(Timer::Reminder(at)),
+                    None => Some(Timer::Deadline(deadline)),
+                }
+            }
+            CheckinStatus::Missed | CheckinStatus::Help => {
+                let alert = c.alert.as_ref()?;
+                if alert.exhausted {
+                    return None;
+                }
+                if let Some(claim) = &alert.claim {
+                    return Some(Timer::ClaimEnd(claim.until));
+                }
+                let hold = |at: DateTime<Utc>| {
+                    // A plain miss waits out quiet hours (no 3 a.m. false alarms); help never waits.
+                    if alert.reason == AlertReason::Missed {
+                        self.after_quiet(at)
+                    } else {
+                        at
+                    }
+                };
+                let step = policy.escalation.get(alert.steps_fired).map(|s| {
+                    let at = hold(alert.since + s.after.delta());
+                    alert.hurry_at.map_or(at, |h| h.min(at))
+                });
+                let buddy = alert.next_buddy_at.map(hold);
+                match (step, buddy) {
+                    (Some(s), Some(b)) if b < s => Some(Timer::NextBuddy(b)),
+                    (Some(s), _) => Some(Timer::Step(s)),
+                    (None, Some(b)) => Some(Timer::NextBuddy(b)),
+                    (None, None) => Some(Timer::Exhaust(
+                        alert.last_contact_at + policy.claim_timeout.delta(),
+                    )),
+                }
+            }
+            CheckinStatus::Answered | CheckinStatus::Resolved | CheckinStatus::Skipped => None,
+        }
+    }
+
+    /// Whether the member is away, paused or opted out on a local date.
+    pub fn inactive_on(&self, date: NaiveDate) -> bool {
+        self.member.paused || self.opted_out || self.member.is_away_on(date)
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Timer {
+    Prompt(DateTime<Utc>),
+    Reminder(DateTime<Utc>),
+    Deadline(DateTime<Utc>),
+    Step(DateTime<Utc>),
+    NextBuddy(DateTime<Utc>),
+    ClaimEnd(DateTime<Utc>),
+    Exhaust(DateTime<Utc>),
+}
+
+impl Timer {
+    fn at(self) -> DateTime<Utc> {
+        match self {
+            Timer::Prompt(t)
+            | Timer::Reminder(t)
+            | Timer::Deadline(t)
+            | Timer::Step(t)
+            | Timer::NextBuddy(t)
+            | Timer::ClaimEnd(t)
+            | Timer::Exhaust(t) => t,
+        }
+    }
+}
+
+fn fmt_local(at: DateTime<Utc>, tz: Tz) -> String {
+    at.with_timezone(&tz).format("%H:%M").to_string()
+}
+
+impl<'a> Engine<'a> {
+    /// A step at `now`.
+    pub fn new(village: &'a Village, roster: &'a dyn Roster, now: DateTime<Utc>) -> Engine<'a> {
+        Engine {
+            village,
+            roster,
+            now,
+            effects: Vec::new(),
+        }
+    }
+
+    /// The instant this step runs at.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    /// The effects produced, in order.
+    pub fn into_effects(self) -> Vec<Effect> {
+        self.effects
+    }
+
+    /// The effects produced so far.
+    pub fn effects(&self) -> &[Effect] {
+        &self.effects
+    }
+
+    fn record(&mut self, st: &MemberState, c: Option<&Checkin>, event: EventKind) -> &mut Event {
+        self.effects.push(Effect::Record(Event {
+            at: self.now,
+            event,
+            member: st.member.id.clone(),
+            checkin: c.map(|c| c.id.clone()),
+            to: None,
+            by: None,
+            level: None,
+            text: None,
+        }));
+        match self.effects.last_mut() {
+            Some(Effect::Record(e)) => e,
+            _ => unreachable!("just pushed a record"),
+        }
+    }
+
+    fn person(&self, id: &str) -> Person {
+        self.roster
+            .person(id)
+            .unwrap_or_else(|| Person::new(id, id))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn send(
+        &mut self,
+        st: &MemberState,
+        c: Option<&Checkin>,
+        to: &str,
+        kind: MessageKind,
+        level: Option<u8>,
+        urgent: bool,
+        role: Option<Role>,
+        detail: &str,
+    ) {
+        let recipient = self.person(to);
+        let member = self.person(&st.member.id);
+        let when = match kind {
+            MessageKind::AwayAck => st
+                .member
+                .away_until
+                .map(|d| d.format("%b %-d").to_string())
+                .unwrap_or_default(),
+            _ => fmt_local(
+                c.and_then(|c| c.alert.as_ref().map(|a| a.since))
+                    .unwrap_or(self.now),
+                st.timezone,
+            ),
+        };
+        let text = render(
+            kind,
+            recipient.language,
+            &Vars {
+                name: recipient.first_name(),
+                member: member.first_name(),
+                member_full: &member.name,
+                when: &when,
+                who: "",
+                detail,
+                link: "",
+            },
+        );
+        let context = match (role, c) {
+            (Some(role), Some(c)) => Some(ReplyContext {
+                member: st.member.id.clone(),
+                checkin: c.id.clone(),
+                role,
+            }),
+            _ => None,
+        };
+        self.effects.push(Effect::Send(Outgoing {
+            to: to.to_string(),
+            kind,
+            text,
+            member: st.member.id.clone(),
+            checkin: c.map(|c| c.id.clone()),
+            level,
+            urgent,
+            context,
+        }));
+    }
+
+    // ----- the clock ---------------------------------------------------------------------
+
+    /// Runs everything due for this member at or before `now`: new occurrences, prompts held
+    /// by quiet hours, reminders, deadlines, escalation levels, claim timeouts, exhaustion.
+    /// Closed check-ins are archived and removed from the state.
+    pub fn tick(&mut self, st: &mut MemberState) {
+        let mut caught_up = 0;
+        while let Some(at) = st.next_at {
+            if at > self.now {
+                break;
+            }
+            if caught_up >= MAX_CATCH_UP {
+                // Down for over a year of occurrences: don't replay them one by one.
+                st.next_at = st.member.policy.checkin.next_after(self.now, st.timezone);
+                break;
+            }
+            self.occurrence(st, at);
+            st.next_at = st.member.policy.checkin.next_after(at, st.timezone);
+            caught_up += 1;
+        }
+        for i in 0..st.open.len() {
+            for _ in 0..MAX_TIMERS_PER_TICK {
+                let Some(timer) = st.timer(&st.open[i]) else {
+                    break;
+                };
+                if timer.at() > self.now {
+                    break;
+                }
+                self.fire(st, i, timer);
+            }
+        }
+        self.archive_closed(st);
+    }
+
+    fn archive_closed(&mut self, st: &mut MemberState) {
+        let (closed, open): (Vec<Checkin>, Vec<Checkin>) = std::mem::take(&mut st.open)
+            .into_iter()
+            .partition(|c| c.status.is_closed());
+        st.open = open;
+        for c in closed {
+            self.effects.push(Effect::Archive(c));
+        }
+    }
+
+    /// Turns a scheduled occurrence into a check-in (or a skip).
+    fn occurrence(&mut self, st: &mut MemberState, at: DateTime<Utc>) {
+        let local = at.with_timezone(&st.timezone);
+        let date = local.date_naive();
+        if st.inactive_on(date) {
+            // Away, paused or opted out: no prompt, and so nothing to alert about.
+            return;
+        }
+        let window = st.member.policy.window.delta();
+        let id = format!("{}/{}", st.member.id, local.format("%Y-%m-%dT%H:%M"));
+        if st.open.iter().any(|c| c.id == id) {
+            return; // never two prompts for one occurrence
+        }
+        let asked = self.checker_for(st, date);
+        let mut c = Checkin {
+            id,
+            member: st.member.id.clone(),
+            kind: CheckinKind::Daily,
+            scheduled_at: at,
+            local_date: date,
+            asked,
+            status: CheckinStatus::Held,
+            prompt_at: None,
+            prompted_at: None,
+            deadline: None,
+            window_secs: window.num_seconds(),
+            reminders_done: 0,
+            answered_at: None,
+            answered_by: None,
+            answer: None,
+            alert: None,
+        };
+        let prompt_at = st.after_quiet(at);
+        if prompt_at + window <= self.now {
+            // The service was down for the whole window: the member was never asked, so
+            // nobody is alerted. The caller reports skips to coordinators once.
+            c.status = CheckinStatus::Skipped;
+            self.record(st, Some(&c), EventKind::Skipped).text = Some("service down".into());
+            self.effects.push(Effect::Archive(c));
+            return;
+        }
+        if prompt_at > self.now {
+            c.prompt_at = Some(prompt_at);
+            st.open.push(c);
+            return;
+        }
+        self.prompt(st, &mut c);
+        st.open.push(c);
+    }
+
+    /// Who is asked to do the member's check-in on a date.
+    fn checker_for(&self, st: &MemberState, date: NaiveDate) -> PersonId {
+        match &st.member.by {
+            CheckinBy::Myself => st.member.id.clone(),
+            CheckinBy::Buddy => st
+                .member
+                .buddies
+                .first()
+                .cloned()
+                .unwrap_or_else(|| st.member.id.clone()),
+            CheckinBy::Circle(name) => self
+                .roster
+                .circle_checker(name, date, &st.member.id)
+                .unwrap_or_else(|| st.member.id.clone()),
+        }
+    }
+
+    fn prompt(&mut self, st: &mut MemberState, c: &mut Checkin) {
+        c.status = CheckinStatus::Prompted;
+        c.prompt_at = Some(self.now);
+        c.prompted_at = Some(self.now);
+        // The window runs from the moment the prompt is actually sent (after quiet hours or a
+        // restart), so nobody is alerted about a member who had less time than promised.
+        c.deadline = Some(self.now + TimeDelta::seconds(c.window_secs));
+        st.last_prompted_at = Some(self.now);
+        let (kind, role) = self.prompt_kind(st, c, false);
+        let asked = c.asked.clone();
+        self.send(st, Some(c), &asked, kind, None, false, Some(role), "");
+        self.record(st, Some(c), EventKind::Prompted).to = Some(asked);
+    }
+
+    fn prompt_kind(&self, st: &MemberState, c: &Checkin, reminder: bool) -> (MessageKind, Role) {
+        let own = c.asked == st.member.id;
+        match (own, reminder, &c.kind) {
+            (true, false, CheckinKind::RollCall(_)) => (MessageKind::RollCall, Role::Member),
+            (true, false, _) => (MessageKind::Prompt, Role::Member),
+            (true, true, _) => (MessageKind::Reminder, Role::Member),
+            (false, false, _) => (MessageKind::CheckOn, Role::Buddy),
+            (false, true, _) => (MessageKind::CheckOnReminder, Role::Buddy),
+        }
+    }
+
+    fn fire(&mut self, st: &mut MemberState, i: usize, timer: Timer) {
+        let mut c = st.open[i].clone();
+        match timer {
+            Timer::Prompt(_) => self.prompt(st, &mut c),
+            Timer::Reminder(_) => {
+                c.reminders_done += 1;
+                if !st.in_quiet_hours(self.now) {
+                    let (kind, role) = self.prompt_kind(st, &c, true);
+                    let asked = c.asked.clone();
+                    self.send(st, Some(&c), &asked, kind, None, false, Some(role), "");
+                    self.record(st, Some(&c), EventKind::Reminded).to = Some(asked);
+                }
+            }
+            Timer::Deadline(deadline) => {
+                c.status = CheckinStatus::Missed;
+                self.record(st, Some(&c), EventKind::Missed).to = Some(c.asked.clone());
+                c.alert = Some(Alert {
+                    reason: AlertReason::Missed,
+                    since: deadline,
+                    steps_fired: 0,
+                    hurry_at: None,
+                    buddy_queue: Vec::new(),
+                    next_buddy_at: None,
+                    claim: None,
+                    alerted: Vec::new(),
+                    last_contact_at: self.now,
+                    exhausted: false,
+                });
+            }
+            Timer::Step(_) => self.fire_step(st, &mut c, false),
+            Timer::NextBuddy(_) => self.next_buddy(st, &mut c),
+            Timer::ClaimEnd(_) => {
+                let alert = c.alert.as_mut().expect("claim implies alert");
+                let claim = alert.claim.take().expect("claim timer implies claim");
+                if !alert.buddy_queue.is_empty() {
+                    alert.next_buddy_at = Some(self.now);
+                }
+                alert.last_contact_at = self.now;
+                let level = alert.level();
+                self.record(st, Some(&c), EventKind::ClaimExpired).by = Some(claim.by.clone());
+                self.send(
+                    st,
+                    Some(&c),
+                    &claim.by,
+                    MessageKind::ClaimExpired,
+                    Some(level),
+                    true,
+                    Some(Role::Buddy),
+                    "",
+                );
+            }
+            Timer::Exhaust(_) => {
+                let alert = c.alert.as_mut().expect("exhaust implies alert");
+                alert.exhausted = true;
+                let level = alert.level();
+                self.record(st, Some(&c), EventKind::Exhausted).level = Some(level);
+                for coord in self.village.coordinators.clone() {
+                    self.send(
+                        st,
+                        Some(&c),
+                        &coord,
+                        MessageKind::Exhausted,
+                        Some(level),
+                        true,
+                        Some(Role::Coordinator),
+                        "",
+                    );
+                }
+            }
+        }
+        st.open[i] = c;
+    }
+
+    /// Fires the next escalation level. `help` sends every buddy at once instead of one at a time.
+    fn fire_step(&mut self, st: &mut MemberState, c: &mut Checkin, help: bool) {
+        let steps = st.member.policy.escalation.clone();
+        let alert = c.alert.as_mut().expect("steps imply alert");
+        let Some(step) = steps.get(alert.steps_fired) else {
+            return;
+        };
+        alert.steps_fired += 1;
+        alert.hurry_at = None;
+        let level = u8::try_from(alert.steps_fired).unwrap_or(u8::MAX);
+        let already: Vec<PersonId> = alert.alerted.iter().map(|a| a.person.clone()).collect();
+        let member_id = st.member.id.clone();
+        let fresh = |ids: &[PersonId]| -> Vec<PersonId> {
+            let mut out: Vec<PersonId> = Vec::new();
+            for id in ids {
+                if *id != member_id && !already.contains(id) && !out.contains(id) {
+                    out.push(id.clone());
+                }
+            }
+            out
+        };
+        let (kind, role, recipients) = match step.notify {
+            Audience::Buddies => {
+                let mut queue = fresh(&st.member.buddies);
+                // A buddy who was asked to check today and stayed silent goes to the back.
+                if queue.len() > 1 && c.asked != member_id {
+                    if let Some(pos) = queue.iter().position(|b| *b == c.asked) {
+                        let silent = queue.remove(pos);
+                        queue.push(silent);
+                    }
+                }
+                let first = if help || queue.is_empty() {
+                    std::mem::take(&mut queue)
+                } else {
+                    vec![queue.remove(0)]
+                };
+                alert.next_buddy_at =
+                    (!queue.is_empty()).then(|| self.now + st.member.policy.buddy_wait.delta());
+                alert.buddy_queue = queue;
+                let kind = if alert.reason == AlertReason::Help {
+                    MessageKind::HelpAlert
+                } else {
+                    MessageKind::BuddyAlert
+                };
+                (kind, Role::Buddy, first)
+            }
+            Audience::Family => {
+                let kind = if alert.reason == AlertReason::Help {
+                    MessageKind::HelpAlert
+                } else {
+                    MessageKind::Alert
+                };
+                (kind, Role::Family, fresh(&st.member.family))
+            }
+            Audience::Coordinators => {
+                let kind = if alert.reason == AlertReason::Help {
+                    MessageKind::HelpAlert
+                } else {
+                    MessageKind::Alert
+                };
+                (kind, Role::Coordinator, fresh(&self.village.coordinators))
+            }
+        };
+        if recipients.is_empty() {
+            // Nobody at this level: the next level must not wait for its offset.
+            alert.hurry_at = Some(self.now);
+            return;
+        }
+        alert.last_contact_at = self.now;
+        for r in &recipients {
+            alert.alerted.push(Alerted {
+                person: r.clone(),
+                level,
+            });
+        }
+        let since = fmt_local(alert.since, st.timezone);
+        let detail = format!("since {since}");
+        for r in recipients {
+            self.send(
+                st,
+                Some(c),
+                &r,
+                kind,
+                Some(level),
+                true,
+                Some(role),
+                &detail,
+            );
+            let e = self.record(st, Some(c), EventKind::Alerted);
+            e.to = Some(r);
+            e.level = Some(level);
+        }
+    }
+
+    fn next_buddy(&mut self, st: &mut MemberState, c: &mut Checkin) {
+        let alert = c.alert.as_mut().expect("buddy implies alert");
+        alert.next_buddy_at = None;
+        if alert.buddy_queue.is_empty() {
+            return;
+        }
+        let buddy = alert.buddy_queue.remove(0);
+        if !alert.buddy_queue.is_empty() {
+            alert.next_buddy_at = Some(self.now + st.member.policy.buddy_wait.delta());
+        }
+        // The buddy level's number, for the record.
+        let level = st
+            .member
+            .policy
+            .escalation
+            .iter()
+            .position(|s| s.notify == Audience::Buddies)
+            .map_or(1, |p| u8::try_from(p + 1).unwrap_or(u8::MAX));
+        alert.alerted.push(Alerted {
+            person: buddy.clone(),
+            level,
+        });
+        alert.last_contact_at = self.now;
+        let kind = if alert.reason == AlertReason::Help {
+            MessageKind::HelpAlert
+        } else {
+            MessageKind::BuddyAlert
+        };
+        let detail = format!("since {}", fmt_local(alert.since, st.timezone));
+        self.send(
+            st,
+            Some(c),
+            &buddy,
+            kind,
+            Some(level),
+            true,
+            Some(Role::Buddy),
+            &detail,
+        );
+        let e = self.record(st, Some(c), EventKind::Alerted);
+        e.to = Some(buddy);
+        e.level = Some(level);
+    }
+
+    // ----- replies -----------------------------------------------------------------------
+
+    /// A reply from the member themselves (context: their own check-in, or none).
+    pub fn member_reply(&mut self, st: &mut MemberState, reply: &Reply, text: &str) {
+        let me = st.member.id.clone();
+        match reply {
+            Reply::Stop => {
+                st.opted_out = true;
+                self.effects.push(Effect::SetOptOut {
+                    person: me.clone(),
+                    opted_out: true,
+                });
+                self.record(st, None, EventKind::OptedOut).text = Some(text.to_string());
+                self.sign_of_life(st, &me, text);
+                for coord in self.village.coordinators.clone() {
+                    self.send(
+                        st,
+                        None,
+                        &coord,
+                        MessageKind::OptedOut,
+                        None,
+                        true,
+                        None,
+                        "",
+                    );
+                }
+            }
+            Reply::Start => {
+                st.opted_out = false;
+                self.effects.push(Effect::SetOptOut {
+                    person: me.clone(),
+                    opted_out: false,
+                });
+                self.record(st, None, EventKind::OptedIn);
+                self.sign_of_life(st, &me, text);
+            }
+            Reply::Help => self.help(st, &me, text),
+            Reply::Away { until } => {
+                st.member.away_until = Some(*until);
+                self.record(st, None, EventKind::Away).text = Some(until.to_string());
+                self.sign_of_life(st, &me, text);
+                self.send(st, None, &me, MessageKind::AwayAck, None, false, None, "");
+            }
+            Reply::Back => {
+                let was_away = st.member.away_until.take().is_some();
+                self.record(st, None, EventKind::Back);
+                self.sign_of_life(st, &me, text);
+                if was_away {
+                    self.send(st, None, &me, MessageKind::BackAck, None, false, None, "");
+                }
+            }
+            Reply::Ok | Reply::Other | Reply::OnMyWay | Reply::Cannot => {
+                if !self.sign_of_life(st, &me, text) {
+                    // Nothing was waiting: keep the text for the coordinator.
+                    self.record(st, None, EventKind::Note).text = Some(text.to_string());
+                }
+            }
+        }
+        self.archive_closed(st);
+    }
+
+    /// Anything the member says answers every open check-in of theirs and resolves every alert
+    /// about them. Returns whether anything was open.
+    pub fn sign_of_life(&mut self, st: &mut MemberState, by: &str, text: &str) -> bool {
+        let mut any = false;
+        for i in 0..st.open.len() {
+            let mut c = st.open[i].clone();
+            match c.status {
+                // Also when a buddy or circle partner was asked today: the member's own word
+                // counts, and a held prompt need not go out at all.
+                CheckinStatus::Prompted | CheckinStatus::Held => {
+                    self.answer(st, &mut c, by, text);
+                    any = true;
+                }
+                CheckinStatus::Missed | CheckinStatus::Help => {
+                    self.resolve(st, &mut c, by, text);
+                    any = true;
+                }
+                _ => {}
+            }
+            st.open[i] = c;
+        }
+        any
+    }
+
+    fn answer(&mut self, st: &mut MemberState, c: &mut Checkin, by: &str, text: &str) {
+        c.status = CheckinStatus::Answered;
+        c.answered_at = Some(self.now);
+        c.answered_by = Some(by.to_string());
+        c.answer = Some(text.to_string());
+        st.last_answered_at = Some(self.now);
+        let e = self.record(st, Some(c), EventKind::Answered);
+        e.by = Some(by.to_string());
+        e.text = Some(text.to_string());
+    }
+
+    /// Closes an alert: records who resolved it and sends the all-clear to exactly the people
+    /// who were alerted.
+    pub fn resolve(&mut self, st: &mut MemberState, c: &mut Checkin, by: &str, reason: &str) {
+        c.status = CheckinStatus::Resolved;
+        c.answered_at = Some(self.now);
+        c.answered_by = Some(by.to_string());
+        c.answer = Some(reason.to_string());
+        st.last_resolved_at = Some(self.now);
+        if by == st.member.id {
+            st.last_answered_at = Some(self.now);
+        }
+        let e = self.record(st, Some(c), EventKind::Resolved);
+        e.by = Some(by.to_string());
+        e.text = Some(reason.to_string());
+        let Some(alert) = c.alert.as_mut() else {
+            return;
+        };
+        alert.claim = None;
+        alert.next_buddy_at = None;
+        let who = if by == st.member.id {
+            "they answered".to_string()
+        } else {
+            format!("confirmed by {}", self.person(by).first_name())
+        };
+        let mut told: Vec<PersonId> = Vec::new();
+        for a in alert.alerted.clone() {
+            if told.contains(&a.person) {
+                continue;
+            }
+            told.push(a.person.clone());
+            self.send(
+                st,
+                Some(c),
+                &a.person,
+                MessageKind::AllClear,
+                Some(a.level),
+                true,
+                None,
+                &who,
+            );
+            let e = self.record(st, Some(c), EventKind::AllClear);
+            e.to = Some(a.person.clone());
+            e.level = Some(a.level);
+        }
+    }
+
+    /// The member (or someone checking on them) asked for help: alert buddies and family now.
+    pub fn help(&mut self, st: &mut MemberState, by: &str, text: &str) {
+        if let Some(existing) = st.open.iter().find(|c| c.status == CheckinStatus::Help) {
+            // A help alert is already running: a second "2" is kept for the coordinator.
+            let id = existing.id.clone();
+            let e = self.record(st, None, EventKind::Note);
+            e.checkin = Some(id);
+            e.by = Some(by.to_string());
+            e.text = Some(text.to_string());
+            return;
+        }
+        // The help request takes over the open check-in (a prompt or a missed one) if any.
+        let mut c = match st.open.iter().position(|c| !c.status.is_closed()) {
+            Some(i) => st.open.remove(i),
+            None => Checkin {
+                id: format!(
+                    "{}/help/{}",
+                    st.member.id,
+                    self.now.format("%Y-%m-%dT%H:%M:%S")
+                ),
+                member: st.member.id.clone(),
+                kind: CheckinKind::Help,
+                scheduled_at: self.now,
+                local_date: st.local_date(self.now),
+                asked: st.member.id.clone(),
+                status: CheckinStatus::Help,
+                prompt_at: None,
+                prompted_at: None,
+                deadline: None,
+                window_secs: 0,
+                reminders_done: 0,
+                answered_at: None,
+                answered_by: None,
+                answer: None,
+                alert: None,
+            },
+        };
+        c.status = CheckinStatus::Help;
+        if by == st.member.id {
+            c.answered_at = Some(self.now);
+            st.last_answered_at = Some(self.now);
+        }
+        c.answer = Some(text.to_string());
+        // People already alerted about a miss stay on the list for the all-clear.
+        let prior = c.alert.take().map(|p| p.alerted).unwrap_or_default();
+        c.alert = Some(Alert {
+            reason: AlertReason::Help,
+            since: self.now,
+            steps_fired: 0,
+            hurry_at: None,
+            buddy_queue: Vec::new(),
+            next_buddy_at: None,
+            claim: None,
+            alerted: Vec::new(),
+            last_contact_at: self.now,
+            exhausted: false,
+        });
+        let e = self.record(st, Some(&c), EventKind::Help);
+        e.by = Some(by.to_string());
+        e.text = Some(text.to_string());
+        if by == st.member.id {
+            self.send(st, Some(&c), by, MessageKind::HelpAck, None, true, None, "");
+        }
+        // Every buddy and family level fires now; coordinators keep their offsets.
+        let steps = st.member.policy.escalation.clone();
+        while let Some(step) = steps.get(c.alert.as_ref().map_or(usize::MAX, |a| a.steps_fired)) {
+            if step.notify == Audience::Coordinators {
+                break;
+            }
+            self.fire_step(st, &mut c, true);
+        }
+        if let Some(alert) = c.alert.as_mut() {
+            for a in prior {
+                if !alert.alerted.iter().any(|x| x.person == a.person) {
+                    alert.alerted.push(a);
+                }
+            }
+        }
+        st.open.push(c);
+    }
+
+    /// A reply from someone asked about a member: a buddy, a circle partner, family or a
+    /// coordinator, read in the role they were asked in.
+    pub fn reply_about(
+        &mut self,
+        st: &mut MemberState,
+        checkin: &str,
+        from: &str,
+        role: Role,
+        reply: &Reply,
+        text: &str,
+    ) {
+        let Some(i) = st.open.iter().position(|c| c.id == checkin) else {
+            let e = self.record(st, None, EventKind::Note);
+            e.by = Some(from.to_string());
+            e.text = Some(text.to_string());
+            return;
+        };
+        let mut c = st.open[i].clone();
+        match (c.status, reply) {
+            // Asked to check on the member today.
+            (CheckinStatus::Prompted | CheckinStatus::Held, Reply::Ok) => {
+                self.answer(st, &mut c, from, text)
+            }
+            (CheckinStatus::Prompted | CheckinStatus::Held, Reply::Help) => {
+                st.open[i] = c;
+                self.help(st, from, text);
+                self.archive_closed(st);
+                return;
+            }
+            (CheckinStatus::Prompted, Reply::Cannot) => {
+                let e = self.record(st, Some(&c), EventKind::Declined);
+                e.by = Some(from.to_string());
+                // Ask the next buddy who hasn't been asked today, or else the member themself.
+                let next = st
+                    .member
+                    .buddies
+                    .iter()
+                    .skip_while(|b| *b != from)
+                    .nth(1)
+                    .cloned()
+                    .unwrap_or_else(|| st.member.id.clone());
+                c.asked = next;
+                let (kind, role) = self.prompt_kind(st, &c, false);
+                let asked = c.asked.clone();
+                self.send(st, Some(&c), &asked, kind, None, false, Some(role), "");
+                self.record(st, Some(&c), EventKind::Prompted).to = Some(asked);
+            }
+            // Alerted about the member.
+            (CheckinStatus::Missed | CheckinStatus::Help, Reply::Ok) => {
+                self.resolve(st, &mut c, from, text)
+            }
+            (CheckinStatus::Missed | CheckinStatus::Help, Reply::OnMyWay)
+                if role == Role::Buddy =>
+            {
+                let until = self.now + st.member.policy.claim_timeout.delta();
+                let alert = c.alert.as_mut().expect("missed implies alert");
+                alert.claim = Some(Claim {
+                    by: from.to_string(),
+                    until,
+                });
+                let e = self.record(st, Some(&c), EventKind::Claimed);
+                e.by = Some(from.to_string());
+                e.level = c.alert.as_ref().map(Alert::level);
+            }
+            (CheckinStatus::Missed | CheckinStatus::Help, Reply::Help) => {
+                let alert = c.alert.as_mut().expect("missed implies alert");
+                alert.claim = None;
+                alert.exhausted = false;
+                alert.hurry_at = Some(self.now);
+                let e = self.record(st, Some(&c), EventKind::Note);
+                e.by = Some(from.to_string());
+                e.text = Some(text.to_string());
+                st.open[i] = c;
+                self.tick(st);
+                return;
+            }
+            (CheckinStatus::Missed | CheckinStatus::Help, Reply::Cannot) if role == Role::Buddy => {
+                let e = self.record(st, Some(&c), EventKind::Declined);
+                e.by = Some(from.to_string());
+                let alert = c.alert.as_mut().expect("missed implies alert");
+                if alert.claim.as_ref().is_some_and(|cl| cl.by == from) {
+                    alert.claim = None;
+                }
+                if alert.buddy_queue.is_empty() {
+                    alert.hurry_at = Some(self.now);
+                } else {
+                    alert.next_buddy_at = Some(self.now);
+                }
+                st.open[i] = c;
+                self.tick(st);
+                return;
+            }
+            _ => {
+                let e = self.record(st, Some(&c), EventKind::Note);
+                e.by = Some(from.to_string());
+                e.text = Some(text.to_string());
+            }
+        }
+        st.open[i] = c;
+        self.archive_closed(st);
+    }
+
+    /// A coordinator resolves an open alert (or check-in) by hand.
+    pub fn coordinator_resolve(
+        &mut self,
+        st: &mut MemberState,
+        checkin: &str,
+        by: &str,
+        reason: &str,
+    ) -> bool {
+        let Some(i) = st.open.iter().position(|c| c.id == checkin) else {
+            return false;
+        };
+        let mut c = st.open[i].clone();
+        if c.alert.is_some() {
+            self.resolve(st, &mut c, by, reason);
+        } else {
+            self.answer(st, &mut c, by, reason);
+        }
+        st.open[i] = c;
+        self.archive_closed(st);
+        true
+    }
+
+    /// A roll call: prompt the member now with its own window, whatever the hour.
+    pub fn roll_call(&mut self, st: &mut MemberState, rollcall: &str, window: TimeDelta) {
+        let date = st.local_date(self.now);
+        if st.inactive_on(date) {
+            return;
+        }
+        let id = format!("{}/rollcall/{rollcall}", st.member.id);
+        if st.open.iter().any(|c| c.id == id) {
+            return;
+        }
+        let mut c = Checkin {
+            id,
+            member: st.member.id.clone(),
+            kind: CheckinKind::RollCall(rollcall.to_string()),
+            scheduled_at: self.now,
+            local_date: date,
+            asked: st.member.id.clone(),
+            status: CheckinStatus::Held,
+            prompt_at: None,
+            prompted_at: None,
+            deadline: None,
+            window_secs: window.num_seconds(),
+            reminders_done: 0,
+            answered_at: None,
+            answered_by: None,
+            answer: None,
+            alert: None,
+        };
+        self.record(st, Some(&c), EventKind::RollCall).text = Some(rollcall.to_string());
+        self.prompt(st, &mut c);
+        st.open.push(c);
+    }
+}
+
+/// The one message that tells coordinators about check-ins skipped while the service was
+/// down (the restart rule): one text per coordinator, however many were skipped.
+pub fn skipped_report(village: &Village, roster: &dyn Roster, skipped: &[Event]) -> Vec<Outgoing> {
+    if skipped.is_empty() {
+        return Vec::new();
+    }
+    let mut names: Vec<String> = skipped
+        .iter()
+        .map(|e| {
+            roster
+                .person(&e.member)
+                .map_or_else(|| e.member.clone(), |p| p.name)
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    let mut detail = names.iter().take(8).cloned().collect::<Vec<_>>().join(", ");
+    if names.len() > 8 {
+        detail.push_str(&format!(" and {} more", names.len() - 8));
+    }
+    let count = skipped.len().to_string();
+    village
+        .coordinators
+        .iter()
+        .map(|coord| {
+            let lang = roster.person(coord).map(|p| p.language).unwrap_or_default();
+            Outgoing {
+                to: coord.clone(),
+                kind: MessageKind::Skipped,
+                text: render(
+                    MessageKind::Skipped,
+                    lang,
+                    &Vars {
+                        when: &count,
+                        detail: &detail,
+                        ..Vars::default()
+                    },
+                ),
+                member: skipped[0].member.clone(),
+                checkin: None,
+                level: None,
+                urgent: true,
+                context: None,
+            }
+        })
+        .collect()
+}
+
+/// The board state of a member, in the words of the status API.
+pub fn board_state(st: &MemberState, now: DateTime<Utc>) -> &'static str {
+    let date = st.local_date(now);
+    if st.opted_out {
+        return "opted_out";
+    }
+    if st.member.paused {
+        return "paused";
+    }
+    if st.open.iter().any(|c| c.status == CheckinStatus::Help) {
+        return "help";
+    }
+    if st.open.iter().any(|c| c.status == CheckinStatus::Missed) {
+        return "missed";
+    }
+    if st.member.is_away_on(date) {
+        return "away";
+    }
+    if st.open.iter().any(|c| c.status == CheckinStatus::Prompted) {
+        return "prompted";
+    }
+    let today = |t: Option<DateTime<Utc>>| t.is_some_and(|t| st.local_date(t) == date);
+    if today(st.last_resolved_at) {
+        return "resolved";
+    }
+    if today(st.last_answered_at) {
+        return "answered";
+    }
+    "waiting"
+}
+
+/// Midnight helper for callers that need "today" in a zone.
+pub fn local_midnight(tz: Tz, date: NaiveDate) -> Option<DateTime<Utc>> {
+    resolve_local(tz, date.and_time(NaiveTime::MIN))
+}

@@ -1,0 +1,33 @@
+//! Porchlight's pure rules. No I/O, no clock: every function takes `now` as an argument, so the
+//! same engine runs on the wall clock in the daemon and on a virtual clock in tests and in
+//! `porchlight simulate`.
+//!
+//! # Layout
+//! - [`schedule`]: `"HH:MM"` and cron schedules in IANA time zones, DST-correct.
+//! - [`model`]: people, members, policies, the village.
+//! - [`engine`]: the check-in lifecycle and escalation, `(state, event, now) -> effects`.
+//! - [`reply`]: reading replies (PRODUCT §5) as a pure function.
+//! - [`circle`]: daily pairings of check-in circles.
+//! - [`text`]: message templates (English, Spanish) and SMS segment counting.
+//! - [`phone`]: E.164 phone number validation.
+//!
+//! Used by `porchlight-store` (which commits the effects atomically) and the `porchlight` binary.
+
+pub mod circle;
+pub mod engine;
+pub mod model;
+pub mod phone;
+pub mod reply;
+pub mod schedule;
+pub mod text;
+
+pub use engine::{
+    Checkin, CheckinKind, CheckinStatus, Effect, Engine, Event, EventKind, MemberState, Outgoing,
+    ReplyContext, Roster,
+};
+pub use model::{
+    Audience, CheckinBy, ContactWay, EscalationStep, Language, Member, Person, PersonId, Policy,
+    QuietHours, Span, Village,
+};
+pub use reply::{Reply, Role};
+pub use schedule::Schedule;

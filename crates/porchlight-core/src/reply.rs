@@ -1,0 +1,374 @@
+//! Reading replies: PRODUCT §5's table as a pure function of who wrote and what they wrote.
+//!
+//! Text is trimmed, case-folded and tolerant of punctuation and extra words: the first word
+//! (or a short phrase at the start) decides, so "Ok thanks dear!" is OK and "yes!!" is yes.
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+/// In what capacity a person's reply is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Answering their own check-in.
+    Member,
+    /// A buddy: asked to check on someone, or alerted about them.
+    Buddy,
+    /// Family alerted about a member.
+    Family,
+    /// A coordinator alerted about a member.
+    Coordinator,
+    /// A number no person has.
+    Unknown,
+}
+
+/// What a reply means.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Reply {
+    /// The member is fine.
+    Ok,
+    /// The member needs help now (member), or: escalate at once (buddy, family).
+    Help,
+    /// Away until a local date (exclusive: check-ins resume on it).
+    Away {
+        /// First day back.
+        until: NaiveDate,
+    },
+    /// Back from away.
+    Back,
+    /// SMS opt-out (STOP and its synonyms).
+    Stop,
+    /// SMS opt-in (START and its synonyms).
+    Start,
+    /// A buddy is on their way: claims the alert.
+    OnMyWay,
+    /// A buddy can't go: ask the next buddy now.
+    Cannot,
+    /// Anything else: from a member a sign of life; from others, a note for the coordinator.
+    Other,
+}
+
+/// Normalizes a text: lowercase words with punctuation stripped (apostrophes dropped, so
+/// "can't" reads "cant").
+pub fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                ',' | '.' | '!' | '?' | ';' | ':' | '¡' | '¿' | '(' | ')' | '"'
+            )
+    })
+    .map(|w| {
+        w.chars()
+            .filter(|c| !matches!(c, '\'' | '’' | '`' | '*' | '-' | '~'))
+            .flat_map(char::to_lowercase)
+            .collect::<String>()
+    })
+    .filter(|w| !w.is_empty())
+    .collect()
+}
+
+const OK_WORDS: &[&str] = &[
+    "1", "ok", "okay", "okey", "oka", "k", "kk", "yes", "y", "yep", "yeah", "yup", "fine", "good",
+    "great", "well", "alright", "allright", "si", "sí", "bien", "bueno", "vale", "👍", "👌", "✅",
+    "😊", "🙂",
+];
+const HELP_WORDS: &[&str] = &[
+    "2",
+    "sos",
+    "need",
+    "help",
+    "emergency",
+    "ayuda",
+    "socorro",
+    "auxilio",
+    "🆘",
+];
+const STOP_WORDS: &[&str] = &[
+    "stop",
+    "stopall",
+    "unsubscribe",
+    "cancel",
+    "end",
+    "quit",
+    "revoke",
+    "optout",
+];
+const START_WORDS: &[&str] = &["start", "unstop"];
+const SEEN_WORDS: &[&str] = &["seen", "saw", "visto", "vi"];
+const OTW_WORDS: &[&str] = &["otw", "going", "omw", "voy"];
+const CANNOT_WORDS: &[&str] = &["no", "cant", "cannot", "unable", "busy", "nope"];
+
+/// Reads a reply from someone in `role`. `today` is the sender's local date (for "away 3").
+pub fn parse(role: Role, text: &str, today: NaiveDate) -> Reply {
+    let w = words(text);
+    let first = w.first().map(String::as_str).unwrap_or("");
+    let phrase = w
+        .iter()
+        .take(3)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(" ");
+
+    // Carrier keywords are exact whole messages: "stop" inside a sentence is not an opt-out,
+    // but carriers act on the bare word, so we must too.
+    if w.len() == 1 && STOP_WORDS.contains(&first) {
+        return Reply::Stop;
+    }
+    if w.len() == 1 && START_WORDS.contains(&first) {
+        return Reply::Start;
+    }
+    // A lone emoji thumbs-up may come with skin tone modifiers.
+    let first_base: String = first
+        .chars()
+        .filter(|c| !('\u{1F3FB}'..='\u{1F3FF}').contains(c))
+        .collect();
+    let first = first_base.as_str();
+
+    match role {
+        Role::Member => {
+            if HELP_WORDS.contains(&first) {
+                return Reply::Help;
+            }
+            if first == "away" || first == "fuera" {
+                if let Some(until) = parse_away(&w[1..], today) {
+                    return Reply::Away { until };
+                }
+            }
+            if first == "back"
+                || first == "home"
+                || phrase.starts_with("im back")
+                || first == "regrese"
+            {
+                return Reply::Back;
+            }
+            if OK_WORDS.contains(&first) {
+                return Reply::Ok;
+            }
+            Reply::Other
+        }
+        Role::Buddy | Role::Family | Role::Coordinator => {
+            if role == Role::Buddy
+                && (OTW_WORDS.contains(&first)
+                    || phrase.starts_with("on my way")
+                    || phrase.starts_with("on the way")
+                    || phrase.starts_with("heading over"))
+            {
+                return Reply::OnMyWay;
+            }
+            if HELP_WORDS.contains(&first) {
+                return Reply::Help;
+            }
+            if role == Role::Buddy && CANNOT_WORDS.contains(&first) {
+                return Reply::Cannot;
+            }
+            if OK_WORDS.contains(&first)
+                || SEEN_WORDS.contains(&first)
+                || phrase.starts_with("shes fine")
+                || phrase.starts_with("hes fine")
+                || phrase.starts_with("all good")
+            {
+                return Reply::Ok;
+            }
+            Reply::Other
+        }
+        Role::Unknown => Reply::Other,
+    }
+}
+
+/// "3" → three days; "until 12/24" or "12/24" → that date (this year, or next if passed).
+fn parse_away(rest: &[String], today: NaiveDate) -> Option<NaiveDate> {
+    let rest: Vec<&str> = rest
+        .iter()
+        .map(String::as_str)
+        .filter(|w| {
+            !matches!(
+                *w,
+                "until" | "till" | "til" | "for" | "hasta" | "days" | "day" | "dias" | "días"
+            )
+        })
+        .collect();
+    let arg = *rest.first()?;
+    if let Ok(days) = arg.parse::<u32>() {
+        if (1..=365).contains(&days) {
+            return today.checked_add_days(chrono::Days::new(u64::from(days)));
+        }
+        return None;
+    }
+    let (m, d) = arg.split_once('/')?;
+    let (m, d): (u32, u32) = (m.parse().ok()?, d.split('/').next()?.parse().ok()?);
+    let this_year = NaiveDate::from_ymd_opt(today.year(), m, d)?;
+    if this_year > today {
+        Some(this_year)
+    } else {
+        NaiveDate::from_ymd_opt(today.year() + 1, m, d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()
+    }
+
+    fn member(text: &str) -> Reply {
+        parse(Role::Member, text, today())
+    }
+
+    #[test]
+    fn member_ok_words_and_messy_texts() {
+        for t in [
+            "1",
+            " 1 ",
+            "ok",
+            "OK",
+            "Ok thanks dear!",
+            "okay",
+            "yes",
+            "yes!!",
+            "Y",
+            "fine",
+            "Fine, thank you",
+            "good morning",
+            "👍",
+            "👍🏽",
+            "Sí, bien",
+            "1.",
+        ] {
+            assert_eq!(member(t), Reply::Ok, "{t:?}");
+        }
+    }
+
+    #[test]
+    fn member_help_words() {
+        for t in [
+            "2",
+            " 2 ",
+            "SOS",
+            "sos!",
+            "need help",
+            "Need a hand",
+            "help",
+            "HELP me please",
+            "ayuda",
+        ] {
+            assert_eq!(member(t), Reply::Help, "{t:?}");
+        }
+    }
+
+    #[test]
+    fn member_anything_else_is_a_sign_of_life() {
+        for t in [
+            "I'm fine, at the doctor's",
+            "who is this?",
+            "3",
+            "stop calling me",
+            "",
+            "🌞",
+        ] {
+            assert_eq!(member(t), Reply::Other, "{t:?}");
+        }
+    }
+
+    #[test]
+    fn member_away_and_back() {
+        assert_eq!(
+            member("away 3"),
+            Reply::Away {
+                until: "2026-11-27".parse().unwrap()
+            }
+        );
+        assert_eq!(
+            member("Away until 12/24"),
+            Reply::Away {
+                until: "2026-12-24".parse().unwrap()
+            }
+        );
+        assert_eq!(
+            member("away until 1/5"),
+            Reply::Away {
+                until: "2027-01-05".parse().unwrap()
+            }
+        );
+        assert_eq!(
+            member("away for 2 days"),
+            Reply::Away {
+                until: "2026-11-26".parse().unwrap()
+            }
+        );
+        // A bare "away" with nothing to go by is only a sign of life.
+        assert_eq!(member("away"), Reply::Other);
+        assert_eq!(member("away 13/45"), Reply::Other);
+        assert_eq!(member("back"), Reply::Back);
+        assert_eq!(member("I'm back!"), Reply::Back);
+    }
+
+    #[test]
+    fn stop_and_start_are_whole_messages() {
+        for t in [
+            "STOP",
+            "stop",
+            "Unsubscribe",
+            "cancel",
+            "END",
+            "quit",
+            "STOPALL",
+            "stop.",
+        ] {
+            assert_eq!(member(t), Reply::Stop, "{t:?}");
+            assert_eq!(parse(Role::Family, t, today()), Reply::Stop, "{t:?}");
+        }
+        assert_eq!(member("start"), Reply::Start);
+        assert_eq!(member("UNSTOP"), Reply::Start);
+        assert_eq!(member("please stop by later"), Reply::Other);
+    }
+
+    #[test]
+    fn buddy_table() {
+        let b = |t| parse(Role::Buddy, t, today());
+        for t in [
+            "otw",
+            "OTW!",
+            "on my way",
+            "On my way now",
+            "going",
+            "Going over",
+        ] {
+            assert_eq!(b(t), Reply::OnMyWay, "{t:?}");
+        }
+        for t in ["1", "ok", "seen", "Seen her, she's fine", "fine", "Saw him"] {
+            assert_eq!(b(t), Reply::Ok, "{t:?}");
+        }
+        for t in ["2", "help", "HELP! no answer at door"] {
+            assert_eq!(b(t), Reply::Help, "{t:?}");
+        }
+        for t in ["no", "can't", "Can't, sorry", "cannot go today", "No sorry"] {
+            assert_eq!(b(t), Reply::Cannot, "{t:?}");
+        }
+        assert_eq!(b("who is this"), Reply::Other);
+    }
+
+    #[test]
+    fn family_table() {
+        let f = |t| parse(Role::Family, t, today());
+        assert_eq!(f("1"), Reply::Ok);
+        assert_eq!(f("seen"), Reply::Ok);
+        assert_eq!(f("ok"), Reply::Ok);
+        assert_eq!(f("fine"), Reply::Ok);
+        assert_eq!(f("2"), Reply::Help);
+        assert_eq!(f("help"), Reply::Help);
+        // Claims and "can't" are buddy words; from family they are notes.
+        assert_eq!(f("on my way"), Reply::Other);
+        assert_eq!(f("can't"), Reply::Other);
+    }
+
+    #[test]
+    fn unknown_numbers_mean_nothing() {
+        for t in ["1", "help", "on my way", "hello"] {
+            assert_eq!(parse(Role::Unknown, t, today()), Reply::Other);
+        }
+    }
+}
