@@ -10,16 +10,20 @@
 //! - [`circle`]: daily pairings of check-in circles.
 //! - [`text`]: message templates (English, Spanish) and SMS segment counting.
 //! - [`phone`]: E.164 phone number validation.
+//! - [`village`]: one atomic step over several members (ticks, replies, roll calls), over a [`village::Book`].
+//! - [`memory`]: an in-memory book for tests.
 //!
 //! Used by `porchlight-store` (which commits the effects atomically) and the `porchlight` binary.
 
 pub mod circle;
 pub mod engine;
+pub mod memory;
 pub mod model;
 pub mod phone;
 pub mod reply;
 pub mod schedule;
 pub mod text;
+pub mod village;
 
 pub use engine::{
     Checkin, CheckinKind, CheckinStatus, Effect, Engine, Event, EventKind, MemberState, Outgoing,

@@ -164,11 +164,11 @@ pub fn render(kind: MessageKind, lang: Language, v: &Vars<'_>) -> String {
             v.member_full, v.when
         ),
         (OptedOut, En) => format!(
-            "{} texted STOP and will get no more check-in texts until they text START. Please follow up.",
+            "{} texted STOP: Porchlight can't text them until they text START. Please follow up.",
             v.member_full
         ),
         (OptedOut, Es) => format!(
-            "{} envio STOP y no recibira mas mensajes hasta que envie START. Haga seguimiento.",
+            "{} envio STOP: no podemos escribirle hasta que envie START. Haga seguimiento.",
             v.member_full
         ),
         (Skipped, En) => format!(

@@ -1,0 +1,318 @@
+//! One village step at a time: which member states a tick, a reply, a roll call or a
+//! coordinator's action touches, and what comes out. Storage stays outside: a [`Book`] is
+//! whatever can read people, member states and reply contexts (sled inside a transaction, or
+//! plain maps in tests), and the [`Outcome`] is what the caller commits in one atomic step.
+
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::circle::{self, Pairing};
+use crate::engine::{Effect, Engine, Event, EventKind, MemberState, ReplyContext, Roster};
+use crate::model::{CheckinBy, Person, PersonId, Village};
+use crate::reply::{self, Reply, Role};
+use crate::text::MessageKind;
+
+/// How many recent reply contexts are kept per person.
+pub const MAX_CONTEXTS: usize = 8;
+
+/// Read access to the village's records, as seen inside one atomic step.
+pub trait Book: Roster {
+    /// A member's state.
+    fn member(&self, id: &str) -> Option<MemberState>;
+    /// The person with this E.164 phone number.
+    fn person_by_phone(&self, phone: &str) -> Option<Person>;
+    /// The person's recent reply contexts, oldest first.
+    fn contexts(&self, person: &str) -> Vec<ReplyContext>;
+}
+
+/// What a step produced: the member states it changed, and the effects to commit with them.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Changed member states, to be written back.
+    pub members: Vec<MemberState>,
+    /// Messages, events, archived check-ins, opt-out changes, in order.
+    pub effects: Vec<Effect>,
+}
+
+impl Outcome {
+    fn push(&mut self, st: MemberState, effects: Vec<Effect>) {
+        self.effects.extend(effects);
+        if let Some(existing) = self
+            .members
+            .iter_mut()
+            .find(|m| m.member.id == st.member.id)
+        {
+            *existing = st;
+        } else {
+            self.members.push(st);
+        }
+    }
+
+    /// The timeline events, in order.
+    pub fn events(&self) -> impl Iterator<Item = &Event> {
+        self.effects.iter().filter_map(|e| match e {
+            Effect::Record(e) => Some(e),
+            _ => None,
+        })
+    }
+}
+
+/// Adds a context to a person's list, keeping the newest [`MAX_CONTEXTS`].
+pub fn push_context(list: &mut Vec<ReplyContext>, ctx: ReplyContext) {
+    list.retain(|c| c.checkin != ctx.checkin || c.role != ctx.role);
+    list.push(ctx);
+    if list.len() > MAX_CONTEXTS {
+        let extra = list.len() - MAX_CONTEXTS;
+        list.drain(..extra);
+    }
+}
+
+/// Runs everything due for one member.
+pub fn tick(village: &Village, book: &dyn Book, member: &str, now: DateTime<Utc>) -> Outcome {
+    let mut out = Outcome::default();
+    if let Some(mut st) = book.member(member) {
+        let mut engine = Engine::new(village, book, now);
+        engine.tick(&mut st);
+        out.push(st, engine.into_effects());
+    }
+    out
+}
+
+/// Who sent an inbound message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sender {
+    /// A phone number (E.164), from SMS or a call.
+    Phone(String),
+    /// A known person (a reply link, a test).
+    Person(PersonId),
+}
+
+/// An inbound reply: matched to a person, read in the role of the most recent open request
+/// they got, and applied. Anything a member says is also a sign of life for their own check-in.
+pub fn reply(
+    village: &Village,
+    book: &dyn Book,
+    from: &Sender,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Outcome {
+    let mut out = Outcome::default();
+    let person = match from {
+        Sender::Phone(p) => book.person_by_phone(p),
+        Sender::Person(id) => book.person(id),
+    };
+    let Some(person) = person else {
+        // Unknown number: recorded for coordinators, nothing else.
+        out.effects.push(Effect::Record(Event {
+            at: now,
+            event: EventKind::Note,
+            member: String::new(),
+            checkin: None,
+            to: None,
+            by: match from {
+                Sender::Phone(p) => Some(p.clone()),
+                Sender::Person(id) => Some(id.clone()),
+            },
+            level: None,
+            text: Some(text.to_string()),
+        }));
+        return out;
+    };
+    let own = book.member(&person.id);
+    let tz = own
+        .as_ref()
+        .map(|m| m.timezone)
+        .or(person.timezone)
+        .unwrap_or(village.timezone);
+    let today = now.with_timezone(&tz).date_naive();
+
+    // The newest request to this person that is still open decides how the reply is read.
+    let context = book.contexts(&person.id).into_iter().rev().find(|ctx| {
+        book.member(&ctx.member)
+            .is_some_and(|m| m.open.iter().any(|c| c.id == ctx.checkin))
+    });
+    match context {
+        Some(ctx) if ctx.member != person.id => {
+            let parsed = reply::parse(ctx.role, text, today);
+            if matches!(parsed, Reply::Stop | Reply::Start) {
+                opt(
+                    village,
+                    book,
+                    &mut out,
+                    &person,
+                    parsed == Reply::Stop,
+                    text,
+                    now,
+                );
+                return out;
+            }
+            if let Some(mut about) = book.member(&ctx.member) {
+                let mut engine = Engine::new(village, book, now);
+                engine.reply_about(
+                    &mut about,
+                    &ctx.checkin,
+                    &person.id,
+                    ctx.role,
+                    &parsed,
+                    text,
+                );
+                out.push(about, engine.into_effects());
+            }
+            // A member who answers for someone else is plainly up and about.
+            if let Some(mut mine) = own {
+                let mut engine = Engine::new(village, book, now);
+                if engine.sign_of_life(&mut mine, &person.id, text) {
+                    engine.tick(&mut mine);
+                    out.push(mine, engine.into_effects());
+                }
+            }
+        }
+        _ => {
+            if let Some(mut mine) = own {
+                let parsed = reply::parse(Role::Member, text, today);
+                let mut engine = Engine::new(village, book, now);
+                engine.member_reply(&mut mine, &parsed, text);
+                out.push(mine, engine.into_effects());
+            } else {
+                let parsed = reply::parse(Role::Family, text, today);
+                if matches!(parsed, Reply::Stop | Reply::Start) {
+                    opt(
+                        village,
+                        book,
+                        &mut out,
+                        &person,
+                        parsed == Reply::Stop,
+                        text,
+                        now,
+                    );
+                } else {
+                    out.effects.push(Effect::Record(Event {
+                        at: now,
+                        event: EventKind::Note,
+                        member: String::new(),
+                        checkin: None,
+                        to: None,
+                        by: Some(person.id.clone()),
+                        level: None,
+                        text: Some(text.to_string()),
+                    }));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// STOP / START from someone who is not answering as a member: their flag changes, and a
+/// STOP is reported to coordinators at once, since it silences a safety service.
+fn opt(
+    village: &Village,
+    book: &dyn Book,
+    out: &mut Outcome,
+    person: &Person,
+    stop: bool,
+    text: &str,
+    now: DateTime<Utc>,
+) {
+    if let Some(mut mine) = book.member(&person.id) {
+        let mut engine = Engine::new(village, book, now);
+        let r = if stop { Reply::Stop } else { Reply::Start };
+        engine.member_reply(&mut mine, &r, text);
+        out.push(mine, engine.into_effects());
+        return;
+    }
+    out.effects.push(Effect::SetOptOut {
+        person: person.id.clone(),
+        opted_out: stop,
+    });
+    out.effects.push(Effect::Record(Event {
+        at: now,
+        event: if stop {
+            EventKind::OptedOut
+        } else {
+            EventKind::OptedIn
+        },
+        member: String::new(),
+        checkin: None,
+        to: None,
+        by: Some(person.id.clone()),
+        level: None,
+        text: Some(text.to_string()),
+    }));
+    if stop {
+        for coord in &village.coordinators {
+            let lang = book.person(coord).map(|p| p.language).unwrap_or_default();
+            out.effects.push(Effect::Send(crate::engine::Outgoing {
+                to: coord.clone(),
+                kind: MessageKind::OptedOut,
+                text: crate::text::render(
+                    MessageKind::OptedOut,
+                    lang,
+                    &crate::text::Vars {
+                        member_full: &person.name,
+                        ..Default::default()
+                    },
+                ),
+                member: person.id.clone(),
+                checkin: None,
+                level: None,
+                urgent: true,
+                context: None,
+            }));
+        }
+    }
+}
+
+/// A roll call for one member.
+pub fn roll_call(
+    village: &Village,
+    book: &dyn Book,
+    member: &str,
+    rollcall: &str,
+    window: TimeDelta,
+    now: DateTime<Utc>,
+) -> Outcome {
+    let mut out = Outcome::default();
+    if let Some(mut st) = book.member(member) {
+        let mut engine = Engine::new(village, book, now);
+        engine.roll_call(&mut st, rollcall, window);
+        out.push(st, engine.into_effects());
+    }
+    out
+}
+
+/// A coordinator resolves an open check-in or alert. `None` if it is not open.
+pub fn resolve(
+    village: &Village,
+    book: &dyn Book,
+    member: &str,
+    checkin: &str,
+    by: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Option<Outcome> {
+    let mut st = book.member(member)?;
+    let mut engine = Engine::new(village, book, now);
+    if !engine.coordinator_resolve(&mut st, checkin, by, reason) {
+        return None;
+    }
+    let mut out = Outcome::default();
+    out.push(st, engine.into_effects());
+    Some(out)
+}
+
+/// The pairing of a circle on a date, from its members' states and yesterday's pairing.
+pub fn circle_pairing(
+    circle: &str,
+    members: &[MemberState],
+    date: NaiveDate,
+    yesterday: Option<&Pairing>,
+) -> Pairing {
+    let active: Vec<PersonId> = members
+        .iter()
+        .filter(|m| m.member.by == CheckinBy::Circle(circle.to_string()) && !m.inactive_on(date))
+        .map(|m| m.member.id.clone())
+        .collect();
+    circle::pair(circle, &active, date, yesterday)
+}

@@ -1,0 +1,590 @@
+//! Scenario files for `porchlight simulate`: a village, its people and members, and scripted
+//! replies, in TOML. Every value is validated with the key it came from, so a mistake is
+//! reported as `file: key: reason`.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use porchlight_core::model::{
+    Audience, CheckinBy, EscalationStep, Language, Member, Person, Policy, QuietHours, Span,
+    Village, slugify, validate_id,
+};
+use porchlight_core::phone::parse_e164;
+use porchlight_core::schedule::Schedule;
+use serde::Deserialize;
+
+/// A scenario, validated.
+#[derive(Debug)]
+pub struct Scenario {
+    /// First instant simulated.
+    pub start: Option<DateTime<Utc>>,
+    /// Number of days.
+    pub days: Option<u32>,
+    /// The village.
+    pub village: Village,
+    /// Everyone, members included.
+    pub people: Vec<Person>,
+    /// The members.
+    pub members: Vec<Member>,
+    /// Scripted replies, in time order.
+    pub replies: Vec<ScriptedReply>,
+}
+
+/// A reply the scenario makes someone send.
+#[derive(Debug, Clone)]
+pub struct ScriptedReply {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Person id.
+    pub from: String,
+    /// What they text.
+    pub text: String,
+}
+
+/// `[policy]`, also each member's overrides.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFile {
+    checkin: Option<String>,
+    window: Option<String>,
+    reminders: Option<Vec<String>>,
+    escalation: Option<Vec<StepFile>>,
+    quiet_hours: Option<String>,
+    claim_timeout: Option<String>,
+    buddy_wait: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepFile {
+    after: String,
+    notify: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScenarioFile {
+    start: Option<String>,
+    days: Option<u32>,
+    #[serde(default)]
+    village: VillageFile,
+    #[serde(default)]
+    policy: PolicyFile,
+    #[serde(default)]
+    person: Vec<PersonFile>,
+    #[serde(default)]
+    member: Vec<MemberFile>,
+    #[serde(default)]
+    reply: Vec<ReplyFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VillageFile {
+    name: Option<String>,
+    timezone: Option<String>,
+    #[serde(default)]
+    coordinators: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PersonFile {
+    id: Option<String>,
+    name: String,
+    phone: Option<String>,
+    timezone: Option<String>,
+    language: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemberFile {
+    id: Option<String>,
+    name: Option<String>,
+    phone: Option<String>,
+    timezone: Option<String>,
+    language: Option<String>,
+    by: Option<String>,
+    circle: Option<String>,
+    #[serde(default)]
+    buddies: Vec<String>,
+    #[serde(default)]
+    family: Vec<String>,
+    away_until: Option<String>,
+    #[serde(default)]
+    paused: bool,
+    #[serde(flatten)]
+    policy: PolicyFile,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplyFile {
+    at: String,
+    from: String,
+    text: String,
+}
+
+/// A validation failure: which key, and why.
+#[derive(Debug)]
+pub struct Invalid {
+    /// Dotted key path, e.g. `member[2].checkin`.
+    pub key: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.key, self.reason)
+    }
+}
+
+fn bad(key: impl Into<String>, reason: impl Into<String>) -> Invalid {
+    Invalid {
+        key: key.into(),
+        reason: reason.into(),
+    }
+}
+
+/// Parses a time zone name.
+pub fn parse_tz(key: &str, s: &str) -> Result<Tz, Invalid> {
+    s.parse::<Tz>().map_err(|_| {
+        bad(
+            key,
+            format!("unknown time zone {s:?} (use an IANA name like \"America/New_York\")"),
+        )
+    })
+}
+
+fn span(key: &str, s: &str) -> Result<Span, Invalid> {
+    s.parse::<Span>().map_err(|r| bad(key, r))
+}
+
+impl PolicyFile {
+    /// Applies these settings over `base`.
+    pub fn apply(&self, key: &str, base: &Policy) -> Result<Policy, Invalid> {
+        let mut p = base.clone();
+        if let Some(c) = &self.checkin {
+            p.checkin = Schedule::parse(c).map_err(|e| bad(format!("{key}.checkin"), e.reason))?;
+        }
+        if let Some(w) = &self.window {
+            p.window = span(&format!("{key}.window"), w)?;
+            if p.window.delta() <= chrono::TimeDelta::zero() {
+                return Err(bad(
+                    format!("{key}.window"),
+                    "the window must be longer than 0s",
+                ));
+            }
+        }
+        if let Some(r) = &self.reminders {
+            p.reminders = r
+                .iter()
+                .enumerate()
+                .map(|(i, s)| span(&format!("{key}.reminders[{i}]"), s))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(steps) = &self.escalation {
+            if steps.is_empty() {
+                return Err(bad(
+                    format!("{key}.escalation"),
+                    "at least one level is needed: a missed check-in must reach someone",
+                ));
+            }
+            let mut out = Vec::new();
+            for (i, s) in steps.iter().enumerate() {
+                let k = format!("{key}.escalation[{i}]");
+                let notify: Audience = s
+                    .notify
+                    .parse()
+                    .map_err(|r: String| bad(format!("{k}.notify"), r))?;
+                let after = span(&format!("{k}.after"), &s.after)?;
+                if let Some(prev) = out.last().map(|p: &EscalationStep| p.after) {
+                    if after < prev {
+                        return Err(bad(
+                            format!("{k}.after"),
+                            "levels must be in order of their offsets",
+                        ));
+                    }
+                }
+                out.push(EscalationStep { after, notify });
+            }
+            p.escalation = out;
+        }
+        if let Some(q) = &self.quiet_hours {
+            p.quiet_hours = Some(
+                q.parse::<QuietHours>()
+                    .map_err(|r| bad(format!("{key}.quiet_hours"), r))?,
+            );
+        }
+        if let Some(c) = &self.claim_timeout {
+            p.claim_timeout = span(&format!("{key}.claim_timeout"), c)?;
+        }
+        if let Some(b) = &self.buddy_wait {
+            p.buddy_wait = span(&format!("{key}.buddy_wait"), b)?;
+        }
+        Ok(p)
+    }
+}
+
+fn person_from(
+    key: &str,
+    id: Option<&str>,
+    name: &str,
+    phone: Option<&str>,
+    timezone: Option<&str>,
+    language: Option<&str>,
+) -> Result<Person, Invalid> {
+    if name.trim().is_empty() {
+        return Err(bad(format!("{key}.name"), "must not be empty"));
+    }
+    let id = id.map_or_else(|| slugify(name), str::to_string);
+    validate_id(&id).map_err(|r| bad(format!("{key}.id"), r))?;
+    let mut p = Person::new(id, name.trim());
+    if let Some(ph) = phone {
+        p.phone = Some(parse_e164(ph, None).map_err(|r| bad(format!("{key}.phone"), r))?);
+    }
+    if let Some(tz) = timezone {
+        p.timezone = Some(parse_tz(&format!("{key}.timezone"), tz)?);
+    }
+    if let Some(l) = language {
+        p.language = l
+            .parse::<Language>()
+            .map_err(|r| bad(format!("{key}.language"), r))?;
+    }
+    Ok(p)
+}
+
+/// Reads and validates a scenario file. Errors are one line: `FILE: KEY: REASON`.
+pub fn load(path: &Path) -> Result<Scenario, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Parses a scenario from TOML text.
+pub fn parse(text: &str) -> Result<Scenario, String> {
+    let file: ScenarioFile = toml::from_str(text).map_err(|e| {
+        let msg = e.message().to_string();
+        match e.span() {
+            Some(span) => {
+                let line = text[..span.start.min(text.len())].lines().count().max(1);
+                format!("line {line}: {msg}")
+            }
+            None => msg,
+        }
+    })?;
+    validate(file).map_err(|e| e.to_string())
+}
+
+fn validate(file: ScenarioFile) -> Result<Scenario, Invalid> {
+    let start = file
+        .start
+        .as_deref()
+        .map(|s| {
+            DateTime::parse_from_rfc3339(s)
+                .map(|d| d.with_timezone(&Utc))
+                .map_err(|e| {
+                    bad(
+                        "start",
+                        format!(
+                            "{s:?} is not an RFC 3339 instant ({e}), e.g. \"2026-11-02T00:00:00Z\""
+                        ),
+                    )
+                })
+        })
+        .transpose()?;
+    if let Some(d) = file.days {
+        if d == 0 || d > 3660 {
+            return Err(bad("days", "must be between 1 and 3660"));
+        }
+    }
+    let timezone = match &file.village.timezone {
+        Some(tz) => parse_tz("village.timezone", tz)?,
+        None => Tz::UTC,
+    };
+    let village = Village {
+        name: file
+            .village
+            .name
+            .clone()
+            .unwrap_or_else(|| "Porchlight Village".into()),
+        timezone,
+        coordinators: file.village.coordinators.clone(),
+        public_url: None,
+    };
+    let policy = file.policy.apply("policy", &Policy::default())?;
+
+    let mut people: Vec<Person> = Vec::new();
+    let mut ids = BTreeSet::new();
+    let mut phones = BTreeSet::new();
+    let mut add = |key: &str, p: Person, people: &mut Vec<Person>| -> Result<(), Invalid> {
+        if !ids.insert(p.id.clone()) {
+            return Err(bad(format!("{key}.id"), format!("duplicate id {:?}", p.id)));
+        }
+        if let Some(ph) = &p.phone {
+            if !phones.insert(ph.clone()) {
+                return Err(bad(
+                    format!("{key}.phone"),
+                    "this number already belongs to another person",
+                ));
+            }
+        }
+        people.push(p);
+        Ok(())
+    };
+    for (i, pf) in file.person.iter().enumerate() {
+        let key = format!("person[{i}]");
+        let p = person_from(
+            &key,
+            pf.id.as_deref(),
+            &pf.name,
+            pf.phone.as_deref(),
+            pf.timezone.as_deref(),
+            pf.language.as_deref(),
+        )?;
+        add(&key, p, &mut people)?;
+    }
+    let mut members = Vec::new();
+    for (i, mf) in file.member.iter().enumerate() {
+        let key = format!("member[{i}]");
+        let has_person_fields = mf.name.is_some()
+            || mf.phone.is_some()
+            || mf.timezone.is_some()
+            || mf.language.is_some();
+        let id = match (&mf.id, has_person_fields) {
+            (Some(id), false) => {
+                if !people.iter().any(|p| &p.id == id) {
+                    return Err(bad(
+                        format!("{key}.id"),
+                        format!("no [[person]] with id {id:?}; add one, or give name/phone here"),
+                    ));
+                }
+                id.clone()
+            }
+            (_, true) => {
+                let name = mf
+                    .name
+                    .as_deref()
+                    .ok_or_else(|| bad(format!("{key}.name"), "a new member needs a name"))?;
+                let p = person_from(
+                    &key,
+                    mf.id.as_deref(),
+                    name,
+                    mf.phone.as_deref(),
+                    mf.timezone.as_deref(),
+                    mf.language.as_deref(),
+                )?;
+                let id = p.id.clone();
+                add(&key, p, &mut people)?;
+                id
+            }
+            (None, false) => return Err(bad(key, "give an id of a [[person]], or a name")),
+        };
+        let mut m = Member::new(id);
+        m.policy = mf.policy.apply(&key, &policy)?;
+        m.by = match (mf.by.as_deref().unwrap_or("self"), &mf.circle) {
+            ("self", None) => CheckinBy::Myself,
+            ("buddy", None) => CheckinBy::Buddy,
+            ("circle", Some(c)) => {
+                validate_id(c).map_err(|r| bad(format!("{key}.circle"), r))?;
+                CheckinBy::Circle(c.clone())
+            }
+            ("circle", None) => {
+                return Err(bad(
+                    format!("{key}.circle"),
+                    "by = \"circle\" needs a circle name",
+                ));
+            }
+            ("self" | "buddy", Some(_)) => {
+                return Err(bad(
+                    format!("{key}.circle"),
+                    "a circle is only used with by = \"circle\"",
+                ));
+            }
+            (other, _) => {
+                return Err(bad(
+                    format!("{key}.by"),
+                    format!("unknown value {other:?} (self, buddy or circle)"),
+                ));
+            }
+        };
+        m.buddies = mf.buddies.clone();
+        m.family = mf.family.clone();
+        if m.by == CheckinBy::Buddy && m.buddies.is_empty() {
+            return Err(bad(
+                format!("{key}.buddies"),
+                "by = \"buddy\" needs at least one buddy",
+            ));
+        }
+        if let Some(d) = &mf.away_until {
+            m.away_until = Some(d.parse::<NaiveDate>().map_err(|_| {
+                bad(
+                    format!("{key}.away_until"),
+                    format!("{d:?} is not a date like 2026-12-24"),
+                )
+            })?);
+        }
+        m.paused = mf.paused;
+        members.push((key, m));
+    }
+    let known = |id: &str| people.iter().any(|p| p.id == id);
+    for (i, c) in village.coordinators.iter().enumerate() {
+        if !known(c) {
+            return Err(bad(
+                format!("village.coordinators[{i}]"),
+                format!("no person with id {c:?}"),
+            ));
+        }
+    }
+    for (key, m) in &members {
+        for (list, ids) in [("buddies", &m.buddies), ("family", &m.family)] {
+            for (j, id) in ids.iter().enumerate() {
+                if !known(id) {
+                    return Err(bad(
+                        format!("{key}.{list}[{j}]"),
+                        format!("no person with id {id:?}"),
+                    ));
+                }
+                if *id == m.id {
+                    return Err(bad(
+                        format!("{key}.{list}[{j}]"),
+                        "a member cannot be their own buddy or family",
+                    ));
+                }
+            }
+        }
+    }
+    let mut replies = Vec::new();
+    for (i, r) in file.reply.iter().enumerate() {
+        let key = format!("reply[{i}]");
+        let at = DateTime::parse_from_rfc3339(&r.at)
+            .map_err(|e| {
+                bad(
+                    format!("{key}.at"),
+                    format!("{:?} is not an RFC 3339 instant ({e})", r.at),
+                )
+            })?
+            .with_timezone(&Utc);
+        if !known(&r.from) {
+            return Err(bad(
+                format!("{key}.from"),
+                format!("no person with id {:?}", r.from),
+            ));
+        }
+        replies.push(ScriptedReply {
+            at,
+            from: r.from.clone(),
+            text: r.text.clone(),
+        });
+    }
+    replies.sort_by_key(|r| r.at);
+    Ok(Scenario {
+        start,
+        days: file.days,
+        village,
+        people,
+        members: members.into_iter().map(|(_, m)| m).collect(),
+        replies,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+start = "2026-11-02T00:00:00Z"
+days = 3
+[village]
+timezone = "America/New_York"
+coordinators = ["desk"]
+[policy]
+checkin = "09:00"
+quiet_hours = "21:00-08:00"
+[[person]]
+id = "desk"
+name = "Coordinator Desk"
+[[person]]
+id = "ann"
+name = "Ann Buddy"
+phone = "+12025550101"
+[[member]]
+name = "Mary Lopez"
+phone = "+12025550102"
+buddies = ["ann"]
+checkin = "08:30"
+[[reply]]
+at = "2026-11-02T13:35:00Z"
+from = "mary-lopez"
+text = "ok"
+"#;
+
+    #[test]
+    fn good_scenario() {
+        let s = parse(GOOD).unwrap();
+        assert_eq!(s.members.len(), 1);
+        assert_eq!(s.members[0].id, "mary-lopez");
+        assert_eq!(s.members[0].policy.checkin.as_str(), "08:30");
+        assert!(s.members[0].policy.quiet_hours.is_some());
+        assert_eq!(s.people.len(), 3);
+        assert_eq!(s.replies.len(), 1);
+    }
+
+    #[test]
+    fn mistakes_name_their_key() {
+        let cases = [
+            (
+                "checkin = \"08:30\"",
+                "checkin = \"8.30am\"",
+                "member[0].checkin",
+            ),
+            (
+                "timezone = \"America/New_York\"",
+                "timezone = \"Mars/Olympus\"",
+                "village.timezone",
+            ),
+            (
+                "phone = \"+12025550102\"",
+                "phone = \"555-0102\"",
+                "member[0].phone",
+            ),
+            (
+                "buddies = [\"ann\"]",
+                "buddies = [\"bob\"]",
+                "member[0].buddies[0]",
+            ),
+            (
+                "quiet_hours = \"21:00-08:00\"",
+                "quiet_hours = \"late\"",
+                "policy.quiet_hours",
+            ),
+            (
+                "coordinators = [\"desk\"]",
+                "coordinators = [\"nobody\"]",
+                "village.coordinators[0]",
+            ),
+            (
+                "from = \"mary-lopez\"",
+                "from = \"stranger\"",
+                "reply[0].from",
+            ),
+            ("days = 3", "days = 0", "days"),
+            (
+                "start = \"2026-11-02T00:00:00Z\"",
+                "start = \"yesterday\"",
+                "start",
+            ),
+        ];
+        for (from, to, key) in cases {
+            let text = GOOD.replace(from, to);
+            let err = parse(&text).unwrap_err();
+            assert!(err.starts_with(&format!("{key}:")), "{to}: {err}");
+        }
+        let err = parse(&GOOD.replace("days = 3", "days = 3\ncolour = \"blue\"")).unwrap_err();
+        assert!(err.contains("colour"), "{err}");
+    }
+}
