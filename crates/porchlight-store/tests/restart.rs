@@ -24,11 +24,17 @@ fn village() -> Village {
 
 /// Three members checked in at 09:00 New York, each with one buddy and one family member.
 fn seed(store: &Store, now: DateTime<Utc>) {
-    store.put_person(&Person::new("desk", "Village Desk")).unwrap();
+    store
+        .put_person(&Person::new("desk", "Village Desk"))
+        .unwrap();
     for name in ["mary", "rosa", "walt"] {
         store.put_person(&Person::new(name, name)).unwrap();
-        store.put_person(&Person::new(format!("{name}-buddy"), "buddy")).unwrap();
-        store.put_person(&Person::new(format!("{name}-family"), "family")).unwrap();
+        store
+            .put_person(&Person::new(format!("{name}-buddy"), "buddy"))
+            .unwrap();
+        store
+            .put_person(&Person::new(format!("{name}-family"), "family"))
+            .unwrap();
     }
     for name in ["mary", "rosa", "walt"] {
         let mut m = Member::new(name);
@@ -76,12 +82,27 @@ fn closed_window_never_prompted_is_skipped_and_reported_once() {
     let c = store.run_due(t("2026-11-24T16:30:00Z")).unwrap();
     assert_eq!(kinds(&c, EventKind::Skipped), 3);
     assert_eq!(kinds(&c, EventKind::Prompted), 0);
-    assert_eq!(kinds(&c, EventKind::Alerted), 0, "nobody is alerted about a prompt never sent");
-    let reports: Vec<_> = c.messages.iter().filter(|m| m.message.kind == MessageKind::Skipped).collect();
+    assert_eq!(
+        kinds(&c, EventKind::Alerted),
+        0,
+        "nobody is alerted about a prompt never sent"
+    );
+    let reports: Vec<_> = c
+        .messages
+        .iter()
+        .filter(|m| m.message.kind == MessageKind::Skipped)
+        .collect();
     assert_eq!(reports.len(), 1, "one report to the one coordinator");
     assert_eq!(reports[0].message.to, "desk");
-    assert!(reports[0].message.text.contains('3'), "{}", reports[0].message.text);
-    assert!(c.messages.iter().all(|m| m.message.to == "desk"), "no family or buddy is told");
+    assert!(
+        reports[0].message.text.contains('3'),
+        "{}",
+        reports[0].message.text
+    );
+    assert!(
+        c.messages.iter().all(|m| m.message.to == "desk"),
+        "no family or buddy is told"
+    );
     drop(store);
     // Reopening again reports nothing more, and tomorrow runs normally.
     let store = Store::open(dir.path(), village()).unwrap();
@@ -100,16 +121,33 @@ fn prompt_sent_before_the_outage_escalates_after_it() {
         let c = store.run_due(t("2026-11-24T14:00:00Z")).unwrap();
         assert_eq!(kinds(&c, EventKind::Prompted), 3);
         // Mary answers before the outage; her answer must survive it.
-        store.reply(&Sender::Person("mary".into()), "ok", t("2026-11-24T14:05:00Z")).unwrap();
+        store
+            .reply(
+                &Sender::Person("mary".into()),
+                "ok",
+                t("2026-11-24T14:05:00Z"),
+            )
+            .unwrap();
         store.flush().unwrap();
     }
     let store = Store::open(dir.path(), village()).unwrap();
     let c = store.run_due(t("2026-11-24T16:10:00Z")).unwrap();
     // The prompts were sent, so the two silent members are missed and their buddies alerted.
     assert_eq!(kinds(&c, EventKind::Missed), 2);
-    let alerted: Vec<_> = c.events.iter().filter(|(_, e)| e.event == EventKind::Alerted).map(|(_, e)| e.to.clone().unwrap()).collect();
+    let alerted: Vec<_> = c
+        .events
+        .iter()
+        .filter(|(_, e)| e.event == EventKind::Alerted)
+        .map(|(_, e)| e.to.clone().unwrap())
+        .collect();
     assert_eq!(alerted, ["rosa-buddy", "walt-buddy"]);
-    assert!(store.checkins_on(NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()).unwrap().iter().any(|c| c.member == "mary" && c.answer.as_deref() == Some("ok")));
+    assert!(
+        store
+            .checkins_on(NaiveDate::from_ymd_opt(2026, 11, 24).unwrap())
+            .unwrap()
+            .iter()
+            .any(|c| c.member == "mary" && c.answer.as_deref() == Some("ok"))
+    );
 }
 
 #[test]
@@ -119,9 +157,20 @@ fn reopened_store_keeps_state_outbox_audit_and_index() {
         let store = Store::open(dir.path(), village()).unwrap();
         seed(&store, t("2026-11-24T12:00:00Z"));
         store.run_due(t("2026-11-24T14:00:00Z")).unwrap();
-        store.reply(&Sender::Person("rosa".into()), "2", t("2026-11-24T14:03:00Z")).unwrap();
+        store
+            .reply(
+                &Sender::Person("rosa".into()),
+                "2",
+                t("2026-11-24T14:03:00Z"),
+            )
+            .unwrap();
         store.flush().unwrap();
-        (store.members().unwrap(), store.outbox(1000).unwrap(), store.events_after(None, 1000).unwrap(), store.next_due().unwrap())
+        (
+            store.members().unwrap(),
+            store.outbox(1000).unwrap(),
+            store.events_after(None, 1000).unwrap(),
+            store.next_due().unwrap(),
+        )
     };
     let store = Store::open(dir.path(), village()).unwrap();
     assert_eq!(store.members().unwrap(), members);
@@ -146,7 +195,9 @@ fn circle_pairing_is_identical_after_a_restart() {
         let store = Store::open(dir.path(), village()).unwrap();
         store.put_person(&Person::new("desk", "Desk")).unwrap();
         for id in &ids {
-            store.put_person(&Person::new(id.clone(), id.clone())).unwrap();
+            store
+                .put_person(&Person::new(id.clone(), id.clone()))
+                .unwrap();
         }
         for id in &ids {
             let mut m = Member::new(id.clone());
@@ -173,11 +224,17 @@ fn a_store_from_another_schema_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     {
         let db = sled::open(dir.path()).unwrap();
-        db.open_tree("meta").unwrap().insert("schema_version", &99u32.to_be_bytes()).unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert("schema_version", &99u32.to_be_bytes())
+            .unwrap();
         db.flush().unwrap();
     }
     match Store::open(dir.path(), village()) {
-        Err(StoreError::Schema { found: 99, expected: 1 }) => {}
+        Err(StoreError::Schema {
+            found: 99,
+            expected: 1,
+        }) => {}
         Err(e) => panic!("wrong error: {e}"),
         Ok(_) => panic!("opened a store of another schema"),
     }
@@ -196,6 +253,12 @@ fn a_phone_number_belongs_to_one_person() {
     a.phone = Some("+12025550144".into());
     store.put_person(&a).unwrap();
     store.put_person(&b).unwrap();
-    let (_, c) = store.reply(&Sender::Phone("+12025550143".into()), "hello", t("2026-11-24T12:00:00Z")).unwrap();
+    let (_, c) = store
+        .reply(
+            &Sender::Phone("+12025550143".into()),
+            "hello",
+            t("2026-11-24T12:00:00Z"),
+        )
+        .unwrap();
     assert_eq!(c.events[0].1.by.as_deref(), Some("b"));
 }
