@@ -14,6 +14,7 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 use porchlight_core::engine::{Event, EventKind};
 use porchlight_core::model::{CheckinBy, Member, Person, Policy, QuietHours, Village};
+use porchlight_core::reply::Role;
 use porchlight_core::text::{MessageKind, segments};
 use porchlight_core::village::Sender;
 use porchlight_store::{Committed, Store};
@@ -76,7 +77,7 @@ impl World {
     }
 
     /// How the person who got a message reacts, if they do.
-    fn react(&mut self, now: DateTime<Utc>, to: &str, kind: MessageKind) {
+    fn react(&mut self, now: DateTime<Utc>, to: &str, kind: MessageKind, role: Option<Role>) {
         if self.scripted {
             return;
         }
@@ -117,13 +118,11 @@ impl World {
                 }
                 _ => {}
             },
-            MessageKind::CheckOn | MessageKind::CheckOnReminder => {
-                if roll < 0.9 {
-                    let d = self.minutes(10, 90);
-                    self.push(now + d, to, "1 saw her at the mailbox");
-                }
+            MessageKind::CheckOn | MessageKind::CheckOnReminder if roll < 0.9 => {
+                let d = self.minutes(10, 90);
+                self.push(now + d, to, "1 saw her at the mailbox");
             }
-            MessageKind::BuddyAlert | MessageKind::HelpAlert => {
+            MessageKind::BuddyAlert | MessageKind::HelpAlert if role == Some(Role::Buddy) => {
                 if roll < 0.55 {
                     let d = self.minutes(2, 8);
                     self.push(now + d, to, "on my way");
@@ -134,11 +133,9 @@ impl World {
                     self.push(now + d, to, "can't, sorry");
                 }
             }
-            MessageKind::Alert => {
-                if roll < 0.4 {
-                    let d = self.minutes(5, 40);
-                    self.push(now + d, to, "1");
-                }
+            MessageKind::Alert | MessageKind::HelpAlert if roll < 0.4 => {
+                let d = self.minutes(5, 40);
+                self.push(now + d, to, "1");
             }
             _ => {}
         }
@@ -379,7 +376,12 @@ pub fn run(
         for entry in &committed.messages {
             summary.messages += 1;
             summary.segments += segments(&entry.message.text).2;
-            world.react(at, &entry.message.to, entry.message.kind);
+            world.react(
+                at,
+                &entry.message.to,
+                entry.message.kind,
+                entry.message.context.as_ref().map(|c| c.role),
+            );
             store.outbox_remove(entry.id).map_err(err)?;
         }
     }

@@ -315,7 +315,7 @@ pub enum Effect {
     /// Append to the audit log / timeline.
     Record(Event),
     /// A check-in closed: move it to history.
-    Archive(Checkin),
+    Archive(Box<Checkin>),
     /// Set a person's SMS opt-out flag.
     SetOptOut {
         /// Who.
@@ -633,7 +633,7 @@ impl<'a> Engine<'a> {
             .partition(|c| c.status.is_closed());
         st.open = open;
         for c in closed {
-            self.effects.push(Effect::Archive(c));
+            self.effects.push(Effect::Archive(Box::new(c)));
         }
     }
 
@@ -675,7 +675,7 @@ impl<'a> Engine<'a> {
             // nobody is alerted. The caller reports skips to coordinators once.
             c.status = CheckinStatus::Skipped;
             self.record(st, Some(&c), EventKind::Skipped).text = Some("service down".into());
-            self.effects.push(Effect::Archive(c));
+            self.effects.push(Effect::Archive(Box::new(c)));
             return;
         }
         if prompt_at > self.now {

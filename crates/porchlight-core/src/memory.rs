@@ -124,7 +124,7 @@ impl MemoryBook {
                     self.outbox.push(msg);
                 }
                 Effect::Record(ev) => self.events.push(ev),
-                Effect::Archive(c) => self.archive.push(c),
+                Effect::Archive(c) => self.archive.push(*c),
                 Effect::SetOptOut { person, opted_out } => {
                     if let Some(p) = self.people.get_mut(&person) {
                         p.opted_out = opted_out;

@@ -74,7 +74,7 @@ pub fn render(kind: MessageKind, lang: Language, v: &Vars<'_>) -> String {
     } else {
         format!(" {}", v.link)
     };
-    let text = match (kind, lang) {
+    match (kind, lang) {
         (Prompt, En) => format!(
             "Good morning {}! Reply 1 if you're OK, 2 if you need a hand.{link}",
             v.name
@@ -200,8 +200,7 @@ pub fn render(kind: MessageKind, lang: Language, v: &Vars<'_>) -> String {
             "Bienvenido/a, {}! Los mensajes diarios vuelven a empezar.",
             v.name
         ),
-    };
-    text
+    }
 }
 
 /// How a text is encoded over SMS.
