@@ -297,6 +297,7 @@ fn kind_name(k: EventKind) -> &'static str {
         EventKind::OptedIn => "opted_in",
         EventKind::Note => "note",
         EventKind::RollCall => "roll_call",
+        EventKind::DeliveryFailed => "delivery_failed",
     }
 }
 
@@ -576,6 +577,7 @@ impl Printer<'_> {
                 }
             ),
             EventKind::RollCall => format!("roll call {text}"),
+            EventKind::DeliveryFailed => format!("COULD NOT REACH {to}: {text}"),
         };
         writeln!(out, "  {}  {:<20} {}", local.format("%H:%M"), member, what)
     }

@@ -122,6 +122,13 @@ pub struct Alert {
     /// Every level fired and nobody confirmed: coordinators were told.
     #[serde(default)]
     pub exhausted: bool,
+    /// Seconds the remaining levels were pushed back because quiet hours held one, so the
+    /// chain keeps its neighbor-first spacing when it starts in the morning.
+    #[serde(default)]
+    pub shift_secs: i64,
+    /// Buddies who said they can't go (or could not be reached).
+    #[serde(default)]
+    pub declined: Vec<PersonId>,
 }
 
 impl Alert {
@@ -244,6 +251,8 @@ pub enum EventKind {
     Note,
     /// A roll call began for the member.
     RollCall,
+    /// A message could not be delivered by any way (dead-lettered).
+    DeliveryFailed,
 }
 
 /// One line of the timeline and the audit log.
@@ -341,6 +350,17 @@ pub struct Engine<'a> {
     effects: Vec<Effect>,
 }
 
+/// The reason recorded on a check-in skipped because the service was down for its window.
+pub const SERVICE_DOWN: &str = "service down";
+
+impl Event {
+    /// Whether this is a check-in skipped because the service was down (the restart rule),
+    /// which coordinators are told about once per restart.
+    pub fn is_service_down_skip(&self) -> bool {
+        self.event == EventKind::Skipped && self.text.as_deref() == Some(SERVICE_DOWN)
+    }
+}
+
 /// Upper bound on timers processed per tick for one check-in (a safety net, never reached in
 /// practice: a check-in has a handful of timers).
 const MAX_TIMERS_PER_TICK: usize = 256;
@@ -425,17 +445,15 @@ impl MemberState {
                     return Some(Timer::ClaimEnd(claim.until));
                 }
                 let hold = |at: DateTime<Utc>| {
-                    // A plain miss waits out quiet hours (no 3 a.m. false alarms); help never waits.
-                    if alert.reason == AlertReason::Missed {
+                    if quiet_holds(c) {
                         self.after_quiet(at)
                     } else {
                         at
                     }
                 };
-                let step = policy.escalation.get(alert.steps_fired).map(|s| {
-                    let at = hold(alert.since + s.after.delta());
-                    alert.hurry_at.map_or(at, |h| h.min(at))
-                });
+                let step = self
+                    .nominal_step(c)
+                    .map(|nominal| hold(alert.hurry_at.map_or(nominal, |h| h.min(nominal))));
                 let buddy = alert.next_buddy_at.map(hold);
                 match (step, buddy) {
                     (Some(s), Some(b)) if b < s => Some(Timer::NextBuddy(b)),
@@ -448,6 +466,13 @@ impl MemberState {
             }
             CheckinStatus::Answered | CheckinStatus::Resolved | CheckinStatus::Skipped => None,
         }
+    }
+
+    /// When the next escalation level is due by its offset (before quiet hours or a hurry).
+    fn nominal_step(&self, c: &Checkin) -> Option<DateTime<Utc>> {
+        let alert = c.alert.as_ref()?;
+        let s = self.member.policy.escalation.get(alert.steps_fired)?;
+        Some(alert.since + s.after.delta() + TimeDelta::seconds(alert.shift_secs))
     }
 
     /// Whether the member is away, paused or opted out on a local date.
@@ -479,6 +504,15 @@ impl Timer {
             | Timer::Exhaust(t) => t,
         }
     }
+}
+
+/// A plain miss of a daily check-in waits out quiet hours (no 3 a.m. false alarms); help and
+/// roll calls (an emergency) never wait.
+fn quiet_holds(c: &Checkin) -> bool {
+    c.kind == CheckinKind::Daily
+        && c.alert
+            .as_ref()
+            .is_some_and(|a| a.reason == AlertReason::Missed)
 }
 
 fn fmt_local(at: DateTime<Utc>, tz: Tz) -> String {
@@ -593,6 +627,44 @@ impl<'a> Engine<'a> {
         }));
     }
 
+    /// Sends a coordinator notice naming someone (`who`) with a detail.
+    #[allow(clippy::too_many_arguments)]
+    fn send_with(
+        &mut self,
+        st: &MemberState,
+        c: Option<&Checkin>,
+        to: &str,
+        kind: MessageKind,
+        level: Option<u8>,
+        who: &str,
+        detail: &str,
+    ) {
+        let recipient = self.person(to);
+        let member = self.person(&st.member.id);
+        let text = render(
+            kind,
+            recipient.language,
+            &Vars {
+                name: recipient.first_name(),
+                member: member.first_name(),
+                member_full: &member.name,
+                who,
+                detail,
+                ..Vars::default()
+            },
+        );
+        self.effects.push(Effect::Send(Outgoing {
+            to: to.to_string(),
+            kind,
+            text,
+            member: st.member.id.clone(),
+            checkin: c.map(|c| c.id.clone()),
+            level,
+            urgent: true,
+            context: None,
+        }));
+    }
+
     // ----- the clock ---------------------------------------------------------------------
 
     /// Runs everything due for this member at or before `now`: new occurrences, prompts held
@@ -674,7 +746,7 @@ impl<'a> Engine<'a> {
             // The service was down for the whole window: the member was never asked, so
             // nobody is alerted. The caller reports skips to coordinators once.
             c.status = CheckinStatus::Skipped;
-            self.record(st, Some(&c), EventKind::Skipped).text = Some("service down".into());
+            self.record(st, Some(&c), EventKind::Skipped).text = Some(SERVICE_DOWN.into());
             self.effects.push(Effect::Archive(Box::new(c)));
             return;
         }
@@ -731,6 +803,25 @@ impl<'a> Engine<'a> {
 
     fn fire(&mut self, st: &mut MemberState, i: usize, timer: Timer) {
         let mut c = st.open[i].clone();
+        if matches!(
+            timer,
+            Timer::Prompt(_) | Timer::Reminder(_) | Timer::Deadline(_)
+        ) && st.inactive_on(st.local_date(self.now))
+        {
+            // Paused, away or opted out since this check-in began: no more prompts, and no
+            // alarm about a member who is not expected to answer.
+            c.status = CheckinStatus::Skipped;
+            let why = if st.opted_out {
+                "opted out"
+            } else if st.member.paused {
+                "paused"
+            } else {
+                "away"
+            };
+            self.record(st, Some(&c), EventKind::Skipped).text = Some(why.to_string());
+            st.open[i] = c;
+            return;
+        }
         match timer {
             Timer::Prompt(_) => self.prompt(st, &mut c),
             Timer::Reminder(_) => {
@@ -756,9 +847,20 @@ impl<'a> Engine<'a> {
                     alerted: Vec::new(),
                     last_contact_at: self.now,
                     exhausted: false,
+                    shift_secs: 0,
+                    declined: Vec::new(),
                 });
             }
-            Timer::Step(_) => self.fire_step(st, &mut c, false),
+            Timer::Step(at) => {
+                // Held by quiet hours: push the rest of the chain back by as much.
+                let nominal = st.nominal_step(&c);
+                if let (Some(nominal), Some(alert)) = (nominal, c.alert.as_mut()) {
+                    if alert.hurry_at.is_none() && at > nominal {
+                        alert.shift_secs += (at - nominal).num_seconds();
+                    }
+                }
+                self.fire_step(st, &mut c, false);
+            }
             Timer::NextBuddy(_) => self.next_buddy(st, &mut c),
             Timer::ClaimEnd(_) => {
                 let alert = c.alert.as_mut().expect("claim implies alert");
@@ -1138,6 +1240,8 @@ impl<'a> Engine<'a> {
             alerted: Vec::new(),
             last_contact_at: self.now,
             exhausted: false,
+            shift_secs: 0,
+            declined: Vec::new(),
         });
         let e = self.record(st, Some(&c), EventKind::Help);
         e.by = Some(by.to_string());
@@ -1192,7 +1296,7 @@ impl<'a> Engine<'a> {
                 self.archive_closed(st);
                 return;
             }
-            (CheckinStatus::Prompted, Reply::Cannot) => {
+            (CheckinStatus::Prompted, Reply::Cannot) if c.asked == from => {
                 let e = self.record(st, Some(&c), EventKind::Declined);
                 e.by = Some(from.to_string());
                 // Ask the next buddy who hasn't been asked today, or else the member themself.
@@ -1242,15 +1346,7 @@ impl<'a> Engine<'a> {
             (CheckinStatus::Missed | CheckinStatus::Help, Reply::Cannot) if role == Role::Buddy => {
                 let e = self.record(st, Some(&c), EventKind::Declined);
                 e.by = Some(from.to_string());
-                let alert = c.alert.as_mut().expect("missed implies alert");
-                if alert.claim.as_ref().is_some_and(|cl| cl.by == from) {
-                    alert.claim = None;
-                }
-                if alert.buddy_queue.is_empty() {
-                    alert.hurry_at = Some(self.now);
-                } else {
-                    alert.next_buddy_at = Some(self.now);
-                }
+                self.buddy_out(st, &mut c, from);
                 st.open[i] = c;
                 self.tick(st);
                 return;
@@ -1263,6 +1359,122 @@ impl<'a> Engine<'a> {
         }
         st.open[i] = c;
         self.archive_closed(st);
+    }
+
+    /// A message could not be delivered by any of the recipient's ways (dead-lettered).
+    ///
+    /// * A prompt nobody received must not raise an alarm: a check-on request falls back to
+    ///   prompting the member directly, and a member's own prompt marks the check-in skipped.
+    /// * An alert that cannot reach someone moves the chain on at once: the next buddy, or
+    ///   the next level.
+    /// * Coordinators are told (other than the one who could not be reached), unless
+    ///   `tell_coordinators` is false (a budget hold is reported once, not per message).
+    pub fn delivery_failed(
+        &mut self,
+        st: &mut MemberState,
+        msg: &Outgoing,
+        reason: &str,
+        tell_coordinators: bool,
+    ) {
+        let idx = msg
+            .checkin
+            .as_ref()
+            .and_then(|id| st.open.iter().position(|c| &c.id == id));
+        let mut c = idx.map(|i| st.open[i].clone());
+        {
+            let e = self.record(st, c.as_ref(), EventKind::DeliveryFailed);
+            e.to = Some(msg.to.clone());
+            e.level = msg.level;
+            e.text = Some(reason.to_string());
+        }
+        if let Some(c) = c.as_mut() {
+            match msg.kind {
+                MessageKind::CheckOn | MessageKind::Prompt | MessageKind::RollCall
+                    if c.status == CheckinStatus::Prompted && c.asked == msg.to =>
+                {
+                    if c.asked != st.member.id {
+                        c.asked = st.member.id.clone();
+                        let (kind, role) = self.prompt_kind(st, c, false);
+                        let me = st.member.id.clone();
+                        self.send(st, Some(c), &me, kind, None, false, Some(role), "");
+                        self.record(st, Some(c), EventKind::Prompted).to = Some(me);
+                    } else {
+                        c.status = CheckinStatus::Skipped;
+                        self.record(st, Some(c), EventKind::Skipped).text =
+                            Some(format!("undeliverable: {reason}"));
+                    }
+                }
+                MessageKind::BuddyAlert
+                | MessageKind::HelpAlert
+                | MessageKind::Alert
+                | MessageKind::ClaimExpired
+                    if c.alert.is_some() =>
+                {
+                    if st.member.buddies.contains(&msg.to) {
+                        self.buddy_out(st, c, &msg.to);
+                    } else if let Some(alert) = c.alert.as_mut() {
+                        alert.hurry_at = Some(self.now);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let (Some(i), Some(c)) = (idx, c) {
+            st.open[i] = c;
+        }
+        let never_tell = matches!(
+            msg.kind,
+            MessageKind::DeliveryFailed | MessageKind::BudgetWarning
+        );
+        if tell_coordinators && !never_tell {
+            let who = self.person(&msg.to).name;
+            let detail = format!("{}: {reason}", kind_label(msg.kind));
+            for coord in self.village.coordinators.clone() {
+                if coord != msg.to {
+                    let c = msg
+                        .checkin
+                        .as_ref()
+                        .and_then(|id| st.open.iter().find(|c| &c.id == id))
+                        .cloned();
+                    self.send_with(
+                        st,
+                        c.as_ref(),
+                        &coord,
+                        MessageKind::DeliveryFailed,
+                        msg.level,
+                        &who,
+                        &detail,
+                    );
+                }
+            }
+        }
+        self.tick(st);
+    }
+
+    /// A buddy can't go (or can't be reached): the next buddy now; when every buddy alerted so
+    /// far is out and none is left to ask, the next level now.
+    fn buddy_out(&mut self, st: &MemberState, c: &mut Checkin, who: &str) {
+        let Some(alert) = c.alert.as_mut() else {
+            return;
+        };
+        if !alert.declined.iter().any(|d| d == who) {
+            alert.declined.push(who.to_string());
+        }
+        if alert.claim.as_ref().is_some_and(|cl| cl.by == who) {
+            alert.claim = None;
+        }
+        if !alert.buddy_queue.is_empty() {
+            alert.next_buddy_at = Some(self.now);
+            return;
+        }
+        let all_out = alert
+            .alerted
+            .iter()
+            .filter(|a| st.member.buddies.contains(&a.person))
+            .all(|a| alert.declined.contains(&a.person));
+        if all_out {
+            alert.hurry_at = Some(self.now);
+        }
     }
 
     /// A coordinator resolves an open alert (or check-in) by hand.
@@ -1398,6 +1610,24 @@ pub fn board_state(st: &MemberState, now: DateTime<Utc>) -> &'static str {
         return "answered";
     }
     "waiting"
+}
+
+/// A short name of a message kind, for notices.
+pub fn kind_label(kind: MessageKind) -> &'static str {
+    match kind {
+        MessageKind::Prompt | MessageKind::Reminder | MessageKind::RollCall => "check-in",
+        MessageKind::CheckOn | MessageKind::CheckOnReminder => "check-on request",
+        MessageKind::BuddyAlert | MessageKind::Alert | MessageKind::ClaimExpired => "alert",
+        MessageKind::HelpAlert => "HELP alert",
+        MessageKind::HelpAck => "reassurance",
+        MessageKind::AllClear => "all-clear",
+        MessageKind::Exhausted => "nobody-confirmed notice",
+        MessageKind::OptedOut => "opt-out notice",
+        MessageKind::Skipped => "skipped notice",
+        MessageKind::AwayAck | MessageKind::BackAck => "acknowledgement",
+        MessageKind::DeliveryFailed => "delivery notice",
+        MessageKind::BudgetWarning => "budget notice",
+    }
 }
 
 /// Midnight helper for callers that need "today" in a zone.

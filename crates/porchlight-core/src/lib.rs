@@ -10,12 +10,14 @@
 //! - [`circle`]: daily pairings of check-in circles.
 //! - [`text`]: message templates (English, Spanish) and SMS segment counting.
 //! - [`phone`]: E.164 phone number validation.
+//! - [`delivery`]: per-message delivery state (attempts, ways, dead letters).
 //! - [`village`]: one atomic step over several members (ticks, replies, roll calls), over a [`village::Book`].
 //! - [`memory`]: an in-memory book for tests.
 //!
 //! Used by `porchlight-store` (which commits the effects atomically) and the `porchlight` binary.
 
 pub mod circle;
+pub mod delivery;
 pub mod engine;
 pub mod memory;
 pub mod model;

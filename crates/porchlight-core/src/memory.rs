@@ -150,7 +150,7 @@ impl MemoryBook {
             let out = village::tick(&self.village, self, &id, at);
             let skipped: Vec<Event> = out
                 .events()
-                .filter(|e| e.event == crate::engine::EventKind::Skipped)
+                .filter(|e| e.is_service_down_skip())
                 .cloned()
                 .collect();
             self.apply(out);

@@ -44,6 +44,10 @@ pub enum MessageKind {
     AwayAck,
     /// Acknowledging "back".
     BackAck,
+    /// To coordinators: a message could not be delivered by any way.
+    DeliveryFailed,
+    /// To coordinators: the day's SMS budget is nearly or fully used.
+    BudgetWarning,
 }
 
 /// Values a template may use.
@@ -200,6 +204,22 @@ pub fn render(kind: MessageKind, lang: Language, v: &Vars<'_>) -> String {
             "Bienvenido/a, {}! Los mensajes diarios vuelven a empezar.",
             v.name
         ),
+        (DeliveryFailed, En) => format!(
+            "Porchlight could not reach {} about {} ({}). Please contact them another way.",
+            v.who, v.member_full, v.detail
+        ),
+        (DeliveryFailed, Es) => format!(
+            "Porchlight no pudo avisar a {} sobre {} ({}). Contacte por otra via.",
+            v.who, v.member_full, v.detail
+        ),
+        (BudgetWarning, En) => format!(
+            "Porchlight has used {} of today's SMS budget. Alerts always go out; routine texts stop at 100%.",
+            v.detail
+        ),
+        (BudgetWarning, Es) => format!(
+            "Porchlight ha usado {} del presupuesto de SMS de hoy. Las alertas siempre salen.",
+            v.detail
+        ),
     }
 }
 
@@ -243,7 +263,7 @@ pub fn segments(text: &str) -> (Encoding, usize, usize) {
 mod tests {
     use super::*;
 
-    const ALL: [MessageKind; 16] = [
+    const ALL: [MessageKind; 18] = [
         MessageKind::Prompt,
         MessageKind::Reminder,
         MessageKind::CheckOn,
@@ -260,6 +280,8 @@ mod tests {
         MessageKind::ClaimExpired,
         MessageKind::AwayAck,
         MessageKind::BackAck,
+        MessageKind::DeliveryFailed,
+        MessageKind::BudgetWarning,
     ];
 
     #[test]
@@ -290,11 +312,12 @@ mod tests {
                     member: "Margaret",
                     member_full: "Margaret Lopez",
                     when: "09:00",
-                    who: "Harold",
-                    detail: if kind == MessageKind::AllClear {
-                        "confirmed by Harold"
-                    } else {
-                        "since 09:00"
+                    who: "Harold Baker",
+                    detail: match kind {
+                        MessageKind::AllClear => "confirmed by Harold",
+                        MessageKind::DeliveryFailed => "alert, SMS failed",
+                        MessageKind::BudgetWarning => "80%",
+                        _ => "since 09:00",
                     },
                     link: if matches!(
                         kind,
@@ -304,6 +327,8 @@ mod tests {
                             | MessageKind::HelpAck
                             | MessageKind::AwayAck
                             | MessageKind::BackAck
+                            | MessageKind::DeliveryFailed
+                            | MessageKind::BudgetWarning
                     ) {
                         ""
                     } else {

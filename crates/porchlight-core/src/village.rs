@@ -7,7 +7,9 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::circle::{self, Pairing};
-use crate::engine::{Effect, Engine, Event, EventKind, MemberState, ReplyContext, Roster};
+use crate::engine::{
+    Effect, Engine, Event, EventKind, MemberState, Outgoing, ReplyContext, Roster,
+};
 use crate::model::{CheckinBy, Person, PersonId, Village};
 use crate::reply::{self, Reply, Role};
 use crate::text::MessageKind;
@@ -300,6 +302,68 @@ pub fn resolve(
     let mut out = Outcome::default();
     out.push(st, engine.into_effects());
     Some(out)
+}
+
+/// A message was dead-lettered: let the engine react (see [`Engine::delivery_failed`]).
+pub fn delivery_failed(
+    village: &Village,
+    book: &dyn Book,
+    msg: &Outgoing,
+    reason: &str,
+    tell_coordinators: bool,
+    now: DateTime<Utc>,
+) -> Outcome {
+    let mut out = Outcome::default();
+    if let Some(mut st) = book.member(&msg.member) {
+        let mut engine = Engine::new(village, book, now);
+        engine.delivery_failed(&mut st, msg, reason, tell_coordinators);
+        out.push(st, engine.into_effects());
+        return out;
+    }
+    // Not about a member (a notice to someone who is not one): record it; tell coordinators.
+    out.effects.push(Effect::Record(Event {
+        at: now,
+        event: EventKind::DeliveryFailed,
+        member: msg.member.clone(),
+        checkin: msg.checkin.clone(),
+        to: Some(msg.to.clone()),
+        by: None,
+        level: msg.level,
+        text: Some(reason.to_string()),
+    }));
+    let never_tell = matches!(
+        msg.kind,
+        MessageKind::DeliveryFailed | MessageKind::BudgetWarning
+    );
+    if tell_coordinators && !never_tell {
+        let who = book
+            .person(&msg.to)
+            .map_or_else(|| msg.to.clone(), |p| p.name);
+        let detail = format!("{}: {reason}", crate::engine::kind_label(msg.kind));
+        for coord in village.coordinators.iter().filter(|c| **c != msg.to) {
+            let lang = book.person(coord).map(|p| p.language).unwrap_or_default();
+            out.effects.push(Effect::Send(Outgoing {
+                to: coord.clone(),
+                kind: MessageKind::DeliveryFailed,
+                text: crate::text::render(
+                    MessageKind::DeliveryFailed,
+                    lang,
+                    &crate::text::Vars {
+                        who: &who,
+                        member_full: &who,
+                        detail: &detail,
+                        ..Default::default()
+                    },
+                ),
+                member: msg.member.clone(),
+                checkin: msg.checkin.clone(),
+                level: msg.level,
+                urgent: true,
+                context: None,
+            }));
+        }
+    }
+    out
 }
 
 /// The pairing of a circle on a date, from its members' states and yesterday's pairing.

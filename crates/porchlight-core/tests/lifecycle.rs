@@ -944,6 +944,88 @@ fn help_in_quiet_hours_is_never_held() {
     );
 }
 
+#[test]
+fn quiet_hours_hold_family_after_every_buddy_cant() {
+    // Policy docs: "No prompts, reminders or (for a plain miss) alerts in this local period."
+    // 18:30 EST check-in (23:30Z), missed at 20:30 (01:30Z): bob at 20:30, bea at 20:45;
+    // family (21:00) and coordinators (21:30) fall in quiet hours and wait for 08:00.
+    let mut book = village_book(NY, quiet_policy("18:30"), at("2026-11-24T12:00:00Z"));
+    book.run_until(at("2026-11-25T02:00:00Z"));
+    assert_eq!(
+        alerts(&book),
+        vec![
+            (at("2026-11-25T01:30:00Z"), s("bob"), 1),
+            (at("2026-11-25T01:45:00Z"), s("bea"), 1),
+        ]
+    );
+    // Both say they can't, at 21:10 and 21:20 local, inside quiet hours.
+    reply_at(&mut book, "bob", "can't", at("2026-11-25T02:10:00Z"));
+    reply_at(&mut book, "bea", "can't", at("2026-11-25T02:20:00Z"));
+    book.run_until(at("2026-11-25T12:59:59Z"));
+    assert_eq!(
+        alerts(&book).len(),
+        2,
+        "nobody else before 08:00: {:?}",
+        alerts(&book)
+    );
+    book.run_until(at("2026-11-25T13:00:00Z"));
+    assert!(alerts(&book).contains(&(at("2026-11-25T13:00:00Z"), s("fay"), 2)));
+}
+
+#[test]
+fn help_during_a_missed_alert_takes_it_over() {
+    let mut book = default_book();
+    // Missed at 16:00, bob alerted. Mary texts "2" at 16:05.
+    reply_at(&mut book, "mary", "2", at("2026-11-24T16:05:00Z"));
+    let t = at("2026-11-24T16:05:00Z");
+    assert_eq!(at_by(&book, EventKind::Help), vec![(t, s("mary"))]);
+    assert_eq!(sent(&book, MessageKind::HelpAck), vec![(s("mary"), None)]);
+    // Everyone in the first two levels hears it is a call for help now, bob included.
+    assert_eq!(
+        sent_to(&book, MessageKind::HelpAlert),
+        vec![s("bea"), s("bob"), s("fay"), s("finn")]
+    );
+    assert_eq!(
+        mary(&book).open.len(),
+        1,
+        "the same check-in, not a second one"
+    );
+    assert_eq!(mary(&book).open[0].status, CheckinStatus::Help);
+    // Bob was alerted twice (miss, then help) but gets one all-clear.
+    reply_at(&mut book, "fay", "seen", at("2026-11-24T16:20:00Z"));
+    assert_eq!(
+        all_clear_events(&book),
+        vec![(s("bea"), 1), (s("bob"), 1), (s("fay"), 2), (s("finn"), 2)]
+    );
+    assert_eq!(
+        sent_to(&book, MessageKind::AllClear),
+        vec![s("bea"), s("bob"), s("fay"), s("finn")]
+    );
+}
+
+#[test]
+fn coordinator_resolves_by_hand() {
+    let mut book = default_book();
+    book.run_until(at("2026-11-24T16:20:00Z"));
+    let id = mary(&book).open[0].id.clone();
+    assert_eq!(id, "mary/2026-11-24T09:00");
+    let t = at("2026-11-24T16:20:00Z");
+    let out = village::resolve(&book.village, &book, "mary", &id, "cora", "called her", t)
+        .expect("open check-in");
+    book.apply(out);
+    assert_eq!(at_by(&book, EventKind::Resolved), vec![(t, s("cora"))]);
+    assert_eq!(
+        sent_to(&book, MessageKind::AllClear),
+        vec![s("bea"), s("bob")]
+    );
+    assert!(
+        village::resolve(&book.village, &book, "mary", &id, "cora", "again", t).is_none(),
+        "closed: nothing to resolve"
+    );
+    book.run_until(at("2026-11-25T13:59:59Z"));
+    assert_eq!(alerts(&book).len(), 2);
+}
+
 // ----- 6. the reply table (PRODUCT §5) ------------------------------------------------------
 
 /// Fresh book, run to 14:10Z (prompted at 14:00Z), mary says `text`.
@@ -984,6 +1066,26 @@ fn reply_member_ok_words_answer() {
         assert_eq!(book.archive[0].answer.as_deref(), Some(text));
         assert_eq!(book.outbox.len(), 1, "{text:?}: only the prompt was sent");
     }
+}
+
+#[test]
+fn reply_member_with_nothing_open_is_a_note() {
+    let mut book = default_book();
+    let t = at("2026-11-24T13:00:00Z");
+    reply_at(&mut book, "mary", "1", t);
+    assert_eq!(at_by(&book, EventKind::Note).len(), 1);
+    assert_eq!(
+        events_of(&book, EventKind::Note)[0].text.as_deref(),
+        Some("1")
+    );
+    assert_eq!(events_of(&book, EventKind::Note)[0].at, t);
+    assert!(book.outbox.is_empty());
+    // Today's check-in still happens.
+    book.run_until(at("2026-11-24T14:00:00Z"));
+    assert_eq!(
+        at_to(&book, EventKind::Prompted),
+        vec![(at("2026-11-24T14:00:00Z"), s("mary"))]
+    );
 }
 
 #[test]
@@ -1810,10 +1912,15 @@ mod props {
         replies: Vec<(i64, usize, usize)>,
     }
 
-    fn case() -> impl Strategy<Value = Case> {
+    /// A random case; bob's check-in is done by his buddy (ann) only if `by_buddy` allows.
+    fn case(by_buddy: bool) -> impl Strategy<Value = Case> {
         (
             (0..ZONES.len(), 0..STARTS.len(), schedule(), schedule()),
-            (any::<bool>(), any::<bool>(), 0u32..=100),
+            (
+                any::<bool>().prop_map(move |b| b && by_buddy),
+                any::<bool>(),
+                0u32..=100,
+            ),
             prop::collection::vec((0u32..100, 0i64..200, 0usize..8), 1..40),
             prop::collection::vec((0i64..DAYS * 24 * 60, 0..WHO.len(), 0..TEXTS.len()), 0..30),
         )
@@ -1948,6 +2055,28 @@ mod props {
             );
         }
 
+        // No prompt or reminder reaches a member in their quiet hours (a "can't" re-prompt is
+        // a reply's doing, not the clock's).
+        if c.quiet {
+            let tz = ZONES[c.zone];
+            let q: porchlight_core::QuietHours = "21:00-08:00".parse().expect("valid");
+            for e in ev.iter().filter(|e| {
+                matches!(e.event, EventKind::Prompted | EventKind::Reminded)
+                    && e.to.as_deref() == Some(e.member.as_str())
+            }) {
+                let after_decline = ev.iter().any(|d| {
+                    d.event == EventKind::Declined && d.checkin == e.checkin && d.at == e.at
+                });
+                prop_assert!(
+                    after_decline || !q.contains(e.at.with_timezone(&tz).time()),
+                    "{:?} to {} at {} local",
+                    e.event,
+                    e.member,
+                    e.at.with_timezone(&tz)
+                );
+            }
+        }
+
         // Every missed check-in (a day before the end, so quiet hours had time to end)
         // escalated or was resolved.
         for e in ev.iter().filter(|e| e.event == EventKind::Missed) {
@@ -2027,7 +2156,12 @@ mod props {
         })]
 
         #[test]
-        fn lifecycle_invariants_hold_for_random_schedules_and_replies(c in case()) {
+        fn lifecycle_invariants_hold_for_random_schedules_and_replies(c in case(false)) {
+            check(&c)?;
+        }
+
+        #[test]
+        fn lifecycle_invariants_hold_with_checkins_by_buddy(c in case(true)) {
             check(&c)?;
         }
     }

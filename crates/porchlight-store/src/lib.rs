@@ -29,7 +29,7 @@ use std::path::Path;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use porchlight_core::circle::Pairing;
 use porchlight_core::engine::{
-    Checkin, Effect, Event, EventKind, MemberState, Outgoing, ReplyContext, Roster, skipped_report,
+    Checkin, Effect, Event, MemberState, Outgoing, ReplyContext, Roster, skipped_report,
 };
 use porchlight_core::model::{CheckinBy, Member, Person, PersonId, Village};
 use porchlight_core::village::{self, Book, Outcome, Sender};
@@ -576,7 +576,7 @@ impl Store {
                 committed
                     .events
                     .iter()
-                    .filter(|(_, e)| e.event == EventKind::Skipped)
+                    .filter(|(_, e)| e.is_service_down_skip())
                     .map(|(_, e)| e.clone()),
             );
             all.events.extend(committed.events);

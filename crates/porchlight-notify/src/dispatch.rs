@@ -1,0 +1,426 @@
+//! The outbox dispatcher.
+//!
+//! * **In order per recipient**: a person's next message waits until the one before it is
+//!   delivered or dead-lettered, so "all clear" never overtakes the alert it clears.
+//! * **Concurrent across recipients**, up to a bound, so 10,000 alerts at one instant don't
+//!   queue behind each other.
+//! * **Retries** with exponential backoff and jitter, honouring `Retry-After`; 408/429/5xx,
+//!   timeouts and connection errors retry, other 4xx are permanent.
+//! * **Fallback**: a permanent failure (or retries exhausted) moves to the person's next way
+//!   of being reached (SMS → voice → webhook, as their profile says). When none works the
+//!   message is dead-lettered and the [`Queue`] tells the engine, which moves the escalation on
+//!   at once and tells coordinators. Nothing fails silently.
+//! * **SMS budget**: a daily cap of segments per village; coordinators are warned at 80%, and
+//!   at 100% routine texts are held back (dead-lettered as such, reported once). Messages about
+//!   a member in trouble (`urgent`) are never held back.
+//!
+//! The dispatcher reads the clock only through [`Clock`], and sleeps with tokio's timer, so its
+//! timing is tested on tokio's paused clock.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono_tz::Tz;
+use porchlight_core::delivery::{Attempt, DeliveryState, DeliveryStatus};
+use porchlight_core::model::{ContactWay, Person};
+use porchlight_core::text::segments;
+use rand::SeedableRng;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+
+use crate::retry::Backoff;
+use crate::{Channel, Delivery, Failure};
+
+/// A message waiting for an attempt, with what the dispatcher needs to route it.
+#[derive(Clone, Debug)]
+pub struct Pending {
+    /// Outbox id.
+    pub id: u64,
+    /// The recipient's person record (ways to reach them).
+    pub person: Person,
+    /// The message as adapters see it.
+    pub delivery: Delivery,
+    /// About a member in trouble: never held back by the budget.
+    pub urgent: bool,
+    /// Delivery so far.
+    pub state: DeliveryState,
+}
+
+/// A storage failure the dispatcher cannot fix; it logs it and tries again later.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct QueueError(pub String);
+
+/// What the dispatcher needs from the outbox. Owned here, implemented over the store.
+pub trait Queue: Send + Sync + 'static {
+    /// Messages whose attempt is due at `now`: the oldest undelivered message of each
+    /// recipient not in `busy`, oldest first, at most `limit`; and the earliest future
+    /// instant at which another such message becomes due.
+    fn ready(
+        &self,
+        now: DateTime<Utc>,
+        busy: &HashSet<String>,
+        limit: usize,
+    ) -> Result<(Vec<Pending>, Option<DateTime<Utc>>), QueueError>;
+    /// Saves the state of a message still pending (a retry, or the next way).
+    fn update(&self, id: u64, state: &DeliveryState) -> Result<(), QueueError>;
+    /// A channel accepted the message: it leaves the outbox for the history.
+    fn delivered(&self, id: u64, state: &DeliveryState) -> Result<(), QueueError>;
+    /// No way worked: dead-letter it and let the engine react (move the escalation on, tell
+    /// coordinators unless `tell_coordinators` is false), in one commit.
+    fn dead_letter(
+        &self,
+        id: u64,
+        state: &DeliveryState,
+        tell_coordinators: bool,
+    ) -> Result<(), QueueError>;
+    /// The provider says the person opted out of SMS (STOP).
+    fn opted_out(&self, person: &str, now: DateTime<Utc>) -> Result<(), QueueError>;
+    /// SMS segments sent on a village day.
+    fn sms_used(&self, day: NaiveDate) -> Result<u32, QueueError>;
+    /// Adds sent segments to a day's count.
+    fn add_sms(&self, day: NaiveDate, segments: u32) -> Result<(), QueueError>;
+    /// Queues a budget notice to coordinators, once per day and threshold.
+    fn budget_notice(
+        &self,
+        day: NaiveDate,
+        percent: u8,
+        now: DateTime<Utc>,
+    ) -> Result<(), QueueError>;
+}
+
+/// The time, as the dispatcher sees it.
+pub trait Clock: Send + Sync + 'static {
+    /// Now.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The wall clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that starts at a given instant and advances with tokio's timer: under
+/// `tokio::time::pause()` it is fully virtual.
+#[derive(Clone, Copy, Debug)]
+pub struct TokioClock {
+    start: DateTime<Utc>,
+    base: tokio::time::Instant,
+}
+
+impl TokioClock {
+    /// A clock reading `start` now.
+    pub fn starting_at(start: DateTime<Utc>) -> TokioClock {
+        TokioClock {
+            start,
+            base: tokio::time::Instant::now(),
+        }
+    }
+}
+
+impl Clock for TokioClock {
+    fn now(&self) -> DateTime<Utc> {
+        let elapsed = tokio::time::Instant::now() - self.base;
+        self.start + TimeDelta::from_std(elapsed).unwrap_or(TimeDelta::MAX)
+    }
+}
+
+/// Which channel serves which way of reaching people.
+#[derive(Clone, Default)]
+pub struct Router {
+    channels: BTreeMap<String, Arc<dyn Channel>>,
+    sms: Option<String>,
+    voice: Option<String>,
+    fallback: Option<String>,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router")
+            .field("channels", &self.channels.keys().collect::<Vec<_>>())
+            .field("sms", &self.sms)
+            .field("voice", &self.voice)
+            .field("fallback", &self.fallback)
+            .finish()
+    }
+}
+
+impl Router {
+    /// An empty router.
+    pub fn new() -> Router {
+        Router::default()
+    }
+
+    /// Adds a named channel. The first SMS channel serves `sms`, the first `twilio-voice`
+    /// serves `voice`, and a `log` channel catches people no other way reaches.
+    pub fn add(&mut self, name: &str, channel: Arc<dyn Channel>) {
+        if channel.is_sms() && self.sms.is_none() {
+            self.sms = Some(name.to_string());
+        }
+        if channel.kind() == "twilio-voice" && self.voice.is_none() {
+            self.voice = Some(name.to_string());
+        }
+        if channel.kind() == "log" && self.fallback.is_none() {
+            self.fallback = Some(name.to_string());
+        }
+        self.channels.insert(name.to_string(), channel);
+    }
+
+    /// A channel by name.
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn Channel>> {
+        self.channels.get(name)
+    }
+
+    /// The channel names that reach a person, in their order of preference.
+    pub fn ways(&self, p: &Person) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for way in p.contact_ways() {
+            let name = match way {
+                // An opted-out number must not be texted (carriers block it anyway).
+                ContactWay::Sms if p.phone.is_some() && !p.opted_out => self.sms.clone(),
+                ContactWay::Voice if p.phone.is_some() => self.voice.clone(),
+                ContactWay::Webhook => p.webhook.clone().filter(|w| self.channels.contains_key(w)),
+                _ => None,
+            };
+            if let Some(n) = name {
+                if !out.contains(&n) {
+                    out.push(n);
+                }
+            }
+        }
+        if out.is_empty() {
+            out.extend(self.fallback.clone());
+        }
+        out
+    }
+}
+
+/// Dispatcher settings.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Retry spacing and attempts per way.
+    pub backoff: Backoff,
+    /// Messages in flight at once (across recipients).
+    pub concurrency: usize,
+    /// Daily SMS segment cap for the village, if any.
+    pub sms_daily_cap: Option<u32>,
+    /// The village's time zone (the budget's day).
+    pub timezone: Tz,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            backoff: Backoff::default(),
+            concurrency: 32,
+            sms_daily_cap: None,
+            timezone: Tz::UTC,
+        }
+    }
+}
+
+/// Drains a [`Queue`] through a [`Router`].
+pub struct Dispatcher<Q: Queue, C: Clock> {
+    queue: Arc<Q>,
+    router: Arc<Router>,
+    clock: Arc<C>,
+    settings: Settings,
+    wake: Arc<Notify>,
+}
+
+/// How long an idle dispatcher sleeps before looking again (a safety net: it is woken
+/// whenever something is queued).
+const IDLE: Duration = Duration::from_secs(60);
+
+impl<Q: Queue, C: Clock> Dispatcher<Q, C> {
+    /// A dispatcher.
+    pub fn new(queue: Arc<Q>, router: Arc<Router>, clock: Arc<C>, settings: Settings) -> Self {
+        Dispatcher {
+            queue,
+            router,
+            clock,
+            settings,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// A handle to call `notify_one()` on after queueing messages.
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Runs until `shutdown` resolves, then waits for in-flight attempts (each is bounded by
+    /// its channel's timeout) and returns.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut inflight: JoinSet<()> = JoinSet::new();
+        // Which recipient each in-flight task serves, so even a panicked task frees its recipient.
+        let mut owner: std::collections::HashMap<tokio::task::Id, String> =
+            std::collections::HashMap::new();
+        let mut busy: HashSet<String> = HashSet::new();
+        loop {
+            let free = self.settings.concurrency.saturating_sub(inflight.len());
+            let mut next: Option<DateTime<Utc>> = None;
+            if free > 0 {
+                match self.queue.ready(self.clock.now(), &busy, free) {
+                    Ok((ready, later)) => {
+                        next = later;
+                        for p in ready {
+                            busy.insert(p.person.id.clone());
+                            let job = Job {
+                                queue: self.queue.clone(),
+                                router: self.router.clone(),
+                                clock: self.clock.clone(),
+                                settings: self.settings.clone(),
+                            };
+                            let who = p.person.id.clone();
+                            let handle = inflight.spawn(async move { job.attempt(p).await });
+                            owner.insert(handle.id(), who);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot read the outbox; retrying in 5s");
+                        next = Some(self.clock.now() + TimeDelta::seconds(5));
+                    }
+                }
+            }
+            let sleep_for = next
+                .map(|at| (at - self.clock.now()).to_std().unwrap_or(Duration::ZERO))
+                .unwrap_or(IDLE);
+            tokio::select! {
+                () = &mut shutdown => break,
+                Some(done) = inflight.join_next_with_id(), if !inflight.is_empty() => {
+                    let id = match done {
+                        Ok((id, ())) => id,
+                        Err(e) => {
+                            tracing::error!(error = %e, "a delivery attempt panicked; the message stays queued");
+                            e.id()
+                        }
+                    };
+                    if let Some(who) = owner.remove(&id) {
+                        busy.remove(&who);
+                    }
+                }
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(sleep_for), if free > 0 => {}
+            }
+        }
+        while inflight.join_next().await.is_some() {}
+    }
+}
+
+struct Job<Q: Queue, C: Clock> {
+    queue: Arc<Q>,
+    router: Arc<Router>,
+    clock: Arc<C>,
+    settings: Settings,
+}
+
+impl<Q: Queue, C: Clock> Job<Q, C> {
+    async fn attempt(&self, p: Pending) {
+        if let Err(e) = self.try_attempt(p).await {
+            tracing::error!(error = %e, "cannot record a delivery attempt; it will be retried");
+        }
+    }
+
+    async fn try_attempt(&self, p: Pending) -> Result<(), QueueError> {
+        let mut state = p.state.clone();
+        let now = self.clock.now();
+        let ways = self.router.ways(&p.person);
+        let Some(name) = ways.get(state.way).cloned() else {
+            state.status = DeliveryStatus::DeadLetter;
+            state.reason = Some(if ways.is_empty() {
+                "no way to reach them: no phone or webhook that a configured channel serves"
+                    .to_string()
+            } else {
+                format!(
+                    "every way failed: {}",
+                    state.attempts.last().map_or("", |a| a.detail.as_str())
+                )
+            });
+            tracing::warn!(message = %p.delivery.id, person = %p.person.id, reason = state.reason.as_deref().unwrap_or(""), "dead letter");
+            return self.queue.dead_letter(p.id, &state, true);
+        };
+        let channel = self
+            .router
+            .get(&name)
+            .cloned()
+            .ok_or_else(|| QueueError(format!("channel {name} vanished")))?;
+        let day = now.with_timezone(&self.settings.timezone).date_naive();
+        let segs = u32::try_from(segments(&p.delivery.text).2).unwrap_or(u32::MAX);
+        if channel.is_sms() {
+            if let Some(cap) = self.settings.sms_daily_cap {
+                let used = self.queue.sms_used(day)?;
+                if !p.urgent && used.saturating_add(segs) > cap {
+                    state.status = DeliveryStatus::DeadLetter;
+                    state.reason = Some(format!(
+                        "held back: the daily SMS budget of {cap} segments is used up"
+                    ));
+                    self.queue.budget_notice(day, 100, now)?;
+                    return self.queue.dead_letter(p.id, &state, false);
+                }
+            }
+        }
+        let result = channel.send(&p.delivery).await;
+        let at = self.clock.now();
+        match result {
+            Ok(receipt) => {
+                state.attempts.push(Attempt {
+                    at,
+                    channel: name,
+                    way: state.way,
+                    ok: true,
+                    detail: receipt.status.clone().unwrap_or_else(|| "accepted".into()),
+                    provider_id: receipt.provider_id,
+                });
+                state.status = DeliveryStatus::Delivered;
+                state.next_attempt_at = None;
+                if channel.is_sms() {
+                    state.segments = Some(segs);
+                    self.queue.add_sms(day, segs)?;
+                    if let Some(cap) = self.settings.sms_daily_cap {
+                        let used = self.queue.sms_used(day)?;
+                        if u64::from(used) * 100 >= u64::from(cap) * 80 {
+                            self.queue.budget_notice(day, 80, at)?;
+                        }
+                    }
+                }
+                tracing::debug!(message = %p.delivery.id, "delivered");
+                self.queue.delivered(p.id, &state)
+            }
+            Err(e) => {
+                state.attempts.push(Attempt {
+                    at,
+                    channel: name.clone(),
+                    way: state.way,
+                    ok: false,
+                    detail: e.detail.clone(),
+                    provider_id: None,
+                });
+                tracing::info!(message = %p.delivery.id, channel = %name, failure = ?e.failure, detail = %e.detail, "delivery attempt failed");
+                if e.failure == Failure::OptedOut {
+                    self.queue.opted_out(&p.person.id, at)?;
+                }
+                let tries = state.attempts_on_way();
+                if e.failure == Failure::Retryable && tries < self.settings.backoff.max_attempts {
+                    let mut rng = rand::rngs::StdRng::from_os_rng();
+                    let delay = self.settings.backoff.delay(tries, e.retry_after, &mut rng);
+                    state.next_attempt_at =
+                        Some(at + TimeDelta::from_std(delay).unwrap_or(TimeDelta::MAX));
+                    return self.queue.update(p.id, &state);
+                }
+                // Permanent, opted out, or out of retries: the person's next way, at once.
+                state.way += 1;
+                state.next_attempt_at = None;
+                self.queue.update(p.id, &state)
+            }
+        }
+    }
+}
