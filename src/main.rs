@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, TimeZone, Utc};
 use clap::{Parser, Subcommand};
+use porchlight_server::config::{Config, process_env};
 
+mod client;
 mod scenario;
 mod simulate;
 
@@ -22,8 +24,32 @@ struct Cli {
     command: Command,
 }
 
+/// Where the daemon is, for the client commands.
+#[derive(clap::Args)]
+struct Server {
+    /// The daemon's address (the admin token comes from PORCHLIGHT_ADMIN_TOKEN).
+    #[arg(
+        long,
+        env = "PORCHLIGHT_SERVER",
+        default_value = "http://127.0.0.1:7878"
+    )]
+    server: String,
+}
+
 #[derive(Subcommand)]
 enum Command {
+    /// Run the daemon: check-ins on schedule, replies by SMS and link, the admin API.
+    Serve {
+        /// Config file (without one: embedded defaults, see README).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Validate a config file: exit 0, or exit 2 naming the file, key and problem.
+    CheckConfig {
+        /// Config file.
+        #[arg(long, default_value = "config/porchlight.toml")]
+        config: PathBuf,
+    },
     /// Run the real engine and a real sled store on a virtual clock and print the timeline.
     Simulate {
         /// Days to simulate (default 30, or the scenario's `days`).
@@ -48,26 +74,195 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Members: add, list, show, remove.
+    #[command(subcommand)]
+    Member(MemberCmd),
+    /// People who are not (only) members: buddies, family, coordinators.
+    #[command(subcommand)]
+    Person(PersonCmd),
+    /// Mark a member away: no check-ins and no alerts until the date.
+    Away {
+        /// Member id.
+        member: String,
+        /// YYYY-MM-DD: check-ins resume on this date.
+        #[arg(long)]
+        until: String,
+        #[command(flatten)]
+        server: Server,
+    },
+    /// End a member's away time.
+    Back {
+        /// Member id.
+        member: String,
+        #[command(flatten)]
+        server: Server,
+    },
+    /// Prompt every active member now (a storm, a heat wave), or show who answered one.
+    Rollcall {
+        /// Time to answer (default 1h).
+        #[arg(long)]
+        window: Option<String>,
+        /// Show who answered roll call ID instead of starting one.
+        #[arg(long)]
+        show: Option<String>,
+        #[command(flatten)]
+        server: Server,
+    },
+    /// Resolve a member's open alert by hand; everyone alerted gets the all-clear.
+    Resolve {
+        /// Member id (or a check-in id).
+        id: String,
+        /// Why, for the record.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        server: Server,
+    },
+    /// Import a roster CSV (columns in the README); nothing is imported if any row is bad.
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+        #[command(flatten)]
+        server: Server,
+    },
+    /// Export the roster as CSV.
+    Export {
+        /// Where to write it (`-` for standard output).
+        file: PathBuf,
+        #[command(flatten)]
+        server: Server,
+    },
+    /// Today's board: every member, state, answered at, open alerts.
+    Status {
+        /// Print the JSON the API returns.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        server: Server,
+    },
+}
+
+#[derive(Subcommand)]
+enum MemberCmd {
+    /// Add a member (and their person record).
+    Add {
+        /// Full name.
+        name: String,
+        /// Id (a readable slug; made from the name when absent).
+        #[arg(long)]
+        id: Option<String>,
+        /// Phone, E.164 (+12025550143).
+        #[arg(long)]
+        phone: Option<String>,
+        /// IANA time zone (default: the village's).
+        #[arg(long)]
+        timezone: Option<String>,
+        /// en or es.
+        #[arg(long)]
+        language: Option<String>,
+        /// "HH:MM" or a cron expression (default: the village policy's).
+        #[arg(long)]
+        checkin: Option<String>,
+        /// Time to answer, e.g. 2h.
+        #[arg(long)]
+        window: Option<String>,
+        /// self, buddy or circle.
+        #[arg(long)]
+        by: Option<String>,
+        /// Circle name (with --by circle).
+        #[arg(long)]
+        circle: Option<String>,
+        /// Buddy person id (repeat, in order).
+        #[arg(long = "buddy")]
+        buddies: Vec<String>,
+        /// Family person id (repeat).
+        #[arg(long = "family")]
+        family: Vec<String>,
+        #[command(flatten)]
+        server: Server,
+    },
+    /// List members.
+    List {
+        #[command(flatten)]
+        server: Server,
+    },
+    /// Show one member.
+    Show {
+        /// Member id.
+        id: String,
+        #[command(flatten)]
+        server: Server,
+    },
+    /// Remove a member (their history stays).
+    Remove {
+        /// Member id.
+        id: String,
+        #[command(flatten)]
+        server: Server,
+    },
+}
+
+#[derive(Subcommand)]
+enum PersonCmd {
+    /// Add a person.
+    Add {
+        /// Full name.
+        name: String,
+        /// Id (made from the name when absent).
+        #[arg(long)]
+        id: Option<String>,
+        /// Phone, E.164.
+        #[arg(long)]
+        phone: Option<String>,
+        /// A configured webhook channel that reaches them.
+        #[arg(long)]
+        webhook: Option<String>,
+        /// IANA time zone.
+        #[arg(long)]
+        timezone: Option<String>,
+        /// en or es.
+        #[arg(long)]
+        language: Option<String>,
+        #[command(flatten)]
+        server: Server,
+    },
+    /// List people.
+    List {
+        #[command(flatten)]
+        server: Server,
+    },
 }
 
 /// A failure and its exit code.
-struct Failure {
+pub struct Failure {
     code: u8,
     message: String,
 }
 
-fn usage(message: impl Into<String>) -> Failure {
-    Failure {
-        code: 2,
-        message: message.into(),
+impl Failure {
+    /// Bad usage or bad input: exit 2.
+    pub fn usage(message: impl Into<String>) -> Failure {
+        Failure {
+            code: 2,
+            message: message.into(),
+        }
+    }
+
+    /// A runtime failure: exit 1.
+    pub fn runtime(message: impl Into<String>) -> Failure {
+        Failure {
+            code: 1,
+            message: message.into(),
+        }
     }
 }
 
+fn usage(message: impl Into<String>) -> Failure {
+    Failure::usage(message)
+}
+
 fn runtime(message: impl Into<String>) -> Failure {
-    Failure {
-        code: 1,
-        message: message.into(),
-    }
+    Failure::runtime(message)
 }
 
 fn main() -> ExitCode {
@@ -90,6 +285,33 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
+        Command::Serve { config } => serve(config),
+        Command::CheckConfig { config } => {
+            let c = Config::load(&config, &process_env).map_err(usage)?;
+            println!(
+                "{}: OK — {} channel(s) [{}], village {:?} in {}, listening on {}",
+                config.display(),
+                c.channels.len(),
+                c.channels
+                    .iter()
+                    .map(|(n, ch)| format!("{n}: {}", ch.kind()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                c.village.name,
+                c.village.timezone,
+                c.listen
+            );
+            Ok(())
+        }
+        Command::Member(cmd) => client_command(ClientCmd::Member(cmd)),
+        Command::Person(cmd) => client_command(ClientCmd::Person(cmd)),
+        other @ (Command::Away { .. }
+        | Command::Back { .. }
+        | Command::Rollcall { .. }
+        | Command::Resolve { .. }
+        | Command::Import { .. }
+        | Command::Export { .. }
+        | Command::Status { .. }) => client_command(ClientCmd::Other(other)),
         Command::Simulate {
             days,
             members,
@@ -147,5 +369,293 @@ fn run(cli: Cli) -> Result<(), Failure> {
             store.flush().map_err(|e| runtime(e.to_string()))?;
             Ok(())
         }
+    }
+}
+
+fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn serve(path: Option<PathBuf>) -> Result<(), Failure> {
+    let config = match &path {
+        Some(p) => Config::load(p, &process_env).map_err(usage)?,
+        None => Config::defaults(&process_env),
+    };
+    init_tracing(config.log_json);
+    match &path {
+        Some(p) => tracing::info!(config = %p.display(), "starting porchlight"),
+        None => tracing::info!(
+            "starting porchlight on embedded defaults (no --config): data in ./{}, listening on {}, messages printed by the log channel",
+            config.data_dir.display(),
+            config.listen
+        ),
+    }
+    if config.admin_token.is_none() {
+        tracing::warn!(
+            "{} is not set: the admin API and CLI are disabled",
+            config.admin_token_env
+        );
+    }
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .ok();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| runtime(format!("cannot start the runtime: {e}")))?;
+    rt.block_on(porchlight_server::run::serve(config, metrics))
+        .map_err(|e| runtime(e.to_string()))
+}
+
+enum ClientCmd {
+    Member(MemberCmd),
+    Person(PersonCmd),
+    Other(Command),
+}
+
+fn client_command(cmd: ClientCmd) -> Result<(), Failure> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| runtime(format!("cannot start the runtime: {e}")))?;
+    rt.block_on(client_async(cmd))
+}
+
+fn print_json(v: &serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}
+
+fn enc(s: &str) -> String {
+    // Ids are slugs, but a check-in id has a slash: keep it one path segment.
+    s.replace('%', "%25")
+        .replace('/', "%2F")
+        .replace(' ', "%20")
+}
+
+async fn client_async(cmd: ClientCmd) -> Result<(), Failure> {
+    use reqwest::Method;
+    use serde_json::json;
+    let token = std::env::var("PORCHLIGHT_ADMIN_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty());
+    match cmd {
+        ClientCmd::Member(MemberCmd::Add {
+            name,
+            id,
+            phone,
+            timezone,
+            language,
+            checkin,
+            window,
+            by,
+            circle,
+            buddies,
+            family,
+            server,
+        }) => {
+            let c = client::Client::new(&server.server, token)?;
+            let body = client::member_body(
+                id, name, phone, timezone, language, checkin, window, by, circle, buddies, family,
+            );
+            let v = c.json(Method::POST, "/api/v1/members", Some(body)).await?;
+            println!("added member {}", v["id"].as_str().unwrap_or("?"));
+        }
+        ClientCmd::Member(MemberCmd::List { server }) => {
+            let c = client::Client::new(&server.server, token)?;
+            let v = c.json(Method::GET, "/api/v1/members", None).await?;
+            for m in v.as_array().into_iter().flatten() {
+                println!(
+                    "{:<20} {:<24} {:<10} {:<14} {}",
+                    m["id"].as_str().unwrap_or(""),
+                    m["name"].as_str().unwrap_or(""),
+                    m["checkin"].as_str().unwrap_or(""),
+                    m["state"].as_str().unwrap_or(""),
+                    m["timezone"].as_str().unwrap_or("")
+                );
+            }
+        }
+        ClientCmd::Member(MemberCmd::Show { id, server }) => {
+            let c = client::Client::new(&server.server, token)?;
+            print_json(
+                &c.json(Method::GET, &format!("/api/v1/members/{}", enc(&id)), None)
+                    .await?,
+            );
+        }
+        ClientCmd::Member(MemberCmd::Remove { id, server }) => {
+            let c = client::Client::new(&server.server, token)?;
+            c.json(
+                Method::DELETE,
+                &format!("/api/v1/members/{}", enc(&id)),
+                None,
+            )
+            .await?;
+            println!("removed member {id}");
+        }
+        ClientCmd::Person(PersonCmd::Add {
+            name,
+            id,
+            phone,
+            webhook,
+            timezone,
+            language,
+            server,
+        }) => {
+            let c = client::Client::new(&server.server, token)?;
+            let mut body = json!({ "name": name });
+            for (k, v) in [
+                ("id", id),
+                ("phone", phone),
+                ("webhook", webhook),
+                ("timezone", timezone),
+                ("language", language),
+            ] {
+                if let Some(v) = v {
+                    body[k] = serde_json::Value::String(v);
+                }
+            }
+            let v = c.json(Method::POST, "/api/v1/people", Some(body)).await?;
+            println!("added person {}", v["id"].as_str().unwrap_or("?"));
+        }
+        ClientCmd::Person(PersonCmd::List { server }) => {
+            let c = client::Client::new(&server.server, token)?;
+            let v = c.json(Method::GET, "/api/v1/people", None).await?;
+            for p in v.as_array().into_iter().flatten() {
+                println!(
+                    "{:<20} {:<24} {}",
+                    p["id"].as_str().unwrap_or(""),
+                    p["name"].as_str().unwrap_or(""),
+                    p["phone"].as_str().unwrap_or("-")
+                );
+            }
+        }
+        ClientCmd::Other(Command::Away {
+            member,
+            until,
+            server,
+        }) => {
+            let c = client::Client::new(&server.server, token)?;
+            c.json(
+                Method::POST,
+                &format!("/api/v1/members/{}/away", enc(&member)),
+                Some(json!({ "until": until })),
+            )
+            .await?;
+            println!("{member} is away; check-ins resume on {until}");
+        }
+        ClientCmd::Other(Command::Back { member, server }) => {
+            let c = client::Client::new(&server.server, token)?;
+            c.json(
+                Method::DELETE,
+                &format!("/api/v1/members/{}/away", enc(&member)),
+                None,
+            )
+            .await?;
+            println!("{member} is back; check-ins resume");
+        }
+        ClientCmd::Other(Command::Rollcall {
+            window,
+            show,
+            server,
+        }) => {
+            let c = client::Client::new(&server.server, token)?;
+            match show {
+                Some(id) => {
+                    let v = c
+                        .json(Method::GET, &format!("/api/v1/rollcall/{}", enc(&id)), None)
+                        .await?;
+                    println!("roll call {id}");
+                    println!("  answered:    {}", list(&v["answered"]));
+                    println!("  UNACCOUNTED: {}", list(&v["unaccounted"]));
+                }
+                None => {
+                    let body = match window {
+                        Some(w) => json!({ "window": w }),
+                        None => json!({}),
+                    };
+                    let v = c.json(Method::POST, "/api/v1/rollcall", Some(body)).await?;
+                    println!(
+                        "roll call {} started: {} member(s) prompted. See who answered: porchlight rollcall --show {}",
+                        v["id"].as_str().unwrap_or("?"),
+                        v["prompted"],
+                        v["id"].as_str().unwrap_or("?")
+                    );
+                }
+            }
+        }
+        ClientCmd::Other(Command::Resolve { id, reason, server }) => {
+            let c = client::Client::new(&server.server, token)?;
+            let v = c
+                .json(
+                    Method::POST,
+                    &format!("/api/v1/alerts/{}/resolve", enc(&id)),
+                    Some(json!({ "reason": reason })),
+                )
+                .await?;
+            println!(
+                "resolved {}; everyone alerted gets the all-clear",
+                list(&v["resolved"])
+            );
+        }
+        ClientCmd::Other(Command::Import { file, server }) => {
+            let csv = std::fs::read(&file)
+                .map_err(|e| usage(format!("{}: cannot read: {e}", file.display())))?;
+            let c = client::Client::new(&server.server, token)?;
+            let v = c.csv("/api/v1/import", csv).await.map_err(|f| Failure {
+                code: f.code,
+                message: format!("{}: {}", file.display(), f.message),
+            })?;
+            println!(
+                "imported {} member(s) from {}",
+                v["imported"],
+                file.display()
+            );
+        }
+        ClientCmd::Other(Command::Export { file, server }) => {
+            let c = client::Client::new(&server.server, token)?;
+            let bytes = c.raw("/api/v1/export").await?;
+            if file.as_os_str() == "-" {
+                std::io::stdout()
+                    .write_all(&bytes)
+                    .map_err(|e| runtime(e.to_string()))?;
+            } else {
+                std::fs::write(&file, &bytes)
+                    .map_err(|e| runtime(format!("{}: cannot write: {e}", file.display())))?;
+                println!("exported the roster to {}", file.display());
+            }
+        }
+        ClientCmd::Other(Command::Status { json, server }) => {
+            let c = client::Client::new(&server.server, token)?;
+            let v = c.json(Method::GET, "/api/v1/status", None).await?;
+            if json {
+                print_json(&v);
+            } else {
+                print!("{}", client::status_table(&v));
+            }
+        }
+        ClientCmd::Other(_) => unreachable!("only client commands reach here"),
+    }
+    Ok(())
+}
+
+fn list(v: &serde_json::Value) -> String {
+    let items: Vec<&str> = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x.as_str())
+        .collect();
+    if items.is_empty() {
+        "(none)".into()
+    } else {
+        items.join(", ")
     }
 }

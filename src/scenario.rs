@@ -8,11 +8,10 @@ use std::path::Path;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use porchlight_core::model::{
-    Audience, CheckinBy, EscalationStep, Language, Member, Person, Policy, QuietHours, Span,
-    Village, slugify, validate_id,
+    CheckinBy, Language, Member, Person, Policy, Village, slugify, validate_id,
 };
 use porchlight_core::phone::parse_e164;
-use porchlight_core::schedule::Schedule;
+use porchlight_server::config::{Invalid, PolicyFile, bad, parse_tz, toml_error};
 use serde::Deserialize;
 
 /// A scenario, validated.
@@ -41,26 +40,6 @@ pub struct ScriptedReply {
     pub from: String,
     /// What they text.
     pub text: String,
-}
-
-/// `[policy]`, also each member's overrides.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PolicyFile {
-    checkin: Option<String>,
-    window: Option<String>,
-    reminders: Option<Vec<String>>,
-    escalation: Option<Vec<StepFile>>,
-    quiet_hours: Option<String>,
-    claim_timeout: Option<String>,
-    buddy_wait: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StepFile {
-    after: String,
-    notify: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -128,108 +107,6 @@ struct ReplyFile {
     text: String,
 }
 
-/// A validation failure: which key, and why.
-#[derive(Debug)]
-pub struct Invalid {
-    /// Dotted key path, e.g. `member[2].checkin`.
-    pub key: String,
-    /// What is wrong.
-    pub reason: String,
-}
-
-impl std::fmt::Display for Invalid {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.key, self.reason)
-    }
-}
-
-fn bad(key: impl Into<String>, reason: impl Into<String>) -> Invalid {
-    Invalid {
-        key: key.into(),
-        reason: reason.into(),
-    }
-}
-
-/// Parses a time zone name.
-pub fn parse_tz(key: &str, s: &str) -> Result<Tz, Invalid> {
-    s.parse::<Tz>().map_err(|_| {
-        bad(
-            key,
-            format!("unknown time zone {s:?} (use an IANA name like \"America/New_York\")"),
-        )
-    })
-}
-
-fn span(key: &str, s: &str) -> Result<Span, Invalid> {
-    s.parse::<Span>().map_err(|r| bad(key, r))
-}
-
-impl PolicyFile {
-    /// Applies these settings over `base`.
-    pub fn apply(&self, key: &str, base: &Policy) -> Result<Policy, Invalid> {
-        let mut p = base.clone();
-        if let Some(c) = &self.checkin {
-            p.checkin = Schedule::parse(c).map_err(|e| bad(format!("{key}.checkin"), e.reason))?;
-        }
-        if let Some(w) = &self.window {
-            p.window = span(&format!("{key}.window"), w)?;
-            if p.window.delta() <= chrono::TimeDelta::zero() {
-                return Err(bad(
-                    format!("{key}.window"),
-                    "the window must be longer than 0s",
-                ));
-            }
-        }
-        if let Some(r) = &self.reminders {
-            p.reminders = r
-                .iter()
-                .enumerate()
-                .map(|(i, s)| span(&format!("{key}.reminders[{i}]"), s))
-                .collect::<Result<_, _>>()?;
-        }
-        if let Some(steps) = &self.escalation {
-            if steps.is_empty() {
-                return Err(bad(
-                    format!("{key}.escalation"),
-                    "at least one level is needed: a missed check-in must reach someone",
-                ));
-            }
-            let mut out = Vec::new();
-            for (i, s) in steps.iter().enumerate() {
-                let k = format!("{key}.escalation[{i}]");
-                let notify: Audience = s
-                    .notify
-                    .parse()
-                    .map_err(|r: String| bad(format!("{k}.notify"), r))?;
-                let after = span(&format!("{k}.after"), &s.after)?;
-                if let Some(prev) = out.last().map(|p: &EscalationStep| p.after) {
-                    if after < prev {
-                        return Err(bad(
-                            format!("{k}.after"),
-                            "levels must be in order of their offsets",
-                        ));
-                    }
-                }
-                out.push(EscalationStep { after, notify });
-            }
-            p.escalation = out;
-        }
-        if let Some(q) = &self.quiet_hours {
-            p.quiet_hours = Some(
-                q.parse::<QuietHours>()
-                    .map_err(|r| bad(format!("{key}.quiet_hours"), r))?,
-            );
-        }
-        if let Some(c) = &self.claim_timeout {
-            p.claim_timeout = span(&format!("{key}.claim_timeout"), c)?;
-        }
-        if let Some(b) = &self.buddy_wait {
-            p.buddy_wait = span(&format!("{key}.buddy_wait"), b)?;
-        }
-        Ok(p)
-    }
-}
-
 fn person_from(
     key: &str,
     id: Option<&str>,
@@ -267,16 +144,7 @@ pub fn load(path: &Path) -> Result<Scenario, String> {
 
 /// Parses a scenario from TOML text.
 pub fn parse(text: &str) -> Result<Scenario, String> {
-    let file: ScenarioFile = toml::from_str(text).map_err(|e| {
-        let msg = e.message().to_string();
-        match e.span() {
-            Some(span) => {
-                let line = text[..span.start.min(text.len())].lines().count().max(1);
-                format!("line {line}: {msg}")
-            }
-            None => msg,
-        }
-    })?;
+    let file: ScenarioFile = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
     validate(file).map_err(|e| e.to_string())
 }
 

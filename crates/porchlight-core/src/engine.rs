@@ -1049,25 +1049,8 @@ impl<'a> Engine<'a> {
         let me = st.member.id.clone();
         match reply {
             Reply::Stop => {
-                st.opted_out = true;
-                self.effects.push(Effect::SetOptOut {
-                    person: me.clone(),
-                    opted_out: true,
-                });
-                self.record(st, None, EventKind::OptedOut).text = Some(text.to_string());
+                self.opt_out(st, text);
                 self.sign_of_life(st, &me, text);
-                for coord in self.village.coordinators.clone() {
-                    self.send(
-                        st,
-                        None,
-                        &coord,
-                        MessageKind::OptedOut,
-                        None,
-                        true,
-                        None,
-                        "",
-                    );
-                }
             }
             Reply::Start => {
                 st.opted_out = false;
@@ -1101,6 +1084,29 @@ impl<'a> Engine<'a> {
             }
         }
         self.archive_closed(st);
+    }
+
+    /// The member opted out of SMS (they texted STOP, or the provider says so): no more
+    /// check-ins, and coordinators are told at once, since it silences a safety service.
+    pub fn opt_out(&mut self, st: &mut MemberState, text: &str) {
+        st.opted_out = true;
+        self.effects.push(Effect::SetOptOut {
+            person: st.member.id.clone(),
+            opted_out: true,
+        });
+        self.record(st, None, EventKind::OptedOut).text = Some(text.to_string());
+        for coord in self.village.coordinators.clone() {
+            self.send(
+                st,
+                None,
+                &coord,
+                MessageKind::OptedOut,
+                None,
+                true,
+                None,
+                "",
+            );
+        }
     }
 
     /// Anything the member says answers every open check-in of theirs and resolves every alert

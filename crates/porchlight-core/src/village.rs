@@ -99,6 +99,37 @@ pub fn reply(
     text: &str,
     now: DateTime<Utc>,
 ) -> Outcome {
+    reply_inner(village, book, from, None, text, now)
+}
+
+/// A reply through a reply link: read in the context the link was made for (when that
+/// check-in is still open), not the sender's newest one.
+pub fn reply_in_context(
+    village: &Village,
+    book: &dyn Book,
+    person: &str,
+    ctx: &ReplyContext,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Outcome {
+    reply_inner(
+        village,
+        book,
+        &Sender::Person(person.to_string()),
+        Some(ctx),
+        text,
+        now,
+    )
+}
+
+fn reply_inner(
+    village: &Village,
+    book: &dyn Book,
+    from: &Sender,
+    forced: Option<&ReplyContext>,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Outcome {
     let mut out = Outcome::default();
     let person = match from {
         Sender::Phone(p) => book.person_by_phone(p),
@@ -130,9 +161,16 @@ pub fn reply(
     let today = now.with_timezone(&tz).date_naive();
 
     // The newest request to this person that is still open decides how the reply is read.
-    let context = book.contexts(&person.id).into_iter().rev().find(|ctx| {
+    let is_open = |ctx: &ReplyContext| {
         book.member(&ctx.member)
             .is_some_and(|m| m.open.iter().any(|c| c.id == ctx.checkin))
+    };
+    let forced = forced.filter(|ctx| is_open(ctx)).cloned();
+    let context = forced.or_else(|| {
+        book.contexts(&person.id)
+            .into_iter()
+            .rev()
+            .find(|ctx| is_open(ctx))
     });
     match context {
         Some(ctx) if ctx.member != person.id => {
@@ -362,6 +400,73 @@ pub fn delivery_failed(
                 context: None,
             }));
         }
+    }
+    out
+}
+
+/// The SMS provider reports that a person opted out (Twilio error 21610): the same as their
+/// texting STOP, except that it is no sign of life.
+pub fn provider_opt_out(
+    village: &Village,
+    book: &dyn Book,
+    person: &str,
+    now: DateTime<Utc>,
+) -> Outcome {
+    let mut out = Outcome::default();
+    let reason = "the SMS provider reports an opt-out (STOP)";
+    if let Some(mut st) = book.member(person) {
+        if st.opted_out {
+            return out;
+        }
+        let mut engine = Engine::new(village, book, now);
+        engine.opt_out(&mut st, reason);
+        out.push(st, engine.into_effects());
+    } else if let Some(p) = book.person(person) {
+        if !p.opted_out {
+            opt(village, book, &mut out, &p, true, reason, now);
+        }
+    }
+    out
+}
+
+/// Warns coordinators that the day's SMS budget is `percent` used.
+pub fn budget_notice(
+    village: &Village,
+    book: &dyn Book,
+    percent: u8,
+    now: DateTime<Utc>,
+) -> Outcome {
+    let mut out = Outcome::default();
+    let detail = format!("{percent}%");
+    out.effects.push(Effect::Record(Event {
+        at: now,
+        event: EventKind::Note,
+        member: String::new(),
+        checkin: None,
+        to: None,
+        by: None,
+        level: None,
+        text: Some(format!("SMS budget {detail} used")),
+    }));
+    for coord in &village.coordinators {
+        let lang = book.person(coord).map(|p| p.language).unwrap_or_default();
+        out.effects.push(Effect::Send(Outgoing {
+            to: coord.clone(),
+            kind: MessageKind::BudgetWarning,
+            text: crate::text::render(
+                MessageKind::BudgetWarning,
+                lang,
+                &crate::text::Vars {
+                    detail: &detail,
+                    ..Default::default()
+                },
+            ),
+            member: String::new(),
+            checkin: None,
+            level: None,
+            urgent: true,
+            context: None,
+        }));
     }
     out
 }

@@ -17,6 +17,9 @@
 //! | `audit` | event id (u64 BE) | [`Event`], append-only |
 //! | `checkins` | member id `\0` check-in id | closed [`Checkin`] |
 //! | `by_date` | local date `\0` member id `\0` check-in id | empty |
+//! | `sent` | message id (u64 BE) | delivered [`OutboxEntry`] with its attempts |
+//! | `dead` | message id (u64 BE) | dead-lettered [`OutboxEntry`] with its attempts and reason |
+//! | `tokens` | reply-link token | [`LinkToken`]: who, about which check-in, until when |
 //!
 //! Every engine step commits the member states it changed, their due-index entries, the
 //! messages it queued, its audit events and the check-ins it closed in **one** sled
@@ -24,10 +27,12 @@
 //! lets the scheduler find the next due member with one `first()` instead of scanning.
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use porchlight_core::circle::Pairing;
+use porchlight_core::delivery::DeliveryState;
 use porchlight_core::engine::{
     Checkin, Effect, Event, MemberState, Outgoing, ReplyContext, Roster, skipped_report,
 };
@@ -94,6 +99,21 @@ pub struct OutboxEntry {
     pub queued_at: DateTime<Utc>,
     /// The message.
     pub message: Outgoing,
+    /// Delivery so far: attempts, the way being tried, status.
+    #[serde(default)]
+    pub delivery: DeliveryState,
+}
+
+/// Where a message is kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessagePlace {
+    /// Still to be delivered.
+    Outbox,
+    /// Delivered.
+    Sent,
+    /// No way worked.
+    Dead,
 }
 
 impl OutboxEntry {
@@ -124,9 +144,12 @@ const OUTBOX: usize = 8;
 const AUDIT: usize = 9;
 const CHECKINS: usize = 10;
 const BY_DATE: usize = 11;
-const TREE_NAMES: [&str; 12] = [
+const SENT: usize = 12;
+const DEAD: usize = 13;
+const TOKENS: usize = 14;
+const TREE_NAMES: [&str; 15] = [
     "meta", "people", "phones", "members", "due", "contexts", "circles", "pairings", "outbox",
-    "audit", "checkins", "by_date",
+    "audit", "checkins", "by_date", "sent", "dead", "tokens",
 ];
 
 /// The store: a sled database and the village it serves.
@@ -267,8 +290,35 @@ fn put_member(tx: &[TransactionalTree], st: &MemberState) -> TxResult<()> {
     Ok(())
 }
 
-/// Commits an outcome's member states and effects inside a transaction.
-fn commit(tx: &[TransactionalTree], out: &Outcome, now: DateTime<Utc>) -> TxResult<Committed> {
+/// How long a reply link works.
+pub const LINK_LIFETIME_HOURS: i64 = 72;
+
+/// What a reply link answers for.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LinkToken {
+    /// Who the link was sent to.
+    pub person: PersonId,
+    /// The request it answers.
+    pub context: ReplyContext,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A new reply-link token: 128 random bits, base64url without padding (22 characters).
+fn new_token() -> String {
+    use base64::Engine as _;
+    let bytes: [u8; 16] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Commits an outcome's member states and effects inside a transaction. Messages that can be
+/// answered get a reply link when the village has a public URL.
+fn commit(
+    tx: &[TransactionalTree],
+    village: &Village,
+    out: &Outcome,
+    now: DateTime<Utc>,
+) -> TxResult<Committed> {
     let mut done = Committed::default();
     for st in &out.members {
         put_member(tx, st)?;
@@ -277,10 +327,23 @@ fn commit(tx: &[TransactionalTree], out: &Outcome, now: DateTime<Utc>) -> TxResu
         match effect {
             Effect::Send(msg) => {
                 let id = tx[OUTBOX].generate_id()?;
+                let mut message = msg.clone();
+                if let (Some(base), Some(ctx)) = (&village.public_url, &msg.context) {
+                    let token = new_token();
+                    let link = LinkToken {
+                        person: msg.to.clone(),
+                        context: ctx.clone(),
+                        expires_at: now + TimeDelta::hours(LINK_LIFETIME_HOURS),
+                    };
+                    tx[TOKENS].insert(token.as_bytes(), enc(&link))?;
+                    message.text =
+                        format!("{} {}/r/{token}", message.text, base.trim_end_matches('/'));
+                }
                 let entry = OutboxEntry {
                     id,
                     queued_at: now,
-                    message: msg.clone(),
+                    message,
+                    delivery: DeliveryState::default(),
                 };
                 tx[OUTBOX].insert(&id.to_be_bytes(), enc(&entry))?;
                 if let Some(ctx) = &msg.context {
@@ -386,7 +449,7 @@ impl Store {
             };
             let out = f(&self.village, &book).map_err(ConflictableTransactionError::Abort)?;
             book.check()?;
-            let committed = commit(tx, &out, now)?;
+            let committed = commit(tx, &self.village, &out, now)?;
             Ok((out, committed))
         })?;
         Ok(result)
@@ -445,6 +508,14 @@ impl Store {
             .get(id)?
             .map(|v| dec("people", &v))
             .transpose()
+    }
+
+    /// The person with an E.164 phone number.
+    pub fn person_by_phone(&self, phone: &str) -> Result<Option<Person>> {
+        match self.trees[PHONES].get(phone.as_bytes())? {
+            Some(id) => self.person(&String::from_utf8_lossy(&id)),
+            None => Ok(None),
+        }
     }
 
     /// Every person, by id.
@@ -659,6 +730,216 @@ impl Store {
     pub fn outbox_remove(&self, id: u64) -> Result<()> {
         self.trees[OUTBOX].remove(id.to_be_bytes())?;
         Ok(())
+    }
+
+    /// Messages due for an attempt at `now`: the oldest undelivered message of each recipient
+    /// not in `busy` (per-recipient order), oldest first, at most `limit`; and the earliest
+    /// future instant at which another recipient's head message becomes due.
+    pub fn outbox_ready(
+        &self,
+        now: DateTime<Utc>,
+        busy: &HashSet<String>,
+        limit: usize,
+    ) -> Result<(Vec<OutboxEntry>, Option<DateTime<Utc>>)> {
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut ready = Vec::new();
+        let mut later: Option<DateTime<Utc>> = None;
+        for v in self.trees[OUTBOX].iter().values() {
+            let entry: OutboxEntry = dec("outbox", &v?)?;
+            let to = &entry.message.to;
+            if busy.contains(to) || !seen.insert(to.clone()) {
+                continue;
+            }
+            match entry.delivery.next_attempt_at {
+                Some(at) if at > now => {
+                    later = Some(later.map_or(at, |l: DateTime<Utc>| l.min(at)))
+                }
+                _ => {
+                    if ready.len() < limit {
+                        ready.push(entry);
+                    }
+                }
+            }
+        }
+        Ok((ready, later))
+    }
+
+    /// Saves the delivery state of a message still in the outbox.
+    pub fn outbox_update(&self, id: u64, state: &DeliveryState) -> Result<()> {
+        let key = id.to_be_bytes();
+        let Some(v) = self.trees[OUTBOX].get(key)? else {
+            return Err(StoreError::NotFound(format!("message {id}")));
+        };
+        let mut entry: OutboxEntry = dec("outbox", &v)?;
+        entry.delivery = state.clone();
+        self.trees[OUTBOX].insert(key, enc(&entry))?;
+        Ok(())
+    }
+
+    /// Moves a delivered message from the outbox to the sent history.
+    pub fn outbox_delivered(&self, id: u64, state: &DeliveryState) -> Result<()> {
+        let (outbox, sent) = (&self.trees[OUTBOX], &self.trees[SENT]);
+        (outbox, sent).transaction(|(outbox, sent)| {
+            let key = id.to_be_bytes();
+            let Some(v) = outbox.remove(&key)? else {
+                return Ok(());
+            };
+            let mut entry: OutboxEntry =
+                dec("outbox", &v).map_err(ConflictableTransactionError::Abort)?;
+            entry.delivery = state.clone();
+            sent.insert(&key, enc(&entry))?;
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    /// Dead-letters a message and commits the engine's reaction (the escalation moves on,
+    /// coordinators are told unless `tell_coordinators` is false) in the same transaction.
+    pub fn outbox_dead_letter(
+        &self,
+        id: u64,
+        state: &DeliveryState,
+        tell_coordinators: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Committed> {
+        let refs: Vec<&Tree> = self.trees.iter().collect();
+        let committed = refs.as_slice().transaction(|tx| {
+            let key = id.to_be_bytes();
+            let Some(v) = tx[OUTBOX].remove(&key)? else {
+                return Ok(Committed::default());
+            };
+            let mut entry: OutboxEntry =
+                dec("outbox", &v).map_err(ConflictableTransactionError::Abort)?;
+            entry.delivery = state.clone();
+            tx[DEAD].insert(&key, enc(&entry))?;
+            let book = TxBook {
+                tx,
+                error: RefCell::new(None),
+                corrupt: RefCell::new(None),
+            };
+            let reason = state
+                .reason
+                .clone()
+                .unwrap_or_else(|| "undeliverable".into());
+            let out = village::delivery_failed(
+                &self.village,
+                &book,
+                &entry.message,
+                &reason,
+                tell_coordinators,
+                now,
+            );
+            book.check()?;
+            commit(tx, &self.village, &out, now)
+        })?;
+        Ok(committed)
+    }
+
+    /// A reply-link token, if it exists (expired or not).
+    pub fn link(&self, token: &str) -> Result<Option<LinkToken>> {
+        self.trees[TOKENS]
+            .get(token.as_bytes())?
+            .map(|v| dec("tokens", &v))
+            .transpose()
+    }
+
+    /// An answer through a reply link, read in the link's context. `NotFound` for an unknown
+    /// or expired token.
+    pub fn reply_link(&self, token: &str, text: &str, now: DateTime<Utc>) -> Result<Committed> {
+        let link = self
+            .link(token)?
+            .filter(|l| l.expires_at > now)
+            .ok_or_else(|| StoreError::NotFound("reply link".into()))?;
+        let (_, c) = self.step(now, |v, b| {
+            Ok(village::reply_in_context(
+                v,
+                b,
+                &link.person,
+                &link.context,
+                text,
+                now,
+            ))
+        })?;
+        Ok(c)
+    }
+
+    /// Makes everything committed so far durable, without blocking the async runtime.
+    pub async fn flush_async(&self) -> Result<()> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// The SMS provider says a person opted out.
+    pub fn provider_opt_out(&self, person: &str, now: DateTime<Utc>) -> Result<Committed> {
+        let person = person.to_string();
+        let (_, c) = self.step(now, move |v, b| {
+            Ok(village::provider_opt_out(v, b, &person, now))
+        })?;
+        Ok(c)
+    }
+
+    /// SMS segments sent on a village day.
+    pub fn sms_used(&self, day: NaiveDate) -> Result<u32> {
+        Ok(self.trees[META]
+            .get(format!("sms/{day}"))?
+            .and_then(|v| v.as_ref().try_into().ok().map(u32::from_be_bytes))
+            .unwrap_or(0))
+    }
+
+    /// Adds sent segments to a day's count.
+    pub fn add_sms(&self, day: NaiveDate, segments: u32) -> Result<()> {
+        self.trees[META].update_and_fetch(format!("sms/{day}"), |old| {
+            let n = old
+                .and_then(|v| v.try_into().ok().map(u32::from_be_bytes))
+                .unwrap_or(0);
+            Some(n.saturating_add(segments).to_be_bytes().to_vec())
+        })?;
+        Ok(())
+    }
+
+    /// Queues a budget notice to coordinators, at most once per day and threshold.
+    pub fn budget_notice(
+        &self,
+        day: NaiveDate,
+        percent: u8,
+        now: DateTime<Utc>,
+    ) -> Result<Committed> {
+        let key = format!("budget/{day}/{percent}");
+        // Claim the (day, threshold) first so two concurrent senders notify once.
+        if self.trees[META]
+            .compare_and_swap(&key, None as Option<&[u8]>, Some(&b"1"[..]))?
+            .is_err()
+        {
+            return Ok(Committed::default());
+        }
+        let (_, c) = self.step(now, move |v, b| {
+            Ok(village::budget_notice(v, b, percent, now))
+        })?;
+        Ok(c)
+    }
+
+    /// A message by id, wherever it is.
+    pub fn message(&self, id: u64) -> Result<Option<(MessagePlace, OutboxEntry)>> {
+        for (tree, place) in [
+            (OUTBOX, MessagePlace::Outbox),
+            (SENT, MessagePlace::Sent),
+            (DEAD, MessagePlace::Dead),
+        ] {
+            if let Some(v) = self.trees[tree].get(id.to_be_bytes())? {
+                return Ok(Some((place, dec(TREE_NAMES[tree], &v)?)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Dead-lettered messages, oldest first, up to `limit`.
+    pub fn dead_letters(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
+        self.trees[DEAD]
+            .iter()
+            .values()
+            .take(limit)
+            .map(|v| dec("dead", &v?))
+            .collect()
     }
 
     /// Audit events with id greater than `after`, up to `limit`.

@@ -1,0 +1,1424 @@
+//! The admin API under `/api/v1` (bearer token), described by the OpenAPI document at
+//! `/api/v1/openapi.json`, generated from these handlers with utoipa.
+//!
+//! Errors are `{"error": {"code": ..., "message": ...}}` with the right 4xx status.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use porchlight_core::engine::{CheckinStatus, MemberState, board_state};
+use porchlight_core::model::{
+    CheckinBy, ContactWay, Language, Member, Person, slugify, validate_id,
+};
+use porchlight_store::StoreError;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+use utoipa::{OpenApi, ToSchema};
+
+use crate::app::App;
+use crate::config::PolicyFile;
+
+/// An API error: a status and a machine-readable code with a human message.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+/// The error body.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+/// The error detail.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Machine-readable: `unauthorized`, `bad_request`, `invalid`, `not_found`, `conflict`, `too_large`, `internal`.
+    code: String,
+    /// For people.
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+    fn invalid(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid", message)
+    }
+    fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
+            StoreError::Conflict(why) => ApiError::new(StatusCode::CONFLICT, "conflict", why),
+            other => {
+                tracing::error!(error = %other, "store error in the admin API");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error; see the daemon's log",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message,
+            },
+        };
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+/// JSON in, with rejections in our error shape (400 malformed, 413 too large, 415 wrong type).
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => {
+                let status = rejection.status();
+                let code = match status {
+                    StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+                    _ => "bad_request",
+                };
+                Err(ApiError::new(status, code, rejection.body_text()))
+            }
+        }
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// Requires `Authorization: Bearer <token>`, compared in constant time.
+pub async fn require_token(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let Some(expected) = app.config.admin_token.as_ref() else {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            format!(
+                "the admin API is disabled: start the daemon with {} set",
+                app.config.admin_token_env
+            ),
+        )
+        .into_response();
+    };
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !bool::from(given.as_bytes().ct_eq(expected.expose().as_bytes())) {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing or wrong bearer token",
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+// ----- people ----------------------------------------------------------------------------
+
+/// A person, as created or shown.
+#[derive(Serialize, Deserialize, ToSchema, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct PersonIn {
+    /// Readable slug; made from the name when absent.
+    pub id: Option<String>,
+    /// Display name.
+    pub name: String,
+    /// Phone number, E.164 (`+12025550143`).
+    pub phone: Option<String>,
+    /// Name of a configured webhook channel that reaches them.
+    pub webhook: Option<String>,
+    /// IANA time zone; the village's when absent.
+    pub timezone: Option<String>,
+    /// `en` or `es`.
+    pub language: Option<String>,
+    /// Ways to reach them, in order: `sms`, `voice`, `webhook`.
+    pub contact: Option<Vec<String>>,
+}
+
+/// The id of something created.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Created {
+    /// Its id.
+    pub id: String,
+}
+
+fn person_from(app: &App, p: &PersonIn, key: &str) -> ApiResult<Person> {
+    if p.name.trim().is_empty() {
+        return Err(ApiError::invalid(format!("{key}name: must not be empty")));
+    }
+    let id = p.id.clone().unwrap_or_else(|| slugify(&p.name));
+    validate_id(&id).map_err(|r| ApiError::invalid(format!("{key}id: {r}")))?;
+    let mut person = Person::new(id, p.name.trim());
+    if let Some(ph) = &p.phone {
+        person.phone = Some(
+            porchlight_core::phone::parse_e164(ph, None)
+                .map_err(|r| ApiError::invalid(format!("{key}phone: {r}")))?,
+        );
+    }
+    if let Some(w) = &p.webhook {
+        match app.config.channels.get(w) {
+            Some(crate::config::ChannelConfig::Webhook { .. }) => person.webhook = Some(w.clone()),
+            _ => {
+                return Err(ApiError::invalid(format!(
+                    "{key}webhook: no webhook channel named {w:?} in the config"
+                )));
+            }
+        }
+    }
+    if let Some(tz) = &p.timezone {
+        person.timezone = Some(
+            crate::config::parse_tz(&format!("{key}timezone"), tz)
+                .map_err(|e| ApiError::invalid(e.to_string()))?,
+        );
+    }
+    if let Some(l) = &p.language {
+        person.language = l
+            .parse::<Language>()
+            .map_err(|r| ApiError::invalid(format!("{key}language: {r}")))?;
+    }
+    if let Some(ways) = &p.contact {
+        for w in ways {
+            person.contact.push(match w.as_str() {
+                "sms" => ContactWay::Sms,
+                "voice" => ContactWay::Voice,
+                "webhook" => ContactWay::Webhook,
+                other => {
+                    return Err(ApiError::invalid(format!(
+                        "{key}contact: unknown way {other:?} (sms, voice, webhook)"
+                    )));
+                }
+            });
+        }
+    }
+    Ok(person)
+}
+
+/// Adds a person (a buddy, family member or coordinator).
+#[utoipa::path(post, path = "/api/v1/people", request_body = PersonIn,
+    responses((status = 201, body = Created), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn add_person(
+    State(app): State<Arc<App>>,
+    ApiJson(p): ApiJson<PersonIn>,
+) -> ApiResult<(StatusCode, axum::Json<Created>)> {
+    let person = person_from(&app, &p, "")?;
+    if app.store.person(&person.id)?.is_some() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!("a person with id {:?} exists", person.id),
+        ));
+    }
+    app.store.put_person(&person)?;
+    app.store.flush_async().await?;
+    Ok((StatusCode::CREATED, axum::Json(Created { id: person.id })))
+}
+
+/// A person as listed.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PersonOut {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Phone, E.164.
+    pub phone: Option<String>,
+    /// Webhook channel.
+    pub webhook: Option<String>,
+    /// Time zone.
+    pub timezone: Option<String>,
+    /// Language.
+    pub language: String,
+    /// Texted STOP.
+    pub opted_out: bool,
+}
+
+fn person_out(p: &Person) -> PersonOut {
+    PersonOut {
+        id: p.id.clone(),
+        name: p.name.clone(),
+        phone: p.phone.clone(),
+        webhook: p.webhook.clone(),
+        timezone: p.timezone.map(|t| t.name().to_string()),
+        language: match p.language {
+            Language::En => "en".into(),
+            Language::Es => "es".into(),
+        },
+        opted_out: p.opted_out,
+    }
+}
+
+/// Lists people.
+#[utoipa::path(get, path = "/api/v1/people", responses((status = 200, body = [PersonOut])), security(("bearer" = [])))]
+async fn list_people(State(app): State<Arc<App>>) -> ApiResult<axum::Json<Vec<PersonOut>>> {
+    Ok(axum::Json(
+        app.store.people()?.iter().map(person_out).collect(),
+    ))
+}
+
+// ----- members ---------------------------------------------------------------------------
+
+/// A member: the person fields plus their schedule and people.
+#[derive(Serialize, Deserialize, ToSchema, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct MemberIn {
+    /// Readable slug; made from the name when absent.
+    pub id: Option<String>,
+    /// Display name (needed unless the person exists).
+    pub name: Option<String>,
+    /// Phone, E.164.
+    pub phone: Option<String>,
+    /// Webhook channel name.
+    pub webhook: Option<String>,
+    /// IANA time zone.
+    pub timezone: Option<String>,
+    /// `en` or `es`.
+    pub language: Option<String>,
+    /// Ways to reach them, in order.
+    pub contact: Option<Vec<String>>,
+    /// `"HH:MM"` or cron; the village policy's when absent.
+    pub checkin: Option<String>,
+    /// Time to answer, e.g. `"2h"`.
+    pub window: Option<String>,
+    /// Reminders from the prompt, e.g. `["30m"]`.
+    pub reminders: Option<Vec<String>>,
+    /// Escalation levels `[{after, notify}]`.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub escalation: Option<serde_json::Value>,
+    /// `"21:00-08:00"`.
+    pub quiet_hours: Option<String>,
+    /// `self`, `buddy` or `circle`.
+    pub by: Option<String>,
+    /// Circle name, with `by = "circle"`.
+    pub circle: Option<String>,
+    /// Buddy person ids, in order.
+    #[serde(default)]
+    pub buddies: Vec<String>,
+    /// Family person ids.
+    #[serde(default)]
+    pub family: Vec<String>,
+    /// Paused by a coordinator.
+    #[serde(default)]
+    pub paused: bool,
+}
+
+fn member_from(app: &App, id: &str, m: &MemberIn) -> ApiResult<Member> {
+    let mut policy_file = serde_json::Map::new();
+    for (k, v) in [
+        ("checkin", m.checkin.clone().map(serde_json::Value::from)),
+        ("window", m.window.clone().map(serde_json::Value::from)),
+        (
+            "reminders",
+            m.reminders.clone().map(serde_json::Value::from),
+        ),
+        ("escalation", m.escalation.clone()),
+        (
+            "quiet_hours",
+            m.quiet_hours.clone().map(serde_json::Value::from),
+        ),
+    ] {
+        if let Some(v) = v {
+            policy_file.insert(k.into(), v);
+        }
+    }
+    let pf: PolicyFile = serde_json::from_value(serde_json::Value::Object(policy_file))
+        .map_err(|e| ApiError::invalid(format!("policy: {e}")))?;
+    let policy = pf
+        .apply("member", &app.config.policy)
+        .map_err(|e| ApiError::invalid(e.to_string()))?;
+    let mut member = Member::new(id);
+    member.policy = policy;
+    member.by = match (m.by.as_deref().unwrap_or("self"), &m.circle) {
+        ("self", None) => CheckinBy::Myself,
+        ("buddy", None) => CheckinBy::Buddy,
+        ("circle", Some(c)) => {
+            validate_id(c).map_err(|r| ApiError::invalid(format!("circle: {r}")))?;
+            CheckinBy::Circle(c.clone())
+        }
+        ("circle", None) => {
+            return Err(ApiError::invalid(
+                "circle: by = \"circle\" needs a circle name",
+            ));
+        }
+        (_, Some(_)) => return Err(ApiError::invalid("circle: only used with by = \"circle\"")),
+        (other, _) => {
+            return Err(ApiError::invalid(format!(
+                "by: unknown value {other:?} (self, buddy, circle)"
+            )));
+        }
+    };
+    for (list, ids) in [("buddies", &m.buddies), ("family", &m.family)] {
+        for id2 in ids {
+            if id2 == id {
+                return Err(ApiError::invalid(format!(
+                    "{list}: a member cannot be their own buddy or family"
+                )));
+            }
+            if app.store.person(id2)?.is_none() {
+                return Err(ApiError::invalid(format!(
+                    "{list}: no person with id {id2:?}; add them first"
+                )));
+            }
+        }
+    }
+    if member.by == CheckinBy::Buddy && m.buddies.is_empty() {
+        return Err(ApiError::invalid(
+            "buddies: by = \"buddy\" needs at least one buddy",
+        ));
+    }
+    member.buddies = m.buddies.clone();
+    member.family = m.family.clone();
+    member.paused = m.paused;
+    Ok(member)
+}
+
+fn person_fields(m: &MemberIn) -> Option<PersonIn> {
+    m.name.as_ref().map(|name| PersonIn {
+        id: m.id.clone(),
+        name: name.clone(),
+        phone: m.phone.clone(),
+        webhook: m.webhook.clone(),
+        timezone: m.timezone.clone(),
+        language: m.language.clone(),
+        contact: m.contact.clone(),
+    })
+}
+
+/// Adds a member (and their person record, from the person fields).
+#[utoipa::path(post, path = "/api/v1/members", request_body = MemberIn,
+    responses((status = 201, body = Created), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn add_member(
+    State(app): State<Arc<App>>,
+    ApiJson(m): ApiJson<MemberIn>,
+) -> ApiResult<(StatusCode, axum::Json<Created>)> {
+    let id = match person_fields(&m) {
+        Some(pf) => {
+            let person = person_from(&app, &pf, "")?;
+            if app.store.member(&person.id)?.is_some() || app.store.person(&person.id)?.is_some() {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    format!("{:?} already exists", person.id),
+                ));
+            }
+            let member = member_from(&app, &person.id, &m)?;
+            app.store.put_person(&person)?;
+            app.store.put_member(member, Utc::now())?;
+            person.id
+        }
+        None => {
+            let id = m.id.clone().ok_or_else(|| {
+                ApiError::invalid("name: give a name (or the id of an existing person)")
+            })?;
+            if app.store.person(&id)?.is_none() {
+                return Err(ApiError::invalid(format!(
+                    "id: no person {id:?}; give a name to create one"
+                )));
+            }
+            if app.store.member(&id)?.is_some() {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    format!("{id:?} is already a member"),
+                ));
+            }
+            let member = member_from(&app, &id, &m)?;
+            app.store.put_member(member, Utc::now())?;
+            id
+        }
+    };
+    app.store.flush_async().await?;
+    app.scheduler.notify_one();
+    Ok((StatusCode::CREATED, axum::Json(Created { id })))
+}
+
+/// A member as shown.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct MemberOut {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Time zone.
+    pub timezone: String,
+    /// Schedule.
+    pub checkin: String,
+    /// Window.
+    pub window: String,
+    /// Who checks in: `self`, `buddy`, `circle:<name>`.
+    pub by: String,
+    /// Buddies.
+    pub buddies: Vec<String>,
+    /// Family.
+    pub family: Vec<String>,
+    /// Away until (exclusive).
+    pub away_until: Option<NaiveDate>,
+    /// Paused.
+    pub paused: bool,
+    /// Board state.
+    pub state: String,
+    /// Next scheduled check-in.
+    pub next_checkin: Option<DateTime<Utc>>,
+}
+
+fn member_out(app: &App, st: &MemberState) -> ApiResult<MemberOut> {
+    let person = app.store.person(&st.member.id)?;
+    Ok(MemberOut {
+        id: st.member.id.clone(),
+        name: person
+            .as_ref()
+            .map_or_else(|| st.member.id.clone(), |p| p.name.clone()),
+        phone: person.and_then(|p| p.phone),
+        timezone: st.timezone.name().to_string(),
+        checkin: st.member.policy.checkin.to_string(),
+        window: st.member.policy.window.to_string(),
+        by: match &st.member.by {
+            CheckinBy::Myself => "self".into(),
+            CheckinBy::Buddy => "buddy".into(),
+            CheckinBy::Circle(c) => format!("circle:{c}"),
+        },
+        buddies: st.member.buddies.clone(),
+        family: st.member.family.clone(),
+        away_until: st.member.away_until,
+        paused: st.member.paused,
+        state: board_state(st, Utc::now()).to_string(),
+        next_checkin: st.next_at,
+    })
+}
+
+/// Lists members.
+#[utoipa::path(get, path = "/api/v1/members", responses((status = 200, body = [MemberOut])), security(("bearer" = [])))]
+async fn list_members(State(app): State<Arc<App>>) -> ApiResult<axum::Json<Vec<MemberOut>>> {
+    let members = app.store.members()?;
+    Ok(axum::Json(
+        members
+            .iter()
+            .map(|m| member_out(&app, m))
+            .collect::<ApiResult<_>>()?,
+    ))
+}
+
+/// Shows a member.
+#[utoipa::path(get, path = "/api/v1/members/{id}", params(("id" = String, Path)),
+    responses((status = 200, body = MemberOut), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn get_member(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<MemberOut>> {
+    let st = app
+        .store
+        .member(&id)?
+        .ok_or_else(|| ApiError::not_found(format!("member {id:?} not found")))?;
+    Ok(axum::Json(member_out(&app, &st)?))
+}
+
+/// Replaces a member's settings (and person fields, when a name is given).
+#[utoipa::path(put, path = "/api/v1/members/{id}", params(("id" = String, Path)), request_body = MemberIn,
+    responses((status = 200, body = MemberOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn put_member(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    ApiJson(mut m): ApiJson<MemberIn>,
+) -> ApiResult<axum::Json<MemberOut>> {
+    let old = app
+        .store
+        .member(&id)?
+        .ok_or_else(|| ApiError::not_found(format!("member {id:?} not found")))?;
+    if m.id.as_ref().is_some_and(|i| *i != id) {
+        return Err(ApiError::invalid("id: cannot change a member's id"));
+    }
+    m.id = Some(id.clone());
+    if let Some(pf) = person_fields(&m) {
+        let mut person = person_from(&app, &pf, "")?;
+        if let Some(existing) = app.store.person(&id)? {
+            person.opted_out = existing.opted_out;
+        }
+        app.store.put_person(&person)?;
+    }
+    let mut member = member_from(&app, &id, &m)?;
+    member.away_until = old.member.away_until;
+    let st = app.store.put_member(member, Utc::now())?;
+    app.store.flush_async().await?;
+    app.scheduler.notify_one();
+    Ok(axum::Json(member_out(&app, &st)?))
+}
+
+/// Removes a member (their person record and history stay).
+#[utoipa::path(delete, path = "/api/v1/members/{id}", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn delete_member(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    if !app.store.remove_member(&id)? {
+        return Err(ApiError::not_found(format!("member {id:?} not found")));
+    }
+    app.store.flush_async().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Away until a date.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AwayIn {
+    /// `YYYY-MM-DD`: check-ins resume on this date.
+    pub until: NaiveDate,
+}
+
+async fn set_away(app: &App, id: &str, until: Option<NaiveDate>) -> ApiResult<MemberOut> {
+    let st = app
+        .store
+        .member(id)?
+        .ok_or_else(|| ApiError::not_found(format!("member {id:?} not found")))?;
+    if let Some(u) = until {
+        let today = st.local_date(Utc::now());
+        if u <= today {
+            return Err(ApiError::invalid(format!(
+                "until: {u} is not after today ({today})"
+            )));
+        }
+    }
+    let mut member = st.member.clone();
+    member.away_until = until;
+    let st = app.store.put_member(member, Utc::now())?;
+    app.store.flush_async().await?;
+    app.scheduler.notify_one();
+    member_out(app, &st)
+}
+
+/// Marks a member away: no check-ins and no alerts until the date.
+#[utoipa::path(post, path = "/api/v1/members/{id}/away", params(("id" = String, Path)), request_body = AwayIn,
+    responses((status = 200, body = MemberOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn away(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    ApiJson(a): ApiJson<AwayIn>,
+) -> ApiResult<axum::Json<MemberOut>> {
+    Ok(axum::Json(set_away(&app, &id, Some(a.until)).await?))
+}
+
+/// Ends away mode.
+#[utoipa::path(delete, path = "/api/v1/members/{id}/away", params(("id" = String, Path)),
+    responses((status = 200, body = MemberOut), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn back(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<MemberOut>> {
+    Ok(axum::Json(set_away(&app, &id, None).await?))
+}
+
+// ----- roll call, alerts -----------------------------------------------------------------
+
+/// A roll call request.
+#[derive(Serialize, Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RollCallIn {
+    /// Time to answer, default `"1h"`.
+    pub window: Option<String>,
+}
+
+/// A roll call started.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct RollCallStarted {
+    /// Its id.
+    pub id: String,
+    /// Members prompted.
+    pub prompted: usize,
+}
+
+/// Prompts every active member now.
+#[utoipa::path(post, path = "/api/v1/rollcall", request_body = RollCallIn,
+    responses((status = 201, body = RollCallStarted), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
+async fn start_rollcall(
+    State(app): State<Arc<App>>,
+    ApiJson(r): ApiJson<RollCallIn>,
+) -> ApiResult<(StatusCode, axum::Json<RollCallStarted>)> {
+    let window = match &r.window {
+        Some(w) => w
+            .parse::<porchlight_core::model::Span>()
+            .map_err(|e| ApiError::invalid(format!("window: {e}")))?
+            .delta(),
+        None => TimeDelta::hours(1),
+    };
+    if window <= TimeDelta::zero() {
+        return Err(ApiError::invalid("window: must be longer than 0s"));
+    }
+    let now = Utc::now();
+    let id = format!("rc-{}", now.format("%Y%m%d-%H%M%S"));
+    let committed = app.store.roll_call(&id, window, now)?;
+    app.store.flush_async().await?;
+    let prompted = committed
+        .events
+        .iter()
+        .filter(|(_, e)| e.event == porchlight_core::engine::EventKind::Prompted)
+        .count();
+    app.after_commit(&committed);
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(RollCallStarted { id, prompted }),
+    ))
+}
+
+/// Who answered a roll call.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct RollCallStatus {
+    /// Its id.
+    pub id: String,
+    /// Members who answered.
+    pub answered: Vec<String>,
+    /// Members still unaccounted for.
+    pub unaccounted: Vec<String>,
+}
+
+/// Who answered a roll call, and who is unaccounted for.
+#[utoipa::path(get, path = "/api/v1/rollcall/{id}", params(("id" = String, Path)),
+    responses((status = 200, body = RollCallStatus), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn get_rollcall(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<RollCallStatus>> {
+    let suffix = format!("/rollcall/{id}");
+    let mut answered = Vec::new();
+    let mut unaccounted = Vec::new();
+    for st in app.store.members()? {
+        if st.open.iter().any(|c| c.id.ends_with(&suffix)) {
+            unaccounted.push(st.member.id.clone());
+        }
+    }
+    // Closed roll-call check-ins are in the history under the members' local dates, which
+    // lie within a day of the date in the roll call's id.
+    let date = id
+        .strip_prefix("rc-")
+        .and_then(|s| s.get(..8))
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y%m%d").ok())
+        .ok_or_else(|| ApiError::not_found(format!("roll call {id:?} not found")))?;
+    for d in [date.pred_opt(), Some(date), date.succ_opt()]
+        .into_iter()
+        .flatten()
+    {
+        for c in app.store.checkins_on(d)? {
+            if c.id.ends_with(&suffix)
+                && c.status != CheckinStatus::Skipped
+                && !answered.contains(&c.member)
+            {
+                answered.push(c.member.clone());
+            }
+        }
+    }
+    if answered.is_empty() && unaccounted.is_empty() {
+        return Err(ApiError::not_found(format!("roll call {id:?} not found")));
+    }
+    Ok(axum::Json(RollCallStatus {
+        id,
+        answered,
+        unaccounted,
+    }))
+}
+
+/// Why an alert is resolved by hand.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveIn {
+    /// Recorded with the resolution and shown in the all-clear.
+    pub reason: String,
+    /// Who resolves it (a coordinator's person id); `coordinator` when absent.
+    pub by: Option<String>,
+}
+
+/// Resolves an open alert (check-in id, or member id for all their open alerts) and sends the all-clear.
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/resolve", params(("id" = String, Path, description = "check-in id (URL-encoded) or member id")),
+    request_body = ResolveIn, responses((status = 200), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn resolve_alert(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    ApiJson(r): ApiJson<ResolveIn>,
+) -> ApiResult<axum::Json<serde_json::Value>> {
+    if r.reason.trim().is_empty() {
+        return Err(ApiError::invalid("reason: say why, for the record"));
+    }
+    let by = r.by.clone().unwrap_or_else(|| "coordinator".into());
+    let now = Utc::now();
+    let (member, checkins): (String, Vec<String>) = match id.split_once('/') {
+        Some((m, _)) => (m.to_string(), vec![id.clone()]),
+        None => {
+            let st = app
+                .store
+                .member(&id)?
+                .ok_or_else(|| ApiError::not_found(format!("no open alert or member {id:?}")))?;
+            let open: Vec<String> = st
+                .open
+                .iter()
+                .filter(|c| c.alert.is_some())
+                .map(|c| c.id.clone())
+                .collect();
+            (id.clone(), open)
+        }
+    };
+    if checkins.is_empty() {
+        return Err(ApiError::not_found(format!("{member:?} has no open alert")));
+    }
+    let mut resolved = Vec::new();
+    for c in checkins {
+        let committed = app.store.resolve(&member, &c, &by, r.reason.trim(), now)?;
+        app.after_commit(&committed);
+        resolved.push(c);
+    }
+    app.store.flush_async().await?;
+    Ok(axum::Json(serde_json::json!({ "resolved": resolved })))
+}
+
+// ----- status, check-ins, events, messages -----------------------------------------------
+
+/// An open alert.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct AlertOut {
+    /// Highest level reached.
+    pub level: u8,
+    /// Since the miss or help request.
+    pub since: DateTime<Utc>,
+    /// `missed` or `help`.
+    pub reason: String,
+    /// Every level fired and nobody confirmed.
+    pub exhausted: bool,
+}
+
+/// One row of the board.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct StatusRow {
+    /// Member id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// `waiting`, `prompted`, `answered`, `missed`, `help`, `resolved`, `away`, `paused`, `opted_out`.
+    pub state: String,
+    /// Last prompt.
+    pub last_prompted_at: Option<DateTime<Utc>>,
+    /// Last answer.
+    pub answered_at: Option<DateTime<Utc>>,
+    /// The open alert, if any.
+    pub alert: Option<AlertOut>,
+}
+
+/// Today's board.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Status {
+    /// Every member.
+    pub members: Vec<StatusRow>,
+}
+
+/// Builds today's board.
+pub fn board(app: &App) -> Result<Status, StoreError> {
+    let now = Utc::now();
+    let mut rows = Vec::new();
+    for st in app.store.members()? {
+        let name = app
+            .store
+            .person(&st.member.id)?
+            .map_or_else(|| st.member.id.clone(), |p| p.name);
+        let alert = st
+            .open
+            .iter()
+            .filter_map(|c| c.alert.as_ref())
+            .max_by_key(|a| {
+                (
+                    a.reason == porchlight_core::engine::AlertReason::Help,
+                    a.level(),
+                )
+            })
+            .map(|a| AlertOut {
+                level: a.level(),
+                since: a.since,
+                reason: match a.reason {
+                    porchlight_core::engine::AlertReason::Missed => "missed".into(),
+                    porchlight_core::engine::AlertReason::Help => "help".into(),
+                },
+                exhausted: a.exhausted,
+            });
+        rows.push(StatusRow {
+            id: st.member.id.clone(),
+            name,
+            state: board_state(&st, now).to_string(),
+            last_prompted_at: st.last_prompted_at,
+            answered_at: st.last_answered_at,
+            alert,
+        });
+    }
+    Ok(Status { members: rows })
+}
+
+/// Today's board: every member, their state, last answer and open alert.
+#[utoipa::path(get, path = "/api/v1/status", responses((status = 200, body = Status)), security(("bearer" = [])))]
+async fn status(State(app): State<Arc<App>>) -> ApiResult<axum::Json<Status>> {
+    Ok(axum::Json(board(&app)?))
+}
+
+/// `?date=`.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct DateQuery {
+    /// `YYYY-MM-DD` (members' local dates); today in the village when absent.
+    pub date: Option<String>,
+}
+
+/// A check-in.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CheckinOut {
+    /// Id.
+    pub id: String,
+    /// Member.
+    pub member: String,
+    /// Status.
+    pub status: String,
+    /// Scheduled.
+    pub scheduled_at: DateTime<Utc>,
+    /// Prompted.
+    pub prompted_at: Option<DateTime<Utc>>,
+    /// Answered or resolved.
+    pub answered_at: Option<DateTime<Utc>>,
+    /// By whom.
+    pub answered_by: Option<String>,
+    /// Their words.
+    pub answer: Option<String>,
+    /// Highest alert level.
+    pub alert_level: Option<u8>,
+}
+
+fn checkin_out(c: &porchlight_core::engine::Checkin) -> CheckinOut {
+    CheckinOut {
+        id: c.id.clone(),
+        member: c.member.clone(),
+        status: serde_json::to_value(c.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        scheduled_at: c.scheduled_at,
+        prompted_at: c.prompted_at,
+        answered_at: c.answered_at,
+        answered_by: c.answered_by.clone(),
+        answer: c.answer.clone(),
+        alert_level: c.alert.as_ref().map(|a| a.level()),
+    }
+}
+
+/// Check-ins of a local date, open and closed.
+#[utoipa::path(get, path = "/api/v1/checkins", params(DateQuery),
+    responses((status = 200, body = [CheckinOut]), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
+async fn checkins(
+    State(app): State<Arc<App>>,
+    Query(q): Query<DateQuery>,
+) -> ApiResult<axum::Json<Vec<CheckinOut>>> {
+    let date = match &q.date {
+        Some(d) => d
+            .parse::<NaiveDate>()
+            .map_err(|_| ApiError::invalid(format!("date: {d:?} is not YYYY-MM-DD")))?,
+        None => Utc::now()
+            .with_timezone(&app.config.village.timezone)
+            .date_naive(),
+    };
+    let mut out: Vec<CheckinOut> = app
+        .store
+        .checkins_on(date)?
+        .iter()
+        .map(checkin_out)
+        .collect();
+    for st in app.store.members()? {
+        out.extend(
+            st.open
+                .iter()
+                .filter(|c| c.local_date == date)
+                .map(checkin_out),
+        );
+    }
+    out.sort_by(|a, b| (a.scheduled_at, &a.member).cmp(&(b.scheduled_at, &b.member)));
+    Ok(axum::Json(out))
+}
+
+/// `?since=&limit=`.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct EventsQuery {
+    /// Events with an id greater than this.
+    pub since: Option<u64>,
+    /// At most this many (default 500, at most 5000).
+    pub limit: Option<usize>,
+}
+
+/// An audit event with its id.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct EventOut {
+    /// Event id (use as `since`).
+    pub id: u64,
+    /// The event.
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub event: serde_json::Value,
+}
+
+/// The audit log.
+#[utoipa::path(get, path = "/api/v1/events", params(EventsQuery), responses((status = 200, body = [EventOut])), security(("bearer" = [])))]
+async fn events(
+    State(app): State<Arc<App>>,
+    Query(q): Query<EventsQuery>,
+) -> ApiResult<axum::Json<Vec<EventOut>>> {
+    let limit = q.limit.unwrap_or(500).clamp(1, 5000);
+    let list = app.store.events_after(q.since, limit)?;
+    Ok(axum::Json(
+        list.into_iter()
+            .map(|(id, e)| EventOut {
+                id,
+                event: serde_json::to_value(e).unwrap_or_default(),
+            })
+            .collect(),
+    ))
+}
+
+/// One message's delivery: where it is and every attempt.
+#[utoipa::path(get, path = "/api/v1/messages/{id}", params(("id" = u64, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn message(
+    State(app): State<Arc<App>>,
+    Path(id): Path<u64>,
+) -> ApiResult<axum::Json<serde_json::Value>> {
+    let (place, entry) = app
+        .store
+        .message(id)?
+        .ok_or_else(|| ApiError::not_found(format!("message {id} not found")))?;
+    Ok(axum::Json(
+        serde_json::json!({ "place": place, "id": entry.message_id(), "message": entry }),
+    ))
+}
+
+// ----- import / export -------------------------------------------------------------------
+
+/// The roster CSV columns, in order.
+pub const CSV_COLUMNS: [&str; 12] = [
+    "id",
+    "name",
+    "phone",
+    "timezone",
+    "language",
+    "checkin",
+    "window",
+    "by",
+    "circle",
+    "buddies",
+    "family",
+    "away_until",
+];
+
+#[derive(Deserialize, Serialize, Default, Clone)]
+struct Row {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    timezone: String,
+    #[serde(default)]
+    language: String,
+    #[serde(default)]
+    checkin: String,
+    #[serde(default)]
+    window: String,
+    #[serde(default)]
+    by: String,
+    #[serde(default)]
+    circle: String,
+    #[serde(default)]
+    buddies: String,
+    #[serde(default)]
+    family: String,
+    #[serde(default)]
+    away_until: String,
+}
+
+fn opt(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+fn ids(s: &str) -> Vec<String> {
+    s.split(';')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Import result.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ImportResult {
+    /// Members added or updated.
+    pub imported: usize,
+}
+
+/// One bad row.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct RowError {
+    /// 1-based data row number (the header is row 0).
+    pub row: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Imports a roster CSV (columns in the README). Rows may name people defined by other rows
+/// (buddies, family); a row whose `checkin` is empty and `by` empty adds only a person. Every
+/// row is checked first: if any is bad, nothing is imported and every bad row is reported.
+#[utoipa::path(post, path = "/api/v1/import", request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = ImportResult), (status = 400, body = Object)), security(("bearer" = [])))]
+async fn import(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    match do_import(&app, &body).await {
+        Ok(r) => (StatusCode::OK, axum::Json(r)).into_response(),
+        Err(Ok(rows)) => (
+            StatusCode::BAD_REQUEST,
+            axum::Json(serde_json::json!({
+                "error": {"code": "invalid", "message": format!("{} bad row(s); nothing was imported", rows.len())},
+                "rows": rows,
+            })),
+        )
+            .into_response(),
+        Err(Err(e)) => e.into_response(),
+    }
+}
+
+async fn do_import(
+    app: &App,
+    body: &[u8],
+) -> Result<ImportResult, Result<Vec<RowError>, ApiError>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(body);
+    let headers = reader
+        .headers()
+        .map_err(|e| Err(ApiError::invalid(format!("CSV header: {e}"))))?
+        .clone();
+    for h in headers.iter() {
+        if !CSV_COLUMNS.contains(&h) {
+            return Err(Err(ApiError::invalid(format!(
+                "CSV header: unknown column {h:?} (known: {})",
+                CSV_COLUMNS.join(", ")
+            ))));
+        }
+    }
+    let mut rows: Vec<Row> = Vec::new();
+    let mut errors: Vec<RowError> = Vec::new();
+    for (i, rec) in reader.deserialize::<Row>().enumerate() {
+        match rec {
+            Ok(r) => rows.push(r),
+            Err(e) => {
+                errors.push(RowError {
+                    row: i + 1,
+                    message: e.to_string(),
+                });
+                rows.push(Row::default());
+            }
+        }
+    }
+    // People first: every row is a person, so rows can refer to each other.
+    let mut people: Vec<Person> = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        if errors.iter().any(|e| e.row == i + 1) {
+            continue;
+        }
+        let pin = PersonIn {
+            id: opt(&r.id),
+            name: r.name.clone(),
+            phone: opt(&r.phone),
+            webhook: None,
+            timezone: opt(&r.timezone),
+            language: opt(&r.language),
+            contact: None,
+        };
+        match person_from(app, &pin, "") {
+            Ok(p) => {
+                if people.iter().any(|q| q.id == p.id) {
+                    errors.push(RowError {
+                        row: i + 1,
+                        message: format!("id {:?} appears twice", p.id),
+                    });
+                } else if let Some(ph) = &p.phone {
+                    let owner = app.store.person_by_phone(ph).map_err(|e| Err(e.into()))?;
+                    if owner.is_some_and(|o| o.id != p.id)
+                        || people.iter().any(|q| q.phone.as_ref() == Some(ph))
+                    {
+                        errors.push(RowError {
+                            row: i + 1,
+                            message: "phone: already belongs to someone else".into(),
+                        });
+                    } else {
+                        people.push(p);
+                    }
+                } else {
+                    people.push(p);
+                }
+            }
+            Err(e) => errors.push(RowError {
+                row: i + 1,
+                message: e.message,
+            }),
+        }
+    }
+    let known = |id: &str| -> Result<bool, ApiError> {
+        Ok(people.iter().any(|p| p.id == id) || app.store.person(id)?.is_some())
+    };
+    let mut members: Vec<Member> = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        if errors.iter().any(|e| e.row == i + 1) {
+            continue;
+        }
+        let is_member = opt(&r.checkin).is_some()
+            || opt(&r.by).is_some()
+            || opt(&r.buddies).is_some()
+            || opt(&r.family).is_some();
+        if !is_member {
+            continue;
+        }
+        let id = opt(&r.id).unwrap_or_else(|| slugify(&r.name));
+        let mut problems = Vec::new();
+        for other in ids(&r.buddies).iter().chain(ids(&r.family).iter()) {
+            match known(other) {
+                Ok(true) => {}
+                Ok(false) => problems.push(format!("no person with id {other:?}")),
+                Err(e) => return Err(Err(e)),
+            }
+        }
+        if !problems.is_empty() {
+            errors.push(RowError {
+                row: i + 1,
+                message: problems.join("; "),
+            });
+            continue;
+        }
+        // Checked against people that may only exist in this import: validate the fields with
+        // a member built here, the references above.
+        let m = MemberIn {
+            id: Some(id.clone()),
+            checkin: opt(&r.checkin),
+            window: opt(&r.window),
+            by: opt(&r.by),
+            circle: opt(&r.circle),
+            ..Default::default()
+        };
+        match member_from(app, &id, &m) {
+            Ok(mut member) => {
+                member.buddies = ids(&r.buddies);
+                member.family = ids(&r.family);
+                if member.by == CheckinBy::Buddy && member.buddies.is_empty() {
+                    errors.push(RowError {
+                        row: i + 1,
+                        message: "buddies: by = buddy needs at least one buddy".into(),
+                    });
+                    continue;
+                }
+                if let Some(a) = opt(&r.away_until) {
+                    match a.parse::<NaiveDate>() {
+                        Ok(d) => member.away_until = Some(d),
+                        Err(_) => {
+                            errors.push(RowError {
+                                row: i + 1,
+                                message: format!("away_until: {a:?} is not YYYY-MM-DD"),
+                            });
+                            continue;
+                        }
+                    }
+                }
+                members.push(member);
+            }
+            Err(e) => errors.push(RowError {
+                row: i + 1,
+                message: e.message,
+            }),
+        }
+    }
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| e.row);
+        return Err(Ok(errors));
+    }
+    let now = Utc::now();
+    for p in &people {
+        let mut p = p.clone();
+        if let Some(existing) = app.store.person(&p.id).map_err(|e| Err(e.into()))? {
+            p.opted_out = existing.opted_out;
+            p.webhook = p.webhook.or(existing.webhook);
+        }
+        app.store.put_person(&p).map_err(|e| Err(e.into()))?;
+    }
+    for m in &members {
+        app.store
+            .put_member(m.clone(), now)
+            .map_err(|e| Err(e.into()))?;
+    }
+    app.store.flush_async().await.map_err(|e| Err(e.into()))?;
+    app.scheduler.notify_one();
+    Ok(ImportResult {
+        imported: members.len(),
+    })
+}
+
+/// Exports the roster as CSV (the import format).
+#[utoipa::path(get, path = "/api/v1/export", responses((status = 200, content_type = "text/csv", body = String)), security(("bearer" = [])))]
+async fn export(State(app): State<Arc<App>>) -> ApiResult<Response> {
+    let members: BTreeMap<String, MemberState> = app
+        .store
+        .members()?
+        .into_iter()
+        .map(|m| (m.member.id.clone(), m))
+        .collect();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let write_err =
+        |e: csv::Error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string());
+    w.write_record(CSV_COLUMNS).map_err(write_err)?;
+    // People who are not members first, so a re-import finds buddies and family.
+    let mut people = app.store.people()?;
+    people.sort_by_key(|p| members.contains_key(&p.id));
+    for p in people {
+        let m = members.get(&p.id);
+        let row = Row {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            phone: p.phone.clone().unwrap_or_default(),
+            timezone: p.timezone.map(|t| t.name().to_string()).unwrap_or_default(),
+            language: match p.language {
+                Language::En => "en".into(),
+                Language::Es => "es".into(),
+            },
+            checkin: m
+                .map(|m| m.member.policy.checkin.to_string())
+                .unwrap_or_default(),
+            window: m
+                .map(|m| m.member.policy.window.to_string())
+                .unwrap_or_default(),
+            by: m
+                .map(|m| match &m.member.by {
+                    CheckinBy::Myself => "self".to_string(),
+                    CheckinBy::Buddy => "buddy".to_string(),
+                    CheckinBy::Circle(_) => "circle".to_string(),
+                })
+                .unwrap_or_default(),
+            circle: m
+                .and_then(|m| match &m.member.by {
+                    CheckinBy::Circle(c) => Some(c.clone()),
+                    _ => None,
+                })
+                .unwrap_or_default(),
+            buddies: m.map(|m| m.member.buddies.join(";")).unwrap_or_default(),
+            family: m.map(|m| m.member.family.join(";")).unwrap_or_default(),
+            away_until: m
+                .and_then(|m| m.member.away_until)
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+        };
+        w.serialize(row).map_err(write_err)?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], bytes).into_response())
+}
+
+// ----- the document and the router -------------------------------------------------------
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI document of the admin API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Porchlight admin API", description = "Roster, status, roll calls and alerts of a Porchlight daemon."),
+    paths(add_person, list_people, add_member, list_members, get_member, put_member, delete_member, away, back,
+          start_rollcall, get_rollcall, resolve_alert, status, checkins, events, message, import, export),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+async fn openapi() -> impl IntoResponse {
+    axum::Json(ApiDoc::openapi())
+}
+
+async fn no_route() -> ApiError {
+    ApiError::not_found("no such API route")
+}
+
+/// The `/api/v1` router (token required on every route).
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/people", post(add_person).get(list_people))
+        .route("/api/v1/members", post(add_member).get(list_members))
+        .route(
+            "/api/v1/members/{id}",
+            get(get_member).put(put_member).delete(delete_member),
+        )
+        .route("/api/v1/members/{id}/away", post(away).delete(back))
+        .route("/api/v1/rollcall", post(start_rollcall))
+        .route("/api/v1/rollcall/{id}", get(get_rollcall))
+        .route("/api/v1/alerts/{id}/resolve", post(resolve_alert))
+        .route("/api/v1/status", get(status))
+        .route("/api/v1/checkins", get(checkins))
+        .route("/api/v1/events", get(events))
+        .route("/api/v1/messages/{id}", get(message))
+        .route("/api/v1/import", post(import))
+        .route("/api/v1/export", get(export))
+        .route("/api/v1/{*rest}", axum::routing::any(no_route))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            require_token,
+        ))
+        .with_state(app)
+}

@@ -1,0 +1,71 @@
+//! The daemon's shared state, and what happens after every commit (metrics, waking the
+//! scheduler and the dispatcher).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use porchlight_core::engine::EventKind;
+use porchlight_store::{Committed, Store};
+use tokio::sync::Notify;
+
+use crate::config::Config;
+
+/// Shared by every task and handler.
+pub struct App {
+    /// The store.
+    pub store: Arc<Store>,
+    /// The validated config.
+    pub config: Arc<Config>,
+    /// Wakes the scheduler (the roster changed, an alert was hurried).
+    pub scheduler: Arc<Notify>,
+    /// Wakes the dispatcher (messages were queued).
+    pub dispatcher: Arc<Notify>,
+    /// Renders `/metrics`.
+    pub metrics: Option<PrometheusHandle>,
+    /// Set while the dispatcher runs (`/readyz`).
+    pub dispatcher_running: AtomicBool,
+}
+
+impl App {
+    /// Call after committing anything: counts it and wakes whoever has new work.
+    pub fn after_commit(&self, c: &Committed) {
+        observe(c);
+        if !c.messages.is_empty() {
+            self.dispatcher.notify_one();
+        }
+        // A reply or admin change can move a member's next due instant earlier.
+        self.scheduler.notify_one();
+    }
+
+    /// Whether the daemon can do its job.
+    pub fn ready(&self) -> bool {
+        self.dispatcher_running.load(Ordering::Relaxed) && self.store.next_due().is_ok()
+    }
+}
+
+/// Counts the events of a commit (PRODUCT §7).
+pub fn observe(c: &Committed) {
+    for (_, e) in &c.events {
+        match e.event {
+            EventKind::Prompted => metrics::counter!("porchlight_prompts_total").increment(1),
+            EventKind::Answered => metrics::counter!("porchlight_answers_total").increment(1),
+            EventKind::Missed => metrics::counter!("porchlight_missed_total").increment(1),
+            EventKind::Help => metrics::counter!("porchlight_help_total").increment(1),
+            EventKind::Alerted => {
+                let level = e.level.unwrap_or(0).to_string();
+                metrics::counter!("porchlight_alerts_total", "level" => level).increment(1);
+            }
+            EventKind::Exhausted => metrics::counter!("porchlight_exhausted_total").increment(1),
+            EventKind::Skipped => metrics::counter!("porchlight_skipped_total").increment(1),
+            EventKind::DeliveryFailed => {
+                metrics::counter!("porchlight_dead_letters_total").increment(1)
+            }
+            _ => {}
+        }
+    }
+    for m in &c.messages {
+        metrics::counter!("porchlight_messages_queued_total").increment(1);
+        let _ = m;
+    }
+}

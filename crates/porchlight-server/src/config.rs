@@ -1,0 +1,846 @@
+//! Configuration (PRODUCT §3): what the operator wrote, validated into what the daemon runs.
+//!
+//! Every bad value is reported as `FILE: KEY: REASON`. Secrets are never in the file: it names
+//! environment variables (`auth_token_env`, `secret_env`, ...) and the values are read from
+//! the environment at start-up. `Debug` of anything holding a secret prints `<redacted>`.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use porchlight_core::model::{Audience, EscalationStep, Policy, QuietHours, Span, Village};
+use porchlight_core::schedule::Schedule;
+use serde::Deserialize;
+
+/// A validation failure: which key, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    /// Dotted key path, e.g. `member[2].checkin` or `channels.sms.base_url`.
+    pub key: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.key, self.reason)
+    }
+}
+
+/// An [`Invalid`] for a key.
+pub fn bad(key: impl Into<String>, reason: impl Into<String>) -> Invalid {
+    Invalid {
+        key: key.into(),
+        reason: reason.into(),
+    }
+}
+
+/// Parses an IANA time zone name.
+pub fn parse_tz(key: &str, s: &str) -> Result<Tz, Invalid> {
+    s.parse::<Tz>().map_err(|_| {
+        bad(
+            key,
+            format!("unknown time zone {s:?} (use an IANA name like \"America/New_York\")"),
+        )
+    })
+}
+
+fn span(key: &str, s: &str) -> Result<Span, Invalid> {
+    s.parse::<Span>().map_err(|r| bad(key, r))
+}
+
+/// `[policy]`, and each member's overrides of it.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFile {
+    checkin: Option<String>,
+    window: Option<String>,
+    reminders: Option<Vec<String>>,
+    escalation: Option<Vec<StepFile>>,
+    quiet_hours: Option<String>,
+    claim_timeout: Option<String>,
+    buddy_wait: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepFile {
+    after: String,
+    notify: String,
+}
+
+impl PolicyFile {
+    /// Applies these settings over `base`; `key` prefixes error keys.
+    pub fn apply(&self, key: &str, base: &Policy) -> Result<Policy, Invalid> {
+        let mut p = base.clone();
+        if let Some(c) = &self.checkin {
+            p.checkin =
+                Schedule::parse(c).map_err(|e| bad(format!("{key}.checkin"), e.to_string()))?;
+        }
+        if let Some(w) = &self.window {
+            p.window = span(&format!("{key}.window"), w)?;
+            if p.window.delta() <= chrono::TimeDelta::zero() {
+                return Err(bad(
+                    format!("{key}.window"),
+                    "the window must be longer than 0s",
+                ));
+            }
+        }
+        if let Some(r) = &self.reminders {
+            p.reminders = r
+                .iter()
+                .enumerate()
+                .map(|(i, s)| span(&format!("{key}.reminders[{i}]"), s))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(steps) = &self.escalation {
+            if steps.is_empty() {
+                return Err(bad(
+                    format!("{key}.escalation"),
+                    "at least one level is needed: a missed check-in must reach someone",
+                ));
+            }
+            let mut out: Vec<EscalationStep> = Vec::new();
+            for (i, s) in steps.iter().enumerate() {
+                let k = format!("{key}.escalation[{i}]");
+                let notify: Audience = s
+                    .notify
+                    .parse()
+                    .map_err(|r: String| bad(format!("{k}.notify"), r))?;
+                let after = span(&format!("{k}.after"), &s.after)?;
+                if out.last().is_some_and(|prev| after < prev.after) {
+                    return Err(bad(
+                        format!("{k}.after"),
+                        "levels must be in order of their offsets",
+                    ));
+                }
+                out.push(EscalationStep { after, notify });
+            }
+            p.escalation = out;
+        }
+        if let Some(q) = &self.quiet_hours {
+            p.quiet_hours = Some(
+                q.parse::<QuietHours>()
+                    .map_err(|r| bad(format!("{key}.quiet_hours"), r))?,
+            );
+        }
+        if let Some(c) = &self.claim_timeout {
+            p.claim_timeout = span(&format!("{key}.claim_timeout"), c)?;
+        }
+        if let Some(b) = &self.buddy_wait {
+            p.buddy_wait = span(&format!("{key}.buddy_wait"), b)?;
+        }
+        Ok(p)
+    }
+}
+
+// ----- the file as written ---------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    server: ServerFile,
+    #[serde(default)]
+    storage: StorageFile,
+    #[serde(default)]
+    village: VillageFile,
+    #[serde(default)]
+    policy: PolicyFile,
+    #[serde(default)]
+    delivery: DeliveryFile,
+    #[serde(default)]
+    channels: BTreeMap<String, toml::Table>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerFile {
+    listen: Option<String>,
+    public_url: Option<String>,
+    admin_token_env: Option<String>,
+    heartbeat_url: Option<String>,
+    log_format: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StorageFile {
+    path: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VillageFile {
+    name: Option<String>,
+    timezone: Option<String>,
+    #[serde(default)]
+    coordinators: Vec<String>,
+    daily_summary: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeliveryFile {
+    sms_daily_cap: Option<u32>,
+    concurrency: Option<usize>,
+    timeout: Option<String>,
+    max_attempts: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TwilioFile {
+    base_url: Option<String>,
+    account_sid: String,
+    auth_token_env: String,
+    from: Option<String>,
+    messaging_service_sid: Option<String>,
+    status_callback: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookFile {
+    url: String,
+    secret_env: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AndroidFile {
+    base_url: String,
+    username: String,
+    password_env: String,
+    signing_key_env: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogFile {}
+
+// ----- the validated config --------------------------------------------------------------
+
+/// A secret read from the environment. Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The value, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    /// A secret from a known value (tests, or a value already read).
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Twilio account settings.
+#[derive(Clone, Debug)]
+pub struct TwilioConfig {
+    /// API base.
+    pub base_url: String,
+    /// `AC…`.
+    pub account_sid: String,
+    /// Auth token (also verifies inbound signatures).
+    pub auth_token: Secret,
+    /// Sender number.
+    pub from: Option<String>,
+    /// Messaging service, instead of `from`.
+    pub messaging_service_sid: Option<String>,
+    /// Optional status callback URL.
+    pub status_callback: Option<String>,
+}
+
+/// One configured channel.
+#[derive(Clone, Debug)]
+pub enum ChannelConfig {
+    /// Prints messages.
+    Log,
+    /// Standard Webhooks POST.
+    Webhook {
+        /// Receiver URL.
+        url: String,
+        /// `whsec_…` secret.
+        secret: Secret,
+    },
+    /// Twilio SMS.
+    Twilio(TwilioConfig),
+    /// Twilio voice calls.
+    TwilioVoice(TwilioConfig),
+    /// Android SMS gateway (local server mode).
+    Android {
+        /// Gateway URL.
+        base_url: String,
+        /// Basic-auth user.
+        username: String,
+        /// Basic-auth password.
+        password: Secret,
+        /// Key that signs its `sms:received` webhooks.
+        signing_key: Option<Secret>,
+    },
+}
+
+impl ChannelConfig {
+    /// The kind word of this channel.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ChannelConfig::Log => "log",
+            ChannelConfig::Webhook { .. } => "webhook",
+            ChannelConfig::Twilio(_) => "twilio",
+            ChannelConfig::TwilioVoice(_) => "twilio-voice",
+            ChannelConfig::Android { .. } => "android-sms-gateway",
+        }
+    }
+}
+
+/// Delivery settings.
+#[derive(Clone, Debug)]
+pub struct DeliveryConfig {
+    /// Daily SMS segment cap for the village.
+    pub sms_daily_cap: Option<u32>,
+    /// Messages in flight at once.
+    pub concurrency: usize,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Attempts per way before falling back.
+    pub max_attempts: u32,
+}
+
+/// The validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where it came from (`None`: embedded defaults).
+    pub source: Option<PathBuf>,
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Base URL of reply links and Twilio's signed URLs.
+    pub public_url: Option<String>,
+    /// Name of the env var holding the admin token.
+    pub admin_token_env: String,
+    /// The admin token, if the variable is set.
+    pub admin_token: Option<Secret>,
+    /// Pinged every minute when set.
+    pub heartbeat_url: Option<String>,
+    /// `json` logs instead of text.
+    pub log_json: bool,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Village settings.
+    pub village: Village,
+    /// Local time of the coordinators' daily summary.
+    pub daily_summary: Option<chrono::NaiveTime>,
+    /// Default member policy.
+    pub policy: Policy,
+    /// Delivery settings.
+    pub delivery: DeliveryConfig,
+    /// Channels by name.
+    pub channels: BTreeMap<String, ChannelConfig>,
+}
+
+/// The environment variables a config may read (a function, so tests pass a map).
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The process environment.
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+impl Config {
+    /// The embedded defaults: data in `./porchlight-data`, `127.0.0.1:7878`, the `log` channel,
+    /// and reply links to this machine (`http://127.0.0.1:7878/r/...`) so they can be tried with
+    /// curl right away.
+    pub fn defaults(env: Env<'_>) -> Config {
+        let mut c = validate(File::default(), None, env).expect("the embedded defaults are valid");
+        let local = format!("http://{}", c.listen);
+        c.village.public_url = Some(local);
+        c
+    }
+
+    /// Reads and validates a config file. Errors are one line: `FILE: KEY: REASON`.
+    pub fn load(path: &Path, env: Env<'_>) -> Result<Config, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        Config::parse(&text, Some(path), env).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Parses config text.
+    pub fn parse(text: &str, source: Option<&Path>, env: Env<'_>) -> Result<Config, String> {
+        let file: File = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
+        validate(file, source.map(Path::to_path_buf), env).map_err(|e| e.to_string())
+    }
+}
+
+/// A TOML error as `line N: message` (the message names the key).
+pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message().trim().to_string();
+    match e.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].lines().count().max(1);
+            format!("line {line}: {msg}")
+        }
+        None => msg,
+    }
+}
+
+fn url(key: &str, s: &str) -> Result<String, Invalid> {
+    let ok = (s.starts_with("http://") || s.starts_with("https://"))
+        && s.len() > "https://".len()
+        && !s.contains(char::is_whitespace);
+    if ok {
+        Ok(s.trim_end_matches('/').to_string())
+    } else {
+        Err(bad(key, format!("{s:?} is not an http(s) URL")))
+    }
+}
+
+fn env_name(key: &str, s: &str) -> Result<(), Invalid> {
+    let ok = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(bad(
+            key,
+            format!(
+                "{s:?} must be the NAME of an environment variable (A-Z, 0-9, _), not the secret itself"
+            ),
+        ))
+    }
+}
+
+fn secret(key: &str, var: &str, env: Env<'_>) -> Result<Secret, Invalid> {
+    env_name(key, var)?;
+    env(var)
+        .map(Secret)
+        .ok_or_else(|| bad(key, format!("environment variable {var} is not set")))
+}
+
+fn channel(
+    name: &str,
+    table: &toml::Table,
+    public_url: Option<&str>,
+    env: Env<'_>,
+) -> Result<ChannelConfig, Invalid> {
+    let key = format!("channels.{name}");
+    let kind = table
+        .get("kind")
+        .and_then(toml::Value::as_str)
+        .ok_or_else(|| {
+            bad(
+                format!("{key}.kind"),
+                "missing (log, webhook, twilio, twilio-voice or android-sms-gateway)",
+            )
+        })?;
+    let mut rest = table.clone();
+    rest.remove("kind");
+    let de = |e: toml::de::Error| {
+        let m = e.message().trim().to_string();
+        bad(key.clone(), m)
+    };
+    let twilio = |rest: toml::Table| -> Result<TwilioConfig, Invalid> {
+        let t: TwilioFile = rest.try_into().map_err(de)?;
+        if !t.account_sid.starts_with("AC") {
+            return Err(bad(
+                format!("{key}.account_sid"),
+                "a Twilio account SID starts with AC",
+            ));
+        }
+        let auth_token = secret(&format!("{key}.auth_token_env"), &t.auth_token_env, env)?;
+        let from = t
+            .from
+            .as_deref()
+            .map(|f| {
+                porchlight_core::phone::parse_e164(f, None)
+                    .map_err(|r| bad(format!("{key}.from"), r))
+            })
+            .transpose()?;
+        if from.is_none() && t.messaging_service_sid.is_none() {
+            return Err(bad(
+                format!("{key}.from"),
+                "give a sender number (from) or messaging_service_sid",
+            ));
+        }
+        Ok(TwilioConfig {
+            base_url: url(
+                &format!("{key}.base_url"),
+                t.base_url.as_deref().unwrap_or("https://api.twilio.com"),
+            )?,
+            account_sid: t.account_sid,
+            auth_token,
+            from,
+            messaging_service_sid: t.messaging_service_sid,
+            status_callback: t
+                .status_callback
+                .map(|u| url(&format!("{key}.status_callback"), &u))
+                .transpose()?,
+        })
+    };
+    match kind {
+        "log" => {
+            let _: LogFile = rest.try_into().map_err(de)?;
+            Ok(ChannelConfig::Log)
+        }
+        "webhook" => {
+            let w: WebhookFile = rest.try_into().map_err(de)?;
+            let secret = secret(&format!("{key}.secret_env"), &w.secret_env, env)?;
+            if standardwebhooks::Webhook::new(secret.expose()).is_err()
+                || !secret.expose().starts_with("whsec_")
+            {
+                return Err(bad(
+                    format!("{key}.secret_env"),
+                    format!(
+                        "{} must hold a Standard Webhooks secret: whsec_ followed by base64",
+                        w.secret_env
+                    ),
+                ));
+            }
+            Ok(ChannelConfig::Webhook {
+                url: url(&format!("{key}.url"), &w.url)?,
+                secret,
+            })
+        }
+        "twilio" => Ok(ChannelConfig::Twilio(twilio(rest)?)),
+        "twilio-voice" => {
+            let t = twilio(rest)?;
+            if t.from.is_none() {
+                return Err(bad(
+                    format!("{key}.from"),
+                    "voice calls need a sender number (from)",
+                ));
+            }
+            if public_url.is_none() {
+                return Err(bad(
+                    format!("{key}.kind"),
+                    "twilio-voice needs server.public_url: Twilio posts the keypress there",
+                ));
+            }
+            Ok(ChannelConfig::TwilioVoice(t))
+        }
+        "android-sms-gateway" => {
+            let a: AndroidFile = rest.try_into().map_err(de)?;
+            Ok(ChannelConfig::Android {
+                base_url: url(&format!("{key}.base_url"), &a.base_url)?,
+                username: a.username,
+                password: secret(&format!("{key}.password_env"), &a.password_env, env)?,
+                signing_key: a
+                    .signing_key_env
+                    .map(|v| secret(&format!("{key}.signing_key_env"), &v, env))
+                    .transpose()?,
+            })
+        }
+        other => Err(bad(
+            format!("{key}.kind"),
+            format!(
+                "unknown kind {other:?} (log, webhook, twilio, twilio-voice or android-sms-gateway)"
+            ),
+        )),
+    }
+}
+
+fn validate(file: File, source: Option<PathBuf>, env: Env<'_>) -> Result<Config, Invalid> {
+    let listen: SocketAddr = file
+        .server
+        .listen
+        .as_deref()
+        .unwrap_or("127.0.0.1:7878")
+        .parse()
+        .map_err(|_| {
+            bad(
+                "server.listen",
+                "expected an address like \"127.0.0.1:7878\"",
+            )
+        })?;
+    let public_url = file
+        .server
+        .public_url
+        .as_deref()
+        .map(|u| url("server.public_url", u))
+        .transpose()?;
+    let admin_token_env = file
+        .server
+        .admin_token_env
+        .clone()
+        .unwrap_or_else(|| "PORCHLIGHT_ADMIN_TOKEN".into());
+    env_name("server.admin_token_env", &admin_token_env)?;
+    let admin_token = env(&admin_token_env).map(Secret);
+    if admin_token.as_ref().is_some_and(|t| t.expose().len() < 16) {
+        return Err(bad(
+            "server.admin_token_env",
+            format!("{admin_token_env} is shorter than 16 characters; use a long random token"),
+        ));
+    }
+    let heartbeat_url = file
+        .server
+        .heartbeat_url
+        .as_deref()
+        .map(|u| url("server.heartbeat_url", u))
+        .transpose()?;
+    let log_json = match file.server.log_format.as_deref() {
+        None | Some("text") => false,
+        Some("json") => true,
+        Some(other) => {
+            return Err(bad(
+                "server.log_format",
+                format!("{other:?} is not text or json"),
+            ));
+        }
+    };
+    let timezone = match &file.village.timezone {
+        Some(tz) => parse_tz("village.timezone", tz)?,
+        None => Tz::UTC,
+    };
+    let daily_summary = file
+        .village
+        .daily_summary
+        .as_deref()
+        .map(|s| {
+            chrono::NaiveTime::parse_from_str(s, "%H:%M")
+                .map_err(|_| bad("village.daily_summary", format!("{s:?} is not HH:MM")))
+        })
+        .transpose()?;
+    for (i, c) in file.village.coordinators.iter().enumerate() {
+        porchlight_core::model::validate_id(c)
+            .map_err(|r| bad(format!("village.coordinators[{i}]"), r))?;
+    }
+    let village = Village {
+        name: file
+            .village
+            .name
+            .clone()
+            .unwrap_or_else(|| "Porchlight Village".into()),
+        timezone,
+        coordinators: file.village.coordinators.clone(),
+        public_url: public_url.clone(),
+    };
+    let policy = file.policy.apply("policy", &Policy::default())?;
+    let delivery = DeliveryConfig {
+        sms_daily_cap: match file.delivery.sms_daily_cap {
+            Some(0) => {
+                return Err(bad(
+                    "delivery.sms_daily_cap",
+                    "must be at least 1 (leave it out for no cap)",
+                ));
+            }
+            cap => cap,
+        },
+        concurrency: match file.delivery.concurrency {
+            Some(0) => return Err(bad("delivery.concurrency", "must be at least 1")),
+            Some(n) if n > 1024 => return Err(bad("delivery.concurrency", "must be at most 1024")),
+            n => n.unwrap_or(32),
+        },
+        timeout: match &file.delivery.timeout {
+            Some(t) => {
+                let s = span("delivery.timeout", t)?;
+                let d = s.delta().to_std().unwrap_or_default();
+                if d < Duration::from_millis(100) || d > Duration::from_secs(120) {
+                    return Err(bad("delivery.timeout", "must be between 100ms and 2m"));
+                }
+                d
+            }
+            None => Duration::from_secs(15),
+        },
+        max_attempts: match file.delivery.max_attempts {
+            Some(0) => return Err(bad("delivery.max_attempts", "must be at least 1")),
+            n => n.unwrap_or(8),
+        },
+    };
+    let mut channels = BTreeMap::new();
+    for (name, table) in &file.channels {
+        porchlight_core::model::validate_id(name)
+            .map_err(|r| bad(format!("channels.{name}"), r))?;
+        channels.insert(
+            name.clone(),
+            channel(name, table, public_url.as_deref(), env)?,
+        );
+    }
+    if channels.is_empty() {
+        channels.insert("log".to_string(), ChannelConfig::Log);
+    }
+    let data_dir = file
+        .storage
+        .path
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("porchlight-data"));
+    if data_dir.as_os_str().is_empty() {
+        return Err(bad("storage.path", "must not be empty"));
+    }
+    Ok(Config {
+        source,
+        listen,
+        public_url,
+        admin_token_env,
+        admin_token,
+        heartbeat_url,
+        log_json,
+        data_dir,
+        village,
+        daily_summary,
+        policy,
+        delivery,
+        channels,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(name: &str) -> Option<String> {
+        match name {
+            "TWILIO_AUTH_TOKEN" => Some("twilio-secret-token".into()),
+            "PORCHLIGHT_WEBHOOK_SECRET" => Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()),
+            "PORCHLIGHT_ADMIN_TOKEN" => Some("0123456789abcdef0123".into()),
+            "GW_PASSWORD" => Some("gw-pass".into()),
+            _ => None,
+        }
+    }
+
+    const FULL: &str = r#"
+[server]
+listen = "127.0.0.1:7878"
+public_url = "https://porchlight.example.org"
+admin_token_env = "PORCHLIGHT_ADMIN_TOKEN"
+
+[storage]
+path = "/var/lib/porchlight"
+
+[village]
+name = "Maple Street Village"
+timezone = "America/New_York"
+coordinators = ["coordinator-desk"]
+daily_summary = "18:00"
+
+[policy]
+checkin = "09:00"
+window = "2h"
+reminders = ["30m", "60m"]
+escalation = [
+  { after = "0s",  notify = "buddies" },
+  { after = "30m", notify = "family" },
+  { after = "60m", notify = "coordinators" },
+]
+
+[channels.sms]
+kind = "twilio"
+base_url = "https://api.twilio.com"
+account_sid = "AC123"
+auth_token_env = "TWILIO_AUTH_TOKEN"
+from = "+12025550100"
+
+[channels.family-app]
+kind = "webhook"
+url = "https://example.org/hooks/porchlight"
+secret_env = "PORCHLIGHT_WEBHOOK_SECRET"
+
+[channels.phone]
+kind = "android-sms-gateway"
+base_url = "http://192.168.1.20:8080"
+username = "sms"
+password_env = "GW_PASSWORD"
+"#;
+
+    #[test]
+    fn the_product_example_is_valid() {
+        let c = Config::parse(FULL, None, &env).unwrap();
+        assert_eq!(c.village.timezone, chrono_tz::America::New_York);
+        assert_eq!(c.channels.len(), 3);
+        assert!(matches!(c.channels["sms"], ChannelConfig::Twilio(_)));
+        // Secrets never show in Debug.
+        let dbg = format!("{c:?}");
+        assert!(
+            !dbg.contains("twilio-secret-token")
+                && !dbg.contains("MfKQ9r8")
+                && !dbg.contains("gw-pass")
+                && !dbg.contains("0123456789abcdef0123")
+        );
+    }
+
+    #[test]
+    fn defaults_use_the_log_channel_on_loopback() {
+        let c = Config::defaults(&|_| None);
+        assert_eq!(c.listen.to_string(), "127.0.0.1:7878");
+        assert!(matches!(c.channels["log"], ChannelConfig::Log));
+        assert_eq!(c.data_dir, PathBuf::from("porchlight-data"));
+        assert!(c.admin_token.is_none());
+    }
+
+    #[test]
+    fn every_kind_of_mistake_names_its_key() {
+        let cases = [
+            ("checkin = \"09:00\"", "checkin = \"9am\"", "policy.checkin"),
+            (
+                "window = \"2h\"",
+                "window = \"2 hours-ish\"",
+                "policy.window",
+            ),
+            (
+                "timezone = \"America/New_York\"",
+                "timezone = \"Moon/Base\"",
+                "village.timezone",
+            ),
+            (
+                "from = \"+12025550100\"",
+                "from = \"555\"",
+                "channels.sms.from",
+            ),
+            (
+                "kind = \"twilio\"",
+                "kind = \"pigeon\"",
+                "channels.sms.kind",
+            ),
+            (
+                "auth_token_env = \"TWILIO_AUTH_TOKEN\"",
+                "auth_token_env = \"MISSING_VAR\"",
+                "channels.sms.auth_token_env",
+            ),
+            (
+                "auth_token_env = \"TWILIO_AUTH_TOKEN\"",
+                "auth_token_env = \"abc123-secret\"",
+                "channels.sms.auth_token_env",
+            ),
+            (
+                "listen = \"127.0.0.1:7878\"",
+                "listen = \"localhost\"",
+                "server.listen",
+            ),
+            (
+                "notify = \"family\"",
+                "notify = \"neighbours\"",
+                "policy.escalation[1].notify",
+            ),
+            (
+                "daily_summary = \"18:00\"",
+                "daily_summary = \"6pm\"",
+                "village.daily_summary",
+            ),
+            (
+                "url = \"https://example.org/hooks/porchlight\"",
+                "url = \"example.org\"",
+                "channels.family-app.url",
+            ),
+            ("[storage]", "[storage]\ncolour = \"red\"", "colour"),
+            (
+                "username = \"sms\"",
+                "username = \"sms\"\nextra = 1",
+                "extra",
+            ),
+        ];
+        for (from, to, key) in cases {
+            assert!(FULL.contains(from), "{from}");
+            let err = Config::parse(&FULL.replacen(from, to, 1), None, &env).unwrap_err();
+            assert!(err.contains(key), "{to}: {err}");
+            assert_eq!(err.lines().count(), 1, "{err}");
+        }
+    }
+}

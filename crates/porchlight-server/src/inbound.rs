@@ -1,0 +1,598 @@
+//! Public endpoints: inbound SMS and calls from Twilio, the Android gateway's `sms:received`
+//! webhook, and reply links. Each verifies what it can, records the reply durably (on disk
+//! before the 2xx), and answers the way its caller expects.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use base64::Engine as _;
+use chrono::Utc;
+use hmac::{Hmac, Mac};
+use porchlight_core::reply::Role;
+use porchlight_core::text::MessageKind;
+use porchlight_core::village::Sender;
+use porchlight_store::Committed;
+use subtle::ConstantTimeEq;
+
+use crate::app::App;
+use crate::config::ChannelConfig;
+
+type HmacSha1 = Hmac<sha1::Sha1>;
+type HmacSha256 = Hmac<sha2::Sha256>;
+
+/// Twilio's `X-Twilio-Signature`: base64 HMAC-SHA1 over the URL followed by every POST
+/// parameter as name + value, names sorted (values sorted within a repeated name).
+pub fn twilio_signature(auth_token: &str, url: &str, params: &[(String, String)]) -> String {
+    let mut sorted: Vec<&(String, String)> = params.iter().collect();
+    sorted.sort();
+    let mut data = url.to_string();
+    for (k, v) in sorted {
+        data.push_str(k);
+        data.push_str(v);
+    }
+    let mut mac =
+        HmacSha1::new_from_slice(auth_token.as_bytes()).expect("HMAC takes any key length");
+    mac.update(data.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// The URL with and without its scheme's default port, as Twilio's own validator tries both.
+fn url_variants(url: &str) -> Vec<String> {
+    let mut out = vec![url.to_string()];
+    for (scheme, port) in [("https://", ":443"), ("http://", ":80")] {
+        if let Some(rest) = url.strip_prefix(scheme) {
+            let (host, path) = rest.split_once('/').map_or((rest, ""), |(h, p)| (h, p));
+            let slash = if rest.contains('/') { "/" } else { "" };
+            if let Some(bare) = host.strip_suffix(port) {
+                out.push(format!("{scheme}{bare}{slash}{path}"));
+            } else if !host.contains(':') {
+                out.push(format!("{scheme}{host}{port}{slash}{path}"));
+            }
+        }
+    }
+    out
+}
+
+/// Checks a Twilio signature against every configured Twilio auth token, in constant time.
+pub fn twilio_valid(
+    tokens: &[&str],
+    url: &str,
+    params: &[(String, String)],
+    signature: &str,
+) -> bool {
+    let mut ok = false;
+    for token in tokens {
+        for u in url_variants(url) {
+            let expected = twilio_signature(token, &u, params);
+            // Compare every candidate; `|` keeps the time independent of which one matched.
+            ok |= bool::from(expected.as_bytes().ct_eq(signature.as_bytes()));
+        }
+    }
+    ok
+}
+
+/// The Android gateway's `X-Signature`: lowercase hex HMAC-SHA256(key, body ‖ timestamp).
+pub fn android_signature(key: &str, body: &[u8], timestamp: &str) -> String {
+    let mut mac = HmacSha256::new_from_slice(key.as_bytes()).expect("HMAC takes any key length");
+    mac.update(body);
+    mac.update(timestamp.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+fn twiml(messages: &[String]) -> Response {
+    let mut body = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+    if messages.is_empty() {
+        body.push_str("<Response/>");
+    } else {
+        body.push_str("<Response>");
+        for m in messages {
+            body.push_str("<Message>");
+            body.push_str(&xml_escape(m));
+            body.push_str("</Message>");
+        }
+        body.push_str("</Response>");
+    }
+    ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response()
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn forbidden() -> Response {
+    (StatusCode::FORBIDDEN, "signature invalid").into_response()
+}
+
+fn twilio_tokens(app: &App) -> Vec<&str> {
+    app.config
+        .channels
+        .values()
+        .filter_map(|c| match c {
+            ChannelConfig::Twilio(t) | ChannelConfig::TwilioVoice(t) => Some(t.auth_token.expose()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Verifies a Twilio request and returns its form parameters.
+fn verified_twilio(
+    app: &App,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Vec<(String, String)>, Response> {
+    let params: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+    let Some(base) = app.config.public_url.as_deref() else {
+        tracing::warn!(
+            "rejected a Twilio request: server.public_url is not set, so signatures can't be checked"
+        );
+        return Err(forbidden());
+    };
+    let tokens = twilio_tokens(app);
+    let signature = headers
+        .get("x-twilio-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if tokens.is_empty()
+        || signature.is_empty()
+        || !twilio_valid(&tokens, &format!("{base}{path}"), &params, signature)
+    {
+        metrics::counter!("porchlight_inbound_rejected_total", "endpoint" => path.to_string())
+            .increment(1);
+        tracing::warn!(
+            endpoint = path,
+            "rejected a request with a missing or wrong X-Twilio-Signature"
+        );
+        return Err(forbidden());
+    }
+    Ok(params)
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn normalize_phone(raw: &str) -> String {
+    porchlight_core::phone::parse_e164(raw, None).unwrap_or_else(|_| raw.trim().to_string())
+}
+
+/// Direct answers to the sender (help reassurance, away/back acknowledgements) are given in
+/// the HTTP response and marked delivered, so the sender is not texted twice.
+async fn direct_replies(app: &App, committed: &Committed, sender: Option<&str>) -> Vec<String> {
+    let mut texts = Vec::new();
+    for entry in &committed.messages {
+        let m = &entry.message;
+        let direct = matches!(
+            m.kind,
+            MessageKind::HelpAck | MessageKind::AwayAck | MessageKind::BackAck
+        );
+        if direct && sender == Some(m.to.as_str()) {
+            texts.push(m.text.clone());
+            let mut state = entry.delivery.clone();
+            state.status = porchlight_core::delivery::DeliveryStatus::Delivered;
+            state.attempts.push(porchlight_core::delivery::Attempt {
+                at: Utc::now(),
+                channel: "reply".into(),
+                way: 0,
+                ok: true,
+                detail: "answered in the inbound response".into(),
+                provider_id: None,
+            });
+            if let Err(e) = app.store.outbox_delivered(entry.id, &state) {
+                tracing::error!(error = %e, "cannot mark a direct reply delivered; it will also be sent");
+            }
+        }
+    }
+    texts
+}
+
+async fn record(
+    app: &App,
+    from: &Sender,
+    text: &str,
+) -> Result<(Committed, Option<String>), Response> {
+    let now = Utc::now();
+    let (_, committed) = app.store.reply(from, text, now).map_err(|e| {
+        tracing::error!(error = %e, "cannot record an inbound reply");
+        (StatusCode::INTERNAL_SERVER_ERROR, "cannot record the reply").into_response()
+    })?;
+    // On disk before we say 2xx: the sender (or Twilio) won't send it again.
+    app.store.flush_async().await.map_err(|e| {
+        tracing::error!(error = %e, "cannot flush the store");
+        (StatusCode::INTERNAL_SERVER_ERROR, "cannot record the reply").into_response()
+    })?;
+    let person = committed.events.iter().find_map(|(_, e)| e.by.clone());
+    app.after_commit(&committed);
+    metrics::counter!("porchlight_inbound_total").increment(1);
+    Ok((committed, person))
+}
+
+/// `POST /sms/twilio`: an inbound text.
+pub async fn sms_twilio(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    let params = match verified_twilio(&app, "/sms/twilio", &headers, &body) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let from = normalize_phone(param(&params, "From").unwrap_or(""));
+    let text = param(&params, "Body").unwrap_or("").to_string();
+    tracing::info!(from = %porchlight_core::phone::redact(&from), "inbound SMS");
+    let sender = app
+        .store
+        .person_by_phone(&from)
+        .ok()
+        .flatten()
+        .map(|p| p.id);
+    match record(&app, &Sender::Phone(from), &text).await {
+        Ok((committed, _)) => {
+            let replies = direct_replies(&app, &committed, sender.as_deref()).await;
+            twiml(&replies)
+        }
+        Err(r) => r,
+    }
+}
+
+/// `POST /voice/twilio`: the key a landline member pressed during a check-in call.
+pub async fn voice_twilio(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = match verified_twilio(&app, "/voice/twilio", &headers, &body) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    // On an outbound call `To` is the member; on a call they make, `From` is.
+    let direction = param(&params, "Direction").unwrap_or("outbound-api");
+    let phone = if direction.starts_with("outbound") {
+        param(&params, "To")
+    } else {
+        param(&params, "From")
+    };
+    let phone = normalize_phone(phone.unwrap_or(""));
+    let digits = param(&params, "Digits").unwrap_or("").trim().to_string();
+    let say = |text: &str| {
+        let body = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say>{}</Say></Response>",
+            xml_escape(text)
+        );
+        ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response()
+    };
+    if digits.is_empty() {
+        // No key is not an answer.
+        return say("We did not get a key. Goodbye.");
+    }
+    match record(&app, &Sender::Phone(phone), &digits).await {
+        Ok(_) if digits == "2" => {
+            say("Thank you. We are asking your neighbors and family to reach you now.")
+        }
+        Ok(_) => say("Thank you. Have a good day."),
+        Err(r) => r,
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct GatewayEnvelope {
+    event: String,
+    #[serde(default)]
+    payload: Option<GatewayPayload>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GatewayPayload {
+    message: String,
+    sender: String,
+}
+
+/// How far an Android gateway timestamp may be from our clock.
+const GATEWAY_TOLERANCE_SECS: i64 = 300;
+
+/// `POST /sms/android-sms-gateway`: the gateway's `sms:received` webhook.
+pub async fn sms_android(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    let keys: Vec<&str> = app
+        .config
+        .channels
+        .values()
+        .filter_map(|c| match c {
+            ChannelConfig::Android {
+                signing_key: Some(k),
+                ..
+            } => Some(k.expose()),
+            _ => None,
+        })
+        .collect();
+    if !keys.is_empty() {
+        let ts = headers
+            .get("x-timestamp")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let sig = headers
+            .get("x-signature")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let fresh = ts
+            .parse::<i64>()
+            .is_ok_and(|t| (Utc::now().timestamp() - t).abs() <= GATEWAY_TOLERANCE_SECS);
+        let mut ok = false;
+        for k in &keys {
+            ok |= bool::from(
+                android_signature(k, &body, ts)
+                    .as_bytes()
+                    .ct_eq(sig.as_bytes()),
+            );
+        }
+        if !fresh || !ok {
+            metrics::counter!("porchlight_inbound_rejected_total", "endpoint" => "/sms/android-sms-gateway").increment(1);
+            tracing::warn!("rejected an Android gateway webhook: bad or stale signature");
+            return forbidden();
+        }
+    }
+    let envelope: GatewayEnvelope = match serde_json::from_slice(&body) {
+        Ok(e) => e,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("not a gateway webhook: {e}"),
+            )
+                .into_response();
+        }
+    };
+    if envelope.event != "sms:received" {
+        // Other events (sent, delivered, failed) are acknowledged and ignored.
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    let Some(payload) = envelope.payload else {
+        return (StatusCode::BAD_REQUEST, "sms:received without a payload").into_response();
+    };
+    let from = normalize_phone(&payload.sender);
+    match record(&app, &Sender::Phone(from), &payload.message).await {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(r) => r,
+    }
+}
+
+const PAGE_STYLE: &str = "body{font-family:system-ui,sans-serif;font-size:1.5rem;line-height:1.5;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#111;background:#fff}\
+h1{font-size:2rem}button{display:block;width:100%;font-size:1.6rem;padding:1.2rem;margin:1rem 0;border-radius:.6rem;border:3px solid #111;cursor:pointer}\
+.ok{background:#e6f4ea}.help{background:#fde8e8}.other{background:#f1f1f1}p.note{font-size:1.1rem;color:#333}";
+
+fn page(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"robots\" content=\"noindex\"><title>{title}</title><style>{PAGE_STYLE}</style></head><body><main>{body}</main></body></html>"
+    ))
+}
+
+fn html_escape(s: &str) -> String {
+    xml_escape(s).replace('\'', "&#39;")
+}
+
+/// `GET /r/{token}`: a large, accessible page with the choices. It records nothing: link
+/// scanners and previews fetch it too.
+pub async fn link_page(State(app): State<Arc<App>>, Path(token): Path<String>) -> Response {
+    let now = Utc::now();
+    let link = match app.store.link(&token) {
+        Ok(Some(l)) if l.expires_at > now => l,
+        _ => {
+            return (
+                StatusCode::NOT_FOUND,
+                page("Link expired", "<h1>This link has expired</h1><p>Please reply to the text message instead.</p>"),
+            )
+                .into_response();
+        }
+    };
+    let person = app.store.person(&link.person).ok().flatten();
+    let member = app.store.person(&link.context.member).ok().flatten();
+    let name = person
+        .as_ref()
+        .map_or("there", |p| p.first_name())
+        .to_string();
+    let member_name = member
+        .as_ref()
+        .map_or("them", |p| p.first_name())
+        .to_string();
+    let (question, choices): (String, Vec<(&str, &str, String)>) = match link.context.role {
+        Role::Member => (
+            format!("Hello {}. Are you OK today?", html_escape(&name)),
+            vec![
+                ("1", "ok", "Yes, I'm OK".into()),
+                ("2", "help", "I need a hand".into()),
+            ],
+        ),
+        Role::Buddy => (
+            format!("Can you check on {}?", html_escape(&member_name)),
+            vec![
+                (
+                    "seen",
+                    "ok",
+                    format!("I've seen {}, all is well", html_escape(&member_name)),
+                ),
+                ("on my way", "other", "I'm on my way".into()),
+                ("can't", "other", "I can't go".into()),
+                (
+                    "2",
+                    "help",
+                    format!("{} needs help", html_escape(&member_name)),
+                ),
+            ],
+        ),
+        _ => (
+            format!("Is {} OK?", html_escape(&member_name)),
+            vec![
+                ("seen", "ok", format!("{} is OK", html_escape(&member_name))),
+                (
+                    "2",
+                    "help",
+                    format!("{} needs help", html_escape(&member_name)),
+                ),
+            ],
+        ),
+    };
+    let mut body = format!("<h1>{question}</h1><form method=\"post\">");
+    for (value, class, label) in choices {
+        body.push_str(&format!(
+            "<button class=\"{class}\" type=\"submit\" name=\"answer\" value=\"{}\">{label}</button>",
+            html_escape(value)
+        ));
+    }
+    body.push_str("</form><p class=\"note\">Porchlight: your village's daily check-in.</p>");
+    page("Porchlight check-in", &body).into_response()
+}
+
+/// `POST /r/{token}`: records the chosen answer.
+pub async fn link_answer(
+    State(app): State<Arc<App>>,
+    Path(token): Path<String>,
+    body: Bytes,
+) -> Response {
+    let params: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    let answer = param(&params, "answer")
+        .unwrap_or("1")
+        .chars()
+        .take(160)
+        .collect::<String>();
+    let now = Utc::now();
+    match app.store.reply_link(&token, &answer, now) {
+        Ok(committed) => {
+            if let Err(e) = app.store.flush_async().await {
+                tracing::error!(error = %e, "cannot flush the store");
+                return (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "cannot record the answer",
+                )
+                    .into_response();
+            }
+            app.after_commit(&committed);
+            let link_person = app.store.link(&token).ok().flatten().map(|l| l.person);
+            let direct = direct_replies(&app, &committed, link_person.as_deref()).await;
+            let mut body = String::from("<h1>Thank you</h1><p>Your answer is recorded.</p>");
+            for d in direct {
+                body.push_str(&format!("<p>{}</p>", html_escape(&d)));
+            }
+            page("Thank you", &body).into_response()
+        }
+        Err(porchlight_store::StoreError::NotFound(_)) => (
+            StatusCode::NOT_FOUND,
+            page(
+                "Link expired",
+                "<h1>This link has expired</h1><p>Please reply to the text message instead.</p>",
+            ),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot record a link answer");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "cannot record the answer",
+            )
+                .into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn twilio_public_vectors() {
+        let url = "https://mycompany.com/myapp.php?foo=1&bar=2";
+        let p = params(&[
+            ("CallSid", "CA1234567890ABCDE"),
+            ("Caller", "+12349013030"),
+            ("Digits", "1234"),
+            ("From", "+12349013030"),
+            ("To", "+18005551212"),
+        ]);
+        assert_eq!(
+            twilio_signature("12345", url, &p),
+            "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+        );
+        assert!(twilio_valid(
+            &["12345"],
+            url,
+            &p,
+            "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+        ));
+        assert!(!twilio_valid(
+            &["12345"],
+            url,
+            &p,
+            "0/KCTR6DLpKmkAf8muzZqo1nDgQ"
+        ));
+        assert!(!twilio_valid(
+            &["54321"],
+            url,
+            &p,
+            "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+        ));
+        let p2 = params(&[
+            ("CallSid", "CA1234567890ABCDE"),
+            ("Caller", "+14158675309"),
+            ("Digits", "1234"),
+            ("From", "+14158675309"),
+            ("To", "+18005551212"),
+        ]);
+        assert_eq!(
+            twilio_signature("12345", url, &p2),
+            "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+        );
+        assert_eq!(
+            twilio_signature(
+                "12345",
+                "https://mycompany.com:443/myapp.php?foo=1&bar=2",
+                &p2
+            ),
+            "kvajT1Ptam85bY51eRf/AJRuM3w="
+        );
+        // Signed with the port, checked against the URL without it (and the other way).
+        assert!(twilio_valid(
+            &["12345"],
+            url,
+            &p2,
+            "kvajT1Ptam85bY51eRf/AJRuM3w="
+        ));
+        assert!(twilio_valid(
+            &["12345"],
+            "https://mycompany.com:443/myapp.php?foo=1&bar=2",
+            &p2,
+            "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+        ));
+        let repeated = params(&[
+            ("Sid", "CA123"),
+            ("SidAccount", "AC123"),
+            ("Digits", "5678"),
+            ("Digits", "1234"),
+        ]);
+        assert_eq!(
+            twilio_signature("12345", url, &repeated),
+            "IK+Dwps556ElfBT0I3Rgjkr1wJU="
+        );
+    }
+
+    #[test]
+    fn android_signature_is_hex_hmac_of_body_and_timestamp() {
+        let sig = android_signature("key", b"{\"a\":1}", "1700000000");
+        assert_eq!(sig.len(), 64);
+        assert!(
+            sig.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
+        assert_ne!(sig, android_signature("key", b"{\"a\":1}", "1700000001"));
+        assert_ne!(sig, android_signature("other", b"{\"a\":1}", "1700000000"));
+    }
+}

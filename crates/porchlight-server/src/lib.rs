@@ -1,0 +1,20 @@
+//! Porchlight's daemon: configuration, the scheduler, the outbox dispatcher's glue to the
+//! store, and the HTTP surface.
+//!
+//! # Layout
+//! - [`config`]: the TOML config (PRODUCT §3), validated with file, key and reason; secrets
+//!   from the environment.
+//! - [`queue`]: the dispatcher's queue over the store, and the channel router from the config.
+//! - [`app`]: shared state; metrics and wake-ups after each commit.
+//! - [`inbound`]: `/sms/twilio`, `/voice/twilio`, `/sms/android-sms-gateway`, `/r/{token}`.
+//! - [`api`]: the admin API under `/api/v1` and its OpenAPI document.
+//! - [`run`]: `serve`: tasks, router, graceful shutdown.
+//!
+//! Domain rules live in `porchlight-core`; this crate only wires them to the world.
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod inbound;
+pub mod queue;
+pub mod run;

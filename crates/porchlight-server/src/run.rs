@@ -1,0 +1,281 @@
+//! `porchlight serve`: the scheduler, the dispatcher and the HTTP server in one process, with
+//! a graceful shutdown on SIGINT/SIGTERM.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use chrono::Utc;
+use porchlight_notify::dispatch::{Dispatcher, Settings, SystemClock};
+use porchlight_notify::retry::Backoff;
+use porchlight_store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+
+use crate::app::App;
+use crate::config::Config;
+use crate::queue::{StoreQueue, router as channel_router};
+
+/// Largest body accepted from the public endpoints (an SMS webhook is a few KB).
+pub const PUBLIC_BODY_LIMIT: usize = 64 * 1024;
+/// Largest body accepted by the admin API (a roster CSV).
+pub const ADMIN_BODY_LIMIT: usize = 2 * 1024 * 1024;
+/// How long in-flight requests and deliveries get to finish on shutdown.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Why the daemon could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The data directory could not be opened.
+    #[error("cannot open the data directory {path}: {source}")]
+    Store {
+        /// Where.
+        path: String,
+        /// Why.
+        source: porchlight_store::StoreError,
+    },
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// Where.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Anything else.
+    #[error("{0}")]
+    Other(String),
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
+    if app.ready() {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready")
+    }
+}
+
+async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
+    metrics::gauge!("porchlight_outbox_depth").set(app.store.outbox_len() as f64);
+    metrics::gauge!("porchlight_members").set(app.store.member_count() as f64);
+    match &app.metrics {
+        Some(h) => (StatusCode::OK, h.render()).into_response(),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "metrics recorder not installed",
+        )
+            .into_response(),
+    }
+}
+
+/// The whole HTTP surface.
+pub fn http_router(app: Arc<App>) -> Router {
+    let public = Router::new()
+        .route("/sms/twilio", post(crate::inbound::sms_twilio))
+        .route("/voice/twilio", post(crate::inbound::voice_twilio))
+        .route(
+            "/sms/android-sms-gateway",
+            post(crate::inbound::sms_android),
+        )
+        .route(
+            "/r/{token}",
+            get(crate::inbound::link_page).post(crate::inbound::link_answer),
+        )
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(PUBLIC_BODY_LIMIT))
+        .with_state(app.clone());
+    let admin = crate::api::router(app).layer(DefaultBodyLimit::max(ADMIN_BODY_LIMIT));
+    public
+        .merge(admin)
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            ADMIN_BODY_LIMIT,
+        ))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+/// Sleeps until the store's next due instant (or until woken), runs what is due, repeats.
+async fn scheduler(app: Arc<App>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let now = Utc::now();
+        match app.store.run_due(now) {
+            Ok(c) => app_after(&app, &c),
+            Err(e) => tracing::error!(error = %e, "scheduler pass failed; retrying in 5s"),
+        }
+        let wait = match app.store.next_due() {
+            Ok(Some(at)) => (at - Utc::now()).to_std().unwrap_or(Duration::ZERO),
+            Ok(None) => Duration::from_secs(3600),
+            Err(_) => Duration::from_secs(5),
+        }
+        // Wake at least hourly: a clock change should not leave us asleep for days.
+        .min(Duration::from_secs(3600));
+        tokio::select! {
+            _ = stop.changed() => break,
+            () = app.scheduler.notified() => {}
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+fn app_after(app: &App, c: &porchlight_store::Committed) {
+    crate::app::observe(c);
+    if !c.messages.is_empty() {
+        app.dispatcher.notify_one();
+    }
+}
+
+async fn heartbeat(url: String, mut stop: watch::Receiver<bool>) {
+    let client = match porchlight_notify::http_client(Duration::from_secs(10)) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "heartbeat disabled");
+            return;
+        }
+    };
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            _ = tick.tick() => {
+                if let Err(e) = client.get(&url).send().await {
+                    tracing::warn!(error = %porchlight_notify::SendError::from_reqwest(&e), "heartbeat ping failed");
+                }
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+/// Runs the daemon until SIGINT/SIGTERM. `defaults` says the config is the embedded one.
+pub async fn serve(
+    config: Config,
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+) -> Result<(), ServeError> {
+    let config = Arc::new(config);
+    let store = Store::open(&config.data_dir, config.village.clone()).map_err(|source| {
+        ServeError::Store {
+            path: config.data_dir.display().to_string(),
+            source,
+        }
+    })?;
+    let store = Arc::new(store);
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: config.listen.to_string(),
+            source,
+        })?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| ServeError::Other(e.to_string()))?;
+    let scheduler_wake = Arc::new(Notify::new());
+    let wake_for_queue = scheduler_wake.clone();
+    let queue = Arc::new(StoreQueue::new(
+        store.clone(),
+        Box::new(move || wake_for_queue.notify_one()),
+    ));
+    let router = Arc::new(channel_router(&config).map_err(ServeError::Other)?);
+    let settings = Settings {
+        backoff: Backoff {
+            max_attempts: config.delivery.max_attempts,
+            ..Backoff::default()
+        },
+        concurrency: config.delivery.concurrency,
+        sms_daily_cap: config.delivery.sms_daily_cap,
+        timezone: config.village.timezone,
+    };
+    let dispatcher = Dispatcher::new(queue, router.clone(), Arc::new(SystemClock), settings);
+    let app = Arc::new(App {
+        store: store.clone(),
+        config: config.clone(),
+        scheduler: scheduler_wake,
+        dispatcher: dispatcher.waker(),
+        metrics,
+        dispatcher_running: std::sync::atomic::AtomicBool::new(false),
+    });
+    tracing::info!(
+        listen = %local,
+        data = %config.data_dir.display(),
+        members = store.member_count(),
+        channels = ?router,
+        "porchlight is running"
+    );
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+    {
+        let app = app.clone();
+        let stop = stop_rx.clone();
+        tasks.spawn(scheduler(app, stop));
+    }
+    {
+        let app2 = app.clone();
+        let mut stop = stop_rx.clone();
+        app.dispatcher_running.store(true, Ordering::Relaxed);
+        tasks.spawn(async move {
+            dispatcher
+                .run(async move {
+                    let _ = stop.changed().await;
+                })
+                .await;
+            app2.dispatcher_running.store(false, Ordering::Relaxed);
+        });
+    }
+    if let Some(url) = config.heartbeat_url.clone() {
+        tasks.spawn(heartbeat(url, stop_rx.clone()));
+    }
+    let server =
+        axum::serve(listener, http_router(app.clone())).with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: finishing in-flight requests");
+        });
+    let result = server
+        .await
+        .map_err(|e| ServeError::Other(format!("HTTP server failed: {e}")));
+    let _ = stop_tx.send(true);
+    if tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await
+    .is_err()
+    {
+        tracing::warn!("background tasks did not stop in time; their work stays queued");
+    }
+    store
+        .flush_async()
+        .await
+        .map_err(|e| ServeError::Other(format!("cannot flush the store: {e}")))?;
+    tracing::info!("stopped; everything is on disk");
+    result
+}
