@@ -45,9 +45,12 @@ pub struct DeliveryState {
     /// Every attempt, oldest first.
     #[serde(default)]
     pub attempts: Vec<Attempt>,
-    /// Which of the recipient's ways is being tried (0 = their first).
+    /// How many of the recipient's ways have been given up on (0 = trying their first).
     #[serde(default)]
     pub way: usize,
+    /// Channels given up on for this message (permanent failure, opt-out, retries used up).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub given_up: Vec<String>,
     /// Not before this instant (a retry's backoff).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_attempt_at: Option<DateTime<Utc>>,
@@ -60,9 +63,14 @@ pub struct DeliveryState {
 }
 
 impl DeliveryState {
-    /// Attempts made on the current way.
-    pub fn attempts_on_way(&self) -> u32 {
-        u32::try_from(self.attempts.iter().filter(|a| a.way == self.way).count())
-            .unwrap_or(u32::MAX)
+    /// Attempts made through a channel.
+    pub fn attempts_on(&self, channel: &str) -> u32 {
+        u32::try_from(
+            self.attempts
+                .iter()
+                .filter(|a| a.channel == channel)
+                .count(),
+        )
+        .unwrap_or(u32::MAX)
     }
 }

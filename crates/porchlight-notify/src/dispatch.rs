@@ -78,10 +78,17 @@ pub trait Queue: Send + Sync + 'static {
     ) -> Result<(), QueueError>;
     /// The provider says the person opted out of SMS (STOP).
     fn opted_out(&self, person: &str, now: DateTime<Utc>) -> Result<(), QueueError>;
-    /// SMS segments sent on a village day.
-    fn sms_used(&self, day: NaiveDate) -> Result<u32, QueueError>;
-    /// Adds sent segments to a day's count.
-    fn add_sms(&self, day: NaiveDate, segments: u32) -> Result<(), QueueError>;
+    /// Reserves `segments` of a village day's SMS budget before a send. Returns the day's new
+    /// total, or `None` (nothing reserved) when `cap` is given and would be exceeded. Must be
+    /// atomic, so concurrent senders cannot overshoot the cap together.
+    fn reserve_sms(
+        &self,
+        day: NaiveDate,
+        segments: u32,
+        cap: Option<u32>,
+    ) -> Result<Option<u32>, QueueError>;
+    /// Gives back a reservation whose send failed.
+    fn release_sms(&self, day: NaiveDate, segments: u32) -> Result<(), QueueError>;
     /// Queues a budget notice to coordinators, once per day and threshold.
     fn budget_notice(
         &self,
@@ -333,8 +340,9 @@ impl<Q: Queue, C: Clock> Job<Q, C> {
     async fn try_attempt(&self, p: Pending) -> Result<(), QueueError> {
         let mut state = p.state.clone();
         let now = self.clock.now();
+        // The person's ways as they are now (an opt-out removes SMS), less those given up on.
         let ways = self.router.ways(&p.person);
-        let Some(name) = ways.get(state.way).cloned() else {
+        let Some(name) = ways.iter().find(|w| !state.given_up.contains(w)).cloned() else {
             state.status = DeliveryStatus::DeadLetter;
             state.reason = Some(if ways.is_empty() {
                 "no way to reach them: no phone or webhook that a configured channel serves"
@@ -355,10 +363,20 @@ impl<Q: Queue, C: Clock> Job<Q, C> {
             .ok_or_else(|| QueueError(format!("channel {name} vanished")))?;
         let day = now.with_timezone(&self.settings.timezone).date_naive();
         let segs = u32::try_from(segments(&p.delivery.text).2).unwrap_or(u32::MAX);
+        let cap = self.settings.sms_daily_cap;
         if channel.is_sms() {
-            if let Some(cap) = self.settings.sms_daily_cap {
-                let used = self.queue.sms_used(day)?;
-                if !p.urgent && used.saturating_add(segs) > cap {
+            // Messages about a member in trouble are never held back by the budget.
+            let limit = if p.urgent { None } else { cap };
+            match self.queue.reserve_sms(day, segs, limit)? {
+                Some(total) => {
+                    if let Some(cap) = cap {
+                        if u64::from(total) * 100 >= u64::from(cap) * 80 {
+                            self.queue.budget_notice(day, 80, now)?;
+                        }
+                    }
+                }
+                None => {
+                    let cap = cap.unwrap_or_default();
                     state.status = DeliveryStatus::DeadLetter;
                     state.reason = Some(format!(
                         "held back: the daily SMS budget of {cap} segments is used up"
@@ -384,13 +402,6 @@ impl<Q: Queue, C: Clock> Job<Q, C> {
                 state.next_attempt_at = None;
                 if channel.is_sms() {
                     state.segments = Some(segs);
-                    self.queue.add_sms(day, segs)?;
-                    if let Some(cap) = self.settings.sms_daily_cap {
-                        let used = self.queue.sms_used(day)?;
-                        if u64::from(used) * 100 >= u64::from(cap) * 80 {
-                            self.queue.budget_notice(day, 80, at)?;
-                        }
-                    }
                 }
                 tracing::debug!(message = %p.delivery.id, "delivered");
                 self.queue.delivered(p.id, &state)
@@ -405,10 +416,14 @@ impl<Q: Queue, C: Clock> Job<Q, C> {
                     provider_id: None,
                 });
                 tracing::info!(message = %p.delivery.id, channel = %name, failure = ?e.failure, detail = %e.detail, "delivery attempt failed");
+                if channel.is_sms() {
+                    // Not sent (a 5xx may have sent it, but the budget errs towards sending).
+                    self.queue.release_sms(day, segs)?;
+                }
                 if e.failure == Failure::OptedOut {
                     self.queue.opted_out(&p.person.id, at)?;
                 }
-                let tries = state.attempts_on_way();
+                let tries = state.attempts_on(&name);
                 if e.failure == Failure::Retryable && tries < self.settings.backoff.max_attempts {
                     let mut rng = rand::rngs::StdRng::from_os_rng();
                     let delay = self.settings.backoff.delay(tries, e.retry_after, &mut rng);
@@ -417,7 +432,8 @@ impl<Q: Queue, C: Clock> Job<Q, C> {
                     return self.queue.update(p.id, &state);
                 }
                 // Permanent, opted out, or out of retries: the person's next way, at once.
-                state.way += 1;
+                state.given_up.push(name);
+                state.way = state.given_up.len();
                 state.next_attempt_at = None;
                 self.queue.update(p.id, &state)
             }

@@ -64,8 +64,17 @@ pub fn observe(c: &Committed) {
             _ => {}
         }
     }
-    for m in &c.messages {
-        metrics::counter!("porchlight_messages_queued_total").increment(1);
-        let _ = m;
+    metrics::counter!("porchlight_messages_queued_total").increment(c.messages.len() as u64);
+}
+
+/// Records answer latency (prompt → answer) for check-ins a step closed.
+pub fn observe_outcome(out: &porchlight_core::village::Outcome) {
+    for e in &out.effects {
+        if let porchlight_core::engine::Effect::Archive(c) = e {
+            if let (Some(p), Some(a)) = (c.prompted_at, c.answered_at) {
+                let secs = (a - p).num_milliseconds().max(0) as f64 / 1000.0;
+                metrics::histogram!("porchlight_answer_latency_seconds").record(secs);
+            }
+        }
     }
 }

@@ -767,6 +767,15 @@ password_env = "GW_PASSWORD"
     }
 
     #[test]
+    fn the_shipped_example_config_is_valid() {
+        let text = include_str!("../../../config/porchlight.toml");
+        let c = Config::parse(text, None, &env).unwrap();
+        assert_eq!(c.channels.len(), 3);
+        assert_eq!(c.delivery.sms_daily_cap, Some(500));
+        assert!(c.policy.quiet_hours.is_some());
+    }
+
+    #[test]
     fn defaults_use_the_log_channel_on_loopback() {
         let c = Config::defaults(&|_| None);
         assert_eq!(c.listen.to_string(), "127.0.0.1:7878");

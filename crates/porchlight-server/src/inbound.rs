@@ -109,6 +109,26 @@ fn forbidden() -> Response {
     (StatusCode::FORBIDDEN, "signature invalid").into_response()
 }
 
+/// Why an inbound request was not taken.
+#[derive(Debug, Clone, Copy)]
+enum Rejected {
+    /// Missing or wrong signature: 403, nothing recorded.
+    Forbidden,
+    /// We could not record it: 500, so the sender retries.
+    Internal,
+}
+
+impl IntoResponse for Rejected {
+    fn into_response(self) -> Response {
+        match self {
+            Rejected::Forbidden => forbidden(),
+            Rejected::Internal => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "cannot record the reply").into_response()
+            }
+        }
+    }
+}
+
 fn twilio_tokens(app: &App) -> Vec<&str> {
     app.config
         .channels
@@ -126,13 +146,13 @@ fn verified_twilio(
     path: &str,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<Vec<(String, String)>, Response> {
+) -> Result<Vec<(String, String)>, Rejected> {
     let params: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
     let Some(base) = app.config.public_url.as_deref() else {
         tracing::warn!(
             "rejected a Twilio request: server.public_url is not set, so signatures can't be checked"
         );
-        return Err(forbidden());
+        return Err(Rejected::Forbidden);
     };
     let tokens = twilio_tokens(app);
     let signature = headers
@@ -149,7 +169,7 @@ fn verified_twilio(
             endpoint = path,
             "rejected a request with a missing or wrong X-Twilio-Signature"
         );
-        return Err(forbidden());
+        return Err(Rejected::Forbidden);
     }
     Ok(params)
 }
@@ -199,17 +219,18 @@ async fn record(
     app: &App,
     from: &Sender,
     text: &str,
-) -> Result<(Committed, Option<String>), Response> {
+) -> Result<(Committed, Option<String>), Rejected> {
     let now = Utc::now();
-    let (_, committed) = app.store.reply(from, text, now).map_err(|e| {
+    let (out, committed) = app.store.reply(from, text, now).map_err(|e| {
         tracing::error!(error = %e, "cannot record an inbound reply");
-        (StatusCode::INTERNAL_SERVER_ERROR, "cannot record the reply").into_response()
+        Rejected::Internal
     })?;
     // On disk before we say 2xx: the sender (or Twilio) won't send it again.
     app.store.flush_async().await.map_err(|e| {
         tracing::error!(error = %e, "cannot flush the store");
-        (StatusCode::INTERNAL_SERVER_ERROR, "cannot record the reply").into_response()
+        Rejected::Internal
     })?;
+    crate::app::observe_outcome(&out);
     let person = committed.events.iter().find_map(|(_, e)| e.by.clone());
     app.after_commit(&committed);
     metrics::counter!("porchlight_inbound_total").increment(1);
@@ -220,7 +241,7 @@ async fn record(
 pub async fn sms_twilio(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
     let params = match verified_twilio(&app, "/sms/twilio", &headers, &body) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let from = normalize_phone(param(&params, "From").unwrap_or(""));
     let text = param(&params, "Body").unwrap_or("").to_string();
@@ -236,7 +257,7 @@ pub async fn sms_twilio(State(app): State<Arc<App>>, headers: HeaderMap, body: B
             let replies = direct_replies(&app, &committed, sender.as_deref()).await;
             twiml(&replies)
         }
-        Err(r) => r,
+        Err(r) => r.into_response(),
     }
 }
 
@@ -248,7 +269,7 @@ pub async fn voice_twilio(
 ) -> Response {
     let params = match verified_twilio(&app, "/voice/twilio", &headers, &body) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     // On an outbound call `To` is the member; on a call they make, `From` is.
     let direction = param(&params, "Direction").unwrap_or("outbound-api");
@@ -275,7 +296,7 @@ pub async fn voice_twilio(
             say("Thank you. We are asking your neighbors and family to reach you now.")
         }
         Ok(_) => say("Thank you. Have a good day."),
-        Err(r) => r,
+        Err(r) => r.into_response(),
     }
 }
 
@@ -357,7 +378,7 @@ pub async fn sms_android(State(app): State<Arc<App>>, headers: HeaderMap, body: 
     let from = normalize_phone(&payload.sender);
     match record(&app, &Sender::Phone(from), &payload.message).await {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
-        Err(r) => r,
+        Err(r) => r.into_response(),
     }
 }
 

@@ -125,12 +125,17 @@ impl Queue for StoreQueue {
         Ok(())
     }
 
-    fn sms_used(&self, day: NaiveDate) -> Result<u32, QueueError> {
-        self.store.sms_used(day).map_err(qe)
+    fn reserve_sms(
+        &self,
+        day: NaiveDate,
+        segments: u32,
+        cap: Option<u32>,
+    ) -> Result<Option<u32>, QueueError> {
+        self.store.reserve_sms(day, segments, cap).map_err(qe)
     }
 
-    fn add_sms(&self, day: NaiveDate, segments: u32) -> Result<(), QueueError> {
-        self.store.add_sms(day, segments).map_err(qe)
+    fn release_sms(&self, day: NaiveDate, segments: u32) -> Result<(), QueueError> {
+        self.store.release_sms(day, segments).map_err(qe)
     }
 
     fn budget_notice(

@@ -886,13 +886,37 @@ impl Store {
             .unwrap_or(0))
     }
 
-    /// Adds sent segments to a day's count.
-    pub fn add_sms(&self, day: NaiveDate, segments: u32) -> Result<()> {
+    /// Reserves SMS segments of a day's budget, atomically: the new total, or `None` when
+    /// `cap` would be exceeded (nothing is reserved then).
+    pub fn reserve_sms(
+        &self,
+        day: NaiveDate,
+        segments: u32,
+        cap: Option<u32>,
+    ) -> Result<Option<u32>> {
+        let refused = std::cell::Cell::new(false);
+        let new = self.trees[META].update_and_fetch(format!("sms/{day}"), |old| {
+            let n = old
+                .and_then(|v| v.try_into().ok().map(u32::from_be_bytes))
+                .unwrap_or(0);
+            let total = n.saturating_add(segments);
+            // The closure may run more than once under contention: decide afresh each time.
+            refused.set(cap.is_some_and(|c| total > c));
+            Some(if refused.get() { n } else { total }.to_be_bytes().to_vec())
+        })?;
+        if refused.get() {
+            return Ok(None);
+        }
+        Ok(new.and_then(|v| v.as_ref().try_into().ok().map(u32::from_be_bytes)))
+    }
+
+    /// Gives back reserved segments whose send failed.
+    pub fn release_sms(&self, day: NaiveDate, segments: u32) -> Result<()> {
         self.trees[META].update_and_fetch(format!("sms/{day}"), |old| {
             let n = old
                 .and_then(|v| v.try_into().ok().map(u32::from_be_bytes))
                 .unwrap_or(0);
-            Some(n.saturating_add(segments).to_be_bytes().to_vec())
+            Some(n.saturating_sub(segments).to_be_bytes().to_vec())
         })?;
         Ok(())
     }
