@@ -8,6 +8,7 @@
 //! - [`app`]: shared state; metrics and wake-ups after each commit.
 //! - [`inbound`]: `/sms/twilio`, `/voice/twilio`, `/sms/android-sms-gateway`, `/r/{token}`.
 //! - [`api`]: the admin API under `/api/v1` and its OpenAPI document.
+//! - [`limit`]: per-client rate limiting of the public endpoints.
 //! - [`run`]: `serve`: tasks, router, graceful shutdown.
 //!
 //! Domain rules live in `porchlight-core`; this crate only wires them to the world.
@@ -16,5 +17,6 @@ pub mod api;
 pub mod app;
 pub mod config;
 pub mod inbound;
+pub mod limit;
 pub mod queue;
 pub mod run;

@@ -1,6 +1,7 @@
 //! `porchlight serve`: the scheduler, the dispatcher and the HTTP server in one process, with
 //! a graceful shutdown on SIGINT/SIGTERM.
 
+use std::future::IntoFuture;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -90,6 +91,10 @@ pub fn http_router(app: Arc<App>) -> Router {
             "/r/{token}",
             get(crate::inbound::link_page).post(crate::inbound::link_answer),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::new(crate::limit::Limiter::default()),
+            crate::limit::limit,
+        ))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -255,14 +260,32 @@ pub async fn serve(
     if let Some(url) = config.heartbeat_url.clone() {
         tasks.spawn(heartbeat(url, stop_rx.clone()));
     }
-    let server =
-        axum::serve(listener, http_router(app.clone())).with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!("shutting down: finishing in-flight requests");
-        });
-    let result = server
-        .await
-        .map_err(|e| ServeError::Other(format!("HTTP server failed: {e}")));
+    let (signal_tx, mut signal_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        let _ = signal_tx.send(true);
+    });
+    let mut graceful = signal_rx.clone();
+    let server = axum::serve(
+        listener,
+        http_router(app.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = graceful.changed().await;
+    })
+    .into_future();
+    // In-flight requests get SHUTDOWN_GRACE to finish; a stuck one does not hold the exit.
+    let result = tokio::select! {
+        r = server => r.map_err(|e| ServeError::Other(format!("HTTP server failed: {e}"))),
+        () = async {
+            let _ = signal_rx.changed().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => {
+            tracing::warn!("requests still in flight after {SHUTDOWN_GRACE:?}; closing them");
+            Ok(())
+        }
+    };
     let _ = stop_tx.send(true);
     if tokio::time::timeout(SHUTDOWN_GRACE, async {
         while tasks.join_next().await.is_some() {}
