@@ -492,6 +492,10 @@ impl Store {
                     dec("members", &v).map_err(ConflictableTransactionError::Abort)?;
                 let tz = p.timezone.unwrap_or(self.village.timezone);
                 if st.timezone != tz || st.opted_out != p.opted_out {
+                    if st.timezone != tz {
+                        // The same local time is a different instant in the new zone.
+                        st.next_at = st.member.policy.checkin.next_after(Utc::now(), tz);
+                    }
                     st.timezone = tz;
                     st.opted_out = p.opted_out;
                     put_member(tx, &st)?;
