@@ -94,7 +94,8 @@ impl Schedule {
             let time = parse_hhmm(trimmed)
                 .ok_or_else(|| err("expected \"HH:MM\" (24-hour) or a cron expression"))?;
             let expr = format!("0 {} {} * * *", time.format("%M"), time.format("%H"));
-            let cron = cron::Schedule::from_str(&expr).map_err(|e| err(&e.to_string()))?;
+            let cron =
+                cron::Schedule::from_str(&expr).map_err(|e| err(&one_line(&e.to_string())))?;
             return Ok(Schedule {
                 source: trimmed.to_string(),
                 cron,
@@ -110,7 +111,8 @@ impl Schedule {
             ));
         }
         fields[5] = weekday_field(&fields[5]).map_err(|r| err(&r))?;
-        let cron = cron::Schedule::from_str(&fields.join(" ")).map_err(|e| err(&e.to_string()))?;
+        let cron = cron::Schedule::from_str(&fields.join(" "))
+            .map_err(|e| err(&one_line(&e.to_string())))?;
         // A schedule that never fires would silently drop a member: refuse it up front.
         let probe = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single();
         if probe.and_then(|p| cron.after(&p).next()).is_none() {
@@ -177,6 +179,19 @@ fn first_instant_at_or_after(tz: Tz, naive: NaiveDateTime) -> Option<DateTime<Ut
         }
     }
     DateTime::from_timestamp(hi, 0)
+}
+
+/// The `cron` crate's errors can carry a caret diagram over several lines: keep the words.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .filter(|l| !l.trim().chars().all(|c| c == '^' || c == ' ' || c == '~'))
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn parse_hhmm(s: &str) -> Option<NaiveTime> {
@@ -293,8 +308,11 @@ mod tests {
             "1 2 3",
             "0 0 9 31 2 *",
             "0 0 9 * * 5-1",
+            "0 61 9 * * *",
+            "0 0 25 * * *",
         ] {
-            assert!(Schedule::parse(bad).is_err(), "{bad:?} should be rejected");
+            let e = Schedule::parse(bad).expect_err(bad);
+            assert_eq!(e.to_string().lines().count(), 1, "{e}");
         }
     }
 

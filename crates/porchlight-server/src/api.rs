@@ -1310,7 +1310,10 @@ async fn export(State(app): State<Arc<App>>) -> ApiResult<Response> {
         .into_iter()
         .map(|m| (m.member.id.clone(), m))
         .collect();
-    let mut w = csv::Writer::from_writer(Vec::new());
+    // The header is written explicitly, so it is there even for an empty roster.
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
     let write_err =
         |e: csv::Error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string());
     w.write_record(CSV_COLUMNS).map_err(write_err)?;
@@ -1391,6 +1394,40 @@ async fn openapi() -> impl IntoResponse {
     axum::Json(ApiDoc::openapi())
 }
 
+/// Errors produced outside our handlers (a body over the limit read by a plain extractor,
+/// a wrong method) get the API's JSON error shape too.
+async fn json_errors(resp: Response) -> Response {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let (code, message) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ("too_large", "the request body is too large".to_string()),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "this route does not take that method".to_string(),
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "send application/json".to_string(),
+        ),
+        s if s.is_server_error() => (
+            "internal",
+            "internal error; see the daemon's log".to_string(),
+        ),
+        s => (
+            "bad_request",
+            s.canonical_reason().unwrap_or("bad request").to_string(),
+        ),
+    };
+    ApiError::new(status, code, message).into_response()
+}
+
 async fn no_route() -> ApiError {
     ApiError::not_found("no such API route")
 }
@@ -1420,5 +1457,6 @@ pub fn router(app: Arc<App>) -> Router {
             app.clone(),
             require_token,
         ))
+        .layer(axum::middleware::map_response(json_errors))
         .with_state(app)
 }

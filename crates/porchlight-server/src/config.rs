@@ -385,7 +385,7 @@ pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
     let msg = e.message().trim().to_string();
     match e.span() {
         Some(span) => {
-            let line = text[..span.start.min(text.len())].lines().count().max(1);
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
             format!("line {line}: {msg}")
         }
         None => msg,
@@ -410,11 +410,10 @@ fn env_name(key: &str, s: &str) -> Result<(), Invalid> {
     if ok {
         Ok(())
     } else {
+        // Never echo the value: it may be the secret itself, pasted in by mistake.
         Err(bad(
             key,
-            format!(
-                "{s:?} must be the NAME of an environment variable (A-Z, 0-9, _), not the secret itself"
-            ),
+            "must be the NAME of an environment variable (A-Z, 0-9, _), not the secret itself",
         ))
     }
 }

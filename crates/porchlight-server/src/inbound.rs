@@ -185,43 +185,39 @@ fn normalize_phone(raw: &str) -> String {
     porchlight_core::phone::parse_e164(raw, None).unwrap_or_else(|_| raw.trim().to_string())
 }
 
-/// Direct answers to the sender (help reassurance, away/back acknowledgements) are given in
-/// the HTTP response and marked delivered, so the sender is not texted twice.
-async fn direct_replies(app: &App, committed: &Committed, sender: Option<&str>) -> Vec<String> {
-    let mut texts = Vec::new();
-    for entry in &committed.messages {
-        let m = &entry.message;
-        let direct = matches!(
-            m.kind,
-            MessageKind::HelpAck | MessageKind::AwayAck | MessageKind::BackAck
-        );
-        if direct && sender == Some(m.to.as_str()) {
-            texts.push(m.text.clone());
-            let mut state = entry.delivery.clone();
-            state.status = porchlight_core::delivery::DeliveryStatus::Delivered;
-            state.attempts.push(porchlight_core::delivery::Attempt {
-                at: Utc::now(),
-                channel: "reply".into(),
-                way: 0,
-                ok: true,
-                detail: "answered in the inbound response".into(),
-                provider_id: None,
-            });
-            if let Err(e) = app.store.outbox_delivered(entry.id, &state) {
-                tracing::error!(error = %e, "cannot mark a direct reply delivered; it will also be sent");
-            }
-        }
-    }
-    texts
+/// Texts of the answers to the sender in a commit (help reassurance, away/back
+/// acknowledgements), to show on a reply-link page.
+fn answers_to(committed: &Committed, person: Option<&str>) -> Vec<String> {
+    committed
+        .messages
+        .iter()
+        .chain(&committed.direct)
+        .filter(|e| {
+            matches!(
+                e.message.kind,
+                MessageKind::HelpAck | MessageKind::AwayAck | MessageKind::BackAck
+            )
+        })
+        .filter(|e| person == Some(e.message.to.as_str()))
+        .map(|e| e.message.text.clone())
+        .collect()
 }
 
+/// Records an inbound reply. With `direct`, answers to the sender are returned in
+/// [`Committed::direct`] for the HTTP response instead of being queued.
 async fn record(
     app: &App,
     from: &Sender,
     text: &str,
+    direct: bool,
 ) -> Result<(Committed, Option<String>), Rejected> {
     let now = Utc::now();
-    let (out, committed) = app.store.reply(from, text, now).map_err(|e| {
+    let result = if direct {
+        app.store.reply_direct(from, text, now)
+    } else {
+        app.store.reply(from, text, now)
+    };
+    let (out, committed) = result.map_err(|e| {
         tracing::error!(error = %e, "cannot record an inbound reply");
         Rejected::Internal
     })?;
@@ -246,15 +242,13 @@ pub async fn sms_twilio(State(app): State<Arc<App>>, headers: HeaderMap, body: B
     let from = normalize_phone(param(&params, "From").unwrap_or(""));
     let text = param(&params, "Body").unwrap_or("").to_string();
     tracing::info!(from = %porchlight_core::phone::redact(&from), "inbound SMS");
-    let sender = app
-        .store
-        .person_by_phone(&from)
-        .ok()
-        .flatten()
-        .map(|p| p.id);
-    match record(&app, &Sender::Phone(from), &text).await {
+    match record(&app, &Sender::Phone(from), &text, true).await {
         Ok((committed, _)) => {
-            let replies = direct_replies(&app, &committed, sender.as_deref()).await;
+            let replies: Vec<String> = committed
+                .direct
+                .iter()
+                .map(|e| e.message.text.clone())
+                .collect();
             twiml(&replies)
         }
         Err(r) => r.into_response(),
@@ -291,7 +285,8 @@ pub async fn voice_twilio(
         // No key is not an answer.
         return say("We did not get a key. Goodbye.");
     }
-    match record(&app, &Sender::Phone(phone), &digits).await {
+    // The spoken answer replaces any texted acknowledgement: a landline can't receive texts.
+    match record(&app, &Sender::Phone(phone), &digits, true).await {
         Ok(_) if digits == "2" => {
             say("Thank you. We are asking your neighbors and family to reach you now.")
         }
@@ -376,7 +371,7 @@ pub async fn sms_android(State(app): State<Arc<App>>, headers: HeaderMap, body: 
         return (StatusCode::BAD_REQUEST, "sms:received without a payload").into_response();
     };
     let from = normalize_phone(&payload.sender);
-    match record(&app, &Sender::Phone(from), &payload.message).await {
+    match record(&app, &Sender::Phone(from), &payload.message, false).await {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(r) => r.into_response(),
     }
@@ -493,7 +488,7 @@ pub async fn link_answer(
             }
             app.after_commit(&committed);
             let link_person = app.store.link(&token).ok().flatten().map(|l| l.person);
-            let direct = direct_replies(&app, &committed, link_person.as_deref()).await;
+            let direct = answers_to(&committed, link_person.as_deref());
             let mut body = String::from("<h1>Thank you</h1><p>Your answer is recorded.</p>");
             for d in direct {
                 body.push_str(&format!("<p>{}</p>", html_escape(&d)));

@@ -103,9 +103,6 @@ pub fn http_router(app: Arc<App>) -> Router {
     let admin = crate::api::router(app).layer(DefaultBodyLimit::max(ADMIN_BODY_LIMIT));
     public
         .merge(admin)
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            ADMIN_BODY_LIMIT,
-        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 

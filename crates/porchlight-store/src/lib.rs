@@ -130,6 +130,10 @@ pub struct Committed {
     pub events: Vec<(u64, Event)>,
     /// Queued messages.
     pub messages: Vec<OutboxEntry>,
+    /// Answers to the sender given in the inbound response itself (the reassurance for a help
+    /// request, away/back acknowledgements): recorded as sent, never queued, so they cannot
+    /// also be texted.
+    pub direct: Vec<OutboxEntry>,
 }
 
 const META: usize = 0;
@@ -290,6 +294,12 @@ fn put_member(tx: &[TransactionalTree], st: &MemberState) -> TxResult<()> {
     Ok(())
 }
 
+/// Messages that answer the sender of an inbound text directly.
+fn is_direct(kind: porchlight_core::text::MessageKind) -> bool {
+    use porchlight_core::text::MessageKind::{AwayAck, BackAck, HelpAck};
+    matches!(kind, HelpAck | AwayAck | BackAck)
+}
+
 /// How long a reply link works.
 pub const LINK_LIFETIME_HOURS: i64 = 72;
 
@@ -318,6 +328,7 @@ fn commit(
     village: &Village,
     out: &Outcome,
     now: DateTime<Utc>,
+    direct: bool,
 ) -> TxResult<Committed> {
     let mut done = Committed::default();
     for st in &out.members {
@@ -325,6 +336,29 @@ fn commit(
     }
     for effect in &out.effects {
         match effect {
+            Effect::Send(msg) if direct && is_direct(msg.kind) => {
+                let id = tx[OUTBOX].generate_id()?;
+                let mut delivery = DeliveryState {
+                    status: porchlight_core::delivery::DeliveryStatus::Delivered,
+                    ..DeliveryState::default()
+                };
+                delivery.attempts.push(porchlight_core::delivery::Attempt {
+                    at: now,
+                    channel: "reply".into(),
+                    way: 0,
+                    ok: true,
+                    detail: "answered in the inbound response".into(),
+                    provider_id: None,
+                });
+                let entry = OutboxEntry {
+                    id,
+                    queued_at: now,
+                    message: msg.clone(),
+                    delivery,
+                };
+                tx[SENT].insert(&id.to_be_bytes(), enc(&entry))?;
+                done.direct.push(entry);
+            }
             Effect::Send(msg) => {
                 let id = tx[OUTBOX].generate_id()?;
                 let mut message = msg.clone();
@@ -440,6 +474,14 @@ impl Store {
     where
         F: Fn(&Village, &dyn Book) -> std::result::Result<Outcome, StoreError>,
     {
+        self.step_with(now, false, f)
+    }
+
+    /// [`Store::step`], optionally answering the sender directly (see [`Committed::direct`]).
+    fn step_with<F>(&self, now: DateTime<Utc>, direct: bool, f: F) -> Result<(Outcome, Committed)>
+    where
+        F: Fn(&Village, &dyn Book) -> std::result::Result<Outcome, StoreError>,
+    {
         let refs: Vec<&Tree> = self.trees.iter().collect();
         let result = refs.as_slice().transaction(|tx| {
             let book = TxBook {
@@ -449,7 +491,7 @@ impl Store {
             };
             let out = f(&self.village, &book).map_err(ConflictableTransactionError::Abort)?;
             book.check()?;
-            let committed = commit(tx, &self.village, &out, now)?;
+            let committed = commit(tx, &self.village, &out, now, direct)?;
             Ok((out, committed))
         })?;
         Ok(result)
@@ -683,6 +725,17 @@ impl Store {
         self.step(now, |v, b| Ok(village::reply(v, b, from, text, now)))
     }
 
+    /// An inbound text whose direct answers (help reassurance, away/back acknowledgements) go
+    /// back in the HTTP response instead of the outbox; see [`Committed::direct`].
+    pub fn reply_direct(
+        &self,
+        from: &Sender,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Outcome, Committed)> {
+        self.step_with(now, true, |v, b| Ok(village::reply(v, b, from, text, now)))
+    }
+
     /// A roll call: prompts every active member now. Returns the roll call's id.
     pub fn roll_call(&self, id: &str, window: TimeDelta, now: DateTime<Utc>) -> Result<Committed> {
         let mut all = Committed::default();
@@ -834,7 +887,7 @@ impl Store {
                 now,
             );
             book.check()?;
-            commit(tx, &self.village, &out, now)
+            commit(tx, &self.village, &out, now, false)
         })?;
         Ok(committed)
     }
