@@ -176,7 +176,10 @@ fn dec<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T> {
 
 /// Due-index key: the instant as order-preserving bytes, then the member id.
 fn due_key(at: DateTime<Utc>, member: &str) -> Vec<u8> {
-    let millis = at.timestamp_millis();
+    // Rounded *up* to the millisecond: a key never reads earlier than the instant it stands
+    // for, so when the scheduler wakes at the key's time the work really is due.
+    let sub_milli = at.timestamp_subsec_nanos() % 1_000_000 != 0;
+    let millis = at.timestamp_millis() + i64::from(sub_milli);
     let ordered = (millis as u64) ^ (1u64 << 63);
     let mut k = ordered.to_be_bytes().to_vec();
     k.extend_from_slice(member.as_bytes());
@@ -671,24 +674,30 @@ impl Store {
     pub fn run_due(&self, now: DateTime<Utc>) -> Result<Committed> {
         let mut all = Committed::default();
         let mut skipped: Vec<Event> = Vec::new();
+        // Entries handled in this pass. One that is still there after its tick made no
+        // progress (it is not really due yet): it is left in place for the next pass, never
+        // dropped (that would lose the member's schedule) and never ticked twice (that would
+        // spin forever on a fixed `now`).
+        let mut handled: HashSet<Vec<u8>> = HashSet::new();
         loop {
-            let Some((key, id)) = self.trees[DUE].first()? else {
+            let mut next = None;
+            for entry in self.trees[DUE].iter() {
+                let (key, id) = entry?;
+                if !handled.contains(key.as_ref()) {
+                    next = Some((key, id));
+                    break;
+                }
+            }
+            let Some((key, id)) = next else {
                 break;
             };
             let Some(at) = due_at(&key) else { break };
             if at > now {
                 break;
             }
+            handled.insert(key.to_vec());
             let id = String::from_utf8_lossy(&id).into_owned();
             let (_, committed) = self.tick_member(&id, now)?;
-            // A member whose state did not move its due entry would loop forever: drop it.
-            if self.trees[DUE].get(&key)?.is_some() {
-                let st = self.member(&id)?;
-                if st.as_ref().and_then(MemberState::next_due) == Some(at) {
-                    self.trees[DUE].remove(&key)?;
-                    tracing::warn!(member = %id, "member did not advance its due time; index entry dropped");
-                }
-            }
             skipped.extend(
                 committed
                     .events

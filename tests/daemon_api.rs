@@ -1,0 +1,316 @@
+//! End-to-end: the admin API's guard and error shapes, its OpenAPI document, and the
+//! operational endpoints (PRODUCT §7): health, readiness, metrics, and a clean SIGTERM.
+
+#[path = "common/daemon.rs"]
+mod support;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use support::common;
+use support::{Admin, MARY_PHONE};
+
+/// Every route of `porchlight_server::api::router()`, with a body where the route takes one.
+fn admin_routes() -> Vec<(Method, &'static str, Option<Value>)> {
+    let member = json!({"name": "Eve Intruder", "phone": "+12025550199"});
+    vec![
+        (Method::GET, "/api/v1/openapi.json", None),
+        (
+            Method::POST,
+            "/api/v1/people",
+            Some(json!({"name": "Eve Intruder"})),
+        ),
+        (Method::GET, "/api/v1/people", None),
+        (Method::POST, "/api/v1/members", Some(member.clone())),
+        (Method::GET, "/api/v1/members", None),
+        (Method::GET, "/api/v1/members/mary-lopez", None),
+        (Method::PUT, "/api/v1/members/mary-lopez", Some(member)),
+        (Method::DELETE, "/api/v1/members/mary-lopez", None),
+        (
+            Method::POST,
+            "/api/v1/members/mary-lopez/away",
+            Some(json!({"until": "2099-01-01"})),
+        ),
+        (Method::DELETE, "/api/v1/members/mary-lopez/away", None),
+        (Method::POST, "/api/v1/rollcall", Some(json!({}))),
+        (Method::GET, "/api/v1/rollcall/rc-20260101-090000", None),
+        (
+            Method::POST,
+            "/api/v1/alerts/mary-lopez/resolve",
+            Some(json!({"reason": "x"})),
+        ),
+        (Method::GET, "/api/v1/status", None),
+        (Method::GET, "/api/v1/checkins", None),
+        (Method::GET, "/api/v1/events", None),
+        (Method::GET, "/api/v1/messages/1", None),
+        (Method::POST, "/api/v1/import", None),
+        (Method::GET, "/api/v1/export", None),
+        // Not a route: must not tell an intruder that either.
+        (Method::GET, "/api/v1/no-such-route", None),
+    ]
+}
+
+fn assert_error_shape(v: &Value, code: &str, what: &str) {
+    assert_eq!(v["error"]["code"], code, "{what}: {v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{what}: {v}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_admin_route_needs_the_right_token() {
+    let d = common::start("", &[]);
+    let admin = Admin::new(&d.base);
+    admin
+        .add_member(json!({"name": "Mary Lopez", "phone": MARY_PHONE}))
+        .await;
+    let http = support::client();
+    for (method, path, body) in admin_routes() {
+        let url = format!("{}{path}", d.base);
+        for (auth, label) in [
+            (None, "no token"),
+            (
+                Some("Bearer wrong-token-0123456789".to_string()),
+                "wrong token",
+            ),
+            (
+                Some(format!("Bearer {}x", common::TOKEN)),
+                "token with a suffix",
+            ),
+            (
+                Some(format!("Basic {}", common::TOKEN)),
+                "not a bearer token",
+            ),
+            (Some("Bearer ".to_string()), "empty bearer token"),
+        ] {
+            let mut req = http.request(method.clone(), &url);
+            if let Some(a) = &auth {
+                req = req.header("authorization", a);
+            }
+            if let Some(b) = &body {
+                req = req.json(b);
+            }
+            let r = req.send().await.unwrap();
+            let what = format!("{method} {path} with {label}");
+            assert_eq!(r.status(), 401, "{what}");
+            let ct = r
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            assert!(ct.starts_with("application/json"), "{what}: {ct}");
+            let v: Value = r.json().await.unwrap();
+            assert_error_shape(&v, "unauthorized", &what);
+        }
+    }
+    // Nothing the refused requests asked for happened.
+    let members = admin.get("/api/v1/members").await;
+    assert_eq!(members.as_array().unwrap().len(), 1, "{members}");
+    assert_eq!(members[0]["id"], "mary-lopez");
+    assert!(members[0]["away_until"].is_null(), "{members}");
+    let people = admin.get("/api/v1/people").await;
+    assert_eq!(people.as_array().unwrap().len(), 1, "{people}");
+    // With the token, an unknown route is a JSON 404.
+    let (s, v) = admin.call(Method::GET, "/api/v1/no-such-route", None).await;
+    assert_eq!(s, 404);
+    assert_error_shape(&v, "not_found", "unknown route");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_bodies_get_json_errors_with_the_right_status() {
+    let d = common::start("", &[]);
+    let http = support::client();
+    let url = format!("{}/api/v1/members", d.base);
+
+    // Malformed JSON.
+    let r = http
+        .post(&url)
+        .bearer_auth(common::TOKEN)
+        .header("content-type", "application/json")
+        .body("{\"name\": \"Mary Lopez\", ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert_error_shape(&v, "bad_request", "malformed JSON");
+
+    // Well-formed JSON with an invalid value.
+    let admin = Admin::new(&d.base);
+    let (s, v) = admin
+        .call(
+            Method::POST,
+            "/api/v1/members",
+            Some(json!({"name": "Mary Lopez", "phone": "555"})),
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+    assert_error_shape(&v, "invalid", "bad phone");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("phone"),
+        "{v}"
+    );
+
+    // A body over 2 MiB.
+    let big = format!(
+        "{{\"name\": \"Mary Lopez\", \"padding\": \"{}\"}}",
+        "x".repeat(2 * 1024 * 1024 + 1)
+    );
+    let r = http
+        .post(&url)
+        .bearer_auth(common::TOKEN)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+
+    // None of it created anything.
+    assert_eq!(
+        admin.get("/api/v1/members").await.as_array().unwrap().len(),
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn public_endpoints_refuse_large_bodies() {
+    let d = common::start(
+        "[server]\npublic_url = \"https://porchlight.example.org\"\n",
+        &[],
+    );
+    let http = support::client();
+    // An SMS webhook is a few KB; 100 KiB is no SMS.
+    let big = format!("Body={}", "x".repeat(100 * 1024));
+    for path in ["/sms/twilio", "/voice/twilio", "/r/AAAAAAAAAAAAAAAAAAAAAA"] {
+        let r = http
+            .post(format!("{}{path}", d.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(big.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 413, "{path}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oversized_body_gets_the_json_error_shape() {
+    let d = common::start("", &[]);
+    let big = format!(
+        "{{\"name\": \"Mary Lopez\", \"padding\": \"{}\"}}",
+        "x".repeat(2 * 1024 * 1024 + 1)
+    );
+    let r = support::client()
+        .post(format!("{}/api/v1/members", d.base))
+        .bearer_auth(common::TOKEN)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let text = r.text().await.unwrap();
+    let v: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("413 body is not JSON ({e}): {text:?}"));
+    assert_error_shape(&v, "too_large", "a body over 2 MiB");
+}
+
+/// Every `$ref` in `doc` points at something in `doc`.
+fn assert_refs_resolve(doc: &Value, node: &Value) {
+    match node {
+        Value::Object(map) => {
+            if let Some(r) = map.get("$ref").and_then(Value::as_str) {
+                let pointer = r
+                    .strip_prefix('#')
+                    .unwrap_or_else(|| panic!("external $ref {r}"));
+                assert!(doc.pointer(pointer).is_some(), "dangling $ref {r}");
+            }
+            for v in map.values() {
+                assert_refs_resolve(doc, v);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| assert_refs_resolve(doc, v)),
+        _ => {}
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_openapi_document_describes_every_admin_route() {
+    let d = common::start("", &[]);
+    let admin = Admin::new(&d.base);
+    let doc = admin.get("/api/v1/openapi.json").await;
+    let version = doc["openapi"].as_str().unwrap_or_default();
+    assert!(version.starts_with("3."), "openapi: {version:?}");
+    assert!(doc["info"]["title"].is_string(), "{}", doc["info"]);
+    assert!(doc["info"]["version"].is_string(), "{}", doc["info"]);
+    let paths = doc["paths"].as_object().expect("paths");
+    for (method, path, _) in admin_routes() {
+        if path == "/api/v1/no-such-route" || path == "/api/v1/openapi.json" {
+            continue;
+        }
+        // The document writes path parameters as `{id}`.
+        let templ = path
+            .replace("/members/mary-lopez", "/members/{id}")
+            .replace("/rollcall/rc-20260101-090000", "/rollcall/{id}")
+            .replace("/alerts/mary-lopez", "/alerts/{id}")
+            .replace("/messages/1", "/messages/{id}");
+        let item = paths
+            .get(&templ)
+            .unwrap_or_else(|| panic!("{templ} is not in the document"));
+        let op = &item[method.as_str().to_lowercase()];
+        assert!(op.is_object(), "{method} {templ} is not in the document");
+        assert!(
+            op["responses"].as_object().is_some_and(|r| !r.is_empty()),
+            "{method} {templ} has no responses"
+        );
+    }
+    assert!(paths["/api/v1/members"]["post"]["requestBody"].is_object());
+    assert!(
+        doc["components"]["securitySchemes"]
+            .as_object()
+            .is_some_and(|s| s.values().any(|v| v["scheme"] == "bearer")),
+        "{}",
+        doc["components"]
+    );
+    assert_refs_resolve(&doc, &doc);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_readiness_metrics_and_a_clean_sigterm() {
+    let mut d = common::start("[policy]\nwindow = \"60s\"\nreminders = []\n", &[]);
+    let http = support::client();
+    let get = |path: &str| http.get(format!("{}{path}", d.base)).send();
+    assert_eq!(get("/healthz").await.unwrap().status(), 200);
+    assert_eq!(get("/readyz").await.unwrap().status(), 200);
+
+    let admin = Admin::new(&d.base);
+    admin
+        .add_member(json!({
+            "name": "Mary Lopez", "phone": MARY_PHONE, "checkin": common::cron_in(3),
+        }))
+        .await;
+    admin.wait_state(15, "mary-lopez", "prompted");
+    let r = get("/metrics").await.unwrap();
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    let prompts: f64 = text
+        .lines()
+        .find(|l| l.starts_with("porchlight_prompts_total"))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no porchlight_prompts_total in:\n{text}"));
+    assert!(prompts >= 1.0, "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("porchlight_outbox_depth")),
+        "{text}"
+    );
+    // Metrics never carry phone numbers.
+    assert!(!text.contains("2025550143"), "{text}");
+
+    assert_eq!(d.terminate(), Some(0), "SIGTERM is a clean stop");
+}
