@@ -273,6 +273,16 @@ async fn reply_links_show_a_page_on_get_and_answer_only_on_post() {
     assert_eq!(r.status(), 404);
     assert_eq!(admin.state("mary-lopez").await, "prompted");
 
+    // A POST without a chosen answer (a scanner, a prefetch) answers nothing.
+    let r = http
+        .post(&link)
+        .form(&[("other", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(admin.state("mary-lopez").await, "prompted");
+
     // POST answers.
     let r = http
         .post(&link)

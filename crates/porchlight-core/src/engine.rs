@@ -823,10 +823,16 @@ impl<'a> Engine<'a> {
             return;
         }
         match timer {
+            Timer::Prompt(at) if self.now >= at + TimeDelta::seconds(c.window_secs) => {
+                // Held for quiet hours, and the service was down until its window closed.
+                c.status = CheckinStatus::Skipped;
+                self.record(st, Some(&c), EventKind::Skipped).text = Some(SERVICE_DOWN.into());
+            }
             Timer::Prompt(_) => self.prompt(st, &mut c),
             Timer::Reminder(_) => {
                 c.reminders_done += 1;
-                if !st.in_quiet_hours(self.now) {
+                let late = c.deadline.is_some_and(|d| self.now >= d);
+                if !st.in_quiet_hours(self.now) && !late {
                     let (kind, role) = self.prompt_kind(st, &c, true);
                     let asked = c.asked.clone();
                     self.send(st, Some(&c), &asked, kind, None, false, Some(role), "");
@@ -1338,13 +1344,36 @@ impl<'a> Engine<'a> {
                 e.level = c.alert.as_ref().map(Alert::level);
             }
             (CheckinStatus::Missed | CheckinStatus::Help, Reply::Help) => {
-                let alert = c.alert.as_mut().expect("missed implies alert");
-                alert.claim = None;
-                alert.exhausted = false;
-                alert.hurry_at = Some(self.now);
-                let e = self.record(st, Some(&c), EventKind::Note);
+                // Someone who went to look says the member needs help: this is now a help
+                // alert (never held by quiet hours), and the next level is told at once.
+                c.status = CheckinStatus::Help;
+                let all_fired = {
+                    let alert = c.alert.as_mut().expect("missed implies alert");
+                    alert.reason = AlertReason::Help;
+                    alert.claim = None;
+                    alert.exhausted = false;
+                    alert.hurry_at = Some(self.now);
+                    alert.steps_fired >= st.member.policy.escalation.len()
+                };
+                let e = self.record(st, Some(&c), EventKind::Help);
                 e.by = Some(from.to_string());
                 e.text = Some(text.to_string());
+                if all_fired {
+                    // Every level was already told: tell coordinators again, now, that it is help.
+                    let level = c.alert.as_ref().map(Alert::level);
+                    for coord in self.village.coordinators.clone() {
+                        self.send(
+                            st,
+                            Some(&c),
+                            &coord,
+                            MessageKind::HelpAlert,
+                            level,
+                            true,
+                            Some(Role::Coordinator),
+                            "",
+                        );
+                    }
+                }
                 st.open[i] = c;
                 self.tick(st);
                 return;

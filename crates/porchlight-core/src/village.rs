@@ -165,7 +165,24 @@ fn reply_inner(
         book.member(&ctx.member)
             .is_some_and(|m| m.open.iter().any(|c| c.id == ctx.checkin))
     };
-    let forced = forced.filter(|ctx| is_open(ctx)).cloned();
+    if let Some(ctx) = forced {
+        if !is_open(ctx) {
+            // A link for a check-in that is closed answers nothing else: rerouting it to the
+            // sender's newest request could clear a different member's alert.
+            out.effects.push(Effect::Record(Event {
+                at: now,
+                event: EventKind::Note,
+                member: ctx.member.clone(),
+                checkin: Some(ctx.checkin.clone()),
+                to: None,
+                by: Some(person.id.clone()),
+                level: None,
+                text: Some(format!("{text} (by a link for a check-in already closed)")),
+            }));
+            return out;
+        }
+    }
+    let forced = forced.cloned();
     let context = forced.or_else(|| {
         book.contexts(&person.id)
             .into_iter()

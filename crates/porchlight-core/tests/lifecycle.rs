@@ -2166,3 +2166,71 @@ mod props {
         }
     }
 }
+
+// ----- regressions from the code review ------------------------------------------------------
+
+/// A buddy who finds the member in trouble during quiet hours: "2" is help, which never waits
+/// for the morning, and the next level hears at once.
+#[test]
+fn buddy_help_in_quiet_hours_is_not_held_until_morning() {
+    let mut book = default_book();
+    let mut st = mary(&book).clone();
+    st.member.policy.quiet_hours = Some("21:00-08:00".parse().unwrap());
+    st.member.policy.checkin = "18:30".parse().unwrap();
+    st.next_at = st
+        .member
+        .policy
+        .checkin
+        .next_after(at("2026-11-24T12:00:00Z"), st.timezone);
+    book.add_member(st);
+    // 18:30 EST prompt, missed at 20:30 EST (01:30Z): Bob is alerted before quiet hours.
+    book.run_until(at("2026-11-25T01:30:00Z"));
+    assert_eq!(
+        alerts(&book),
+        vec![(at("2026-11-25T01:30:00Z"), s("bob"), 1)]
+    );
+    // 21:05 EST: Bob found her on the floor.
+    book.reply("bob", "2", at("2026-11-25T02:05:00Z"));
+    let after: Vec<_> = alerts(&book)
+        .into_iter()
+        .filter(|(t, _, _)| *t == at("2026-11-25T02:05:00Z"))
+        .collect();
+    assert!(
+        !after.is_empty(),
+        "the next level is told at once, quiet hours or not: {:?}",
+        alerts(&book)
+    );
+    assert!(events_of(&book, EventKind::Help).len() == 1);
+    assert!(book.outbox.iter().any(|m| m.kind == MessageKind::HelpAlert));
+}
+
+/// A reply link answers only the check-in it was made for: once that one is closed, tapping it
+/// must not resolve some other alert the same person was told about.
+#[test]
+fn a_stale_link_never_answers_another_check_in() {
+    use porchlight_core::engine::ReplyContext;
+    use porchlight_core::reply::Role;
+    use porchlight_core::village;
+    let mut book = default_book();
+    book.run_until(at("2026-11-24T14:00:00Z"));
+    let ctx = ReplyContext {
+        member: s("mary"),
+        checkin: s("mary/2026-11-24T09:00"),
+        role: Role::Member,
+    };
+    book.reply("mary", "1", at("2026-11-24T14:05:00Z"));
+    // Next day: Mary is missed; Bob is alerted. An old link of Mary's says nothing new.
+    book.run_until(at("2026-11-25T16:00:00Z"));
+    let before = book.events.len();
+    let out = village::reply_in_context(
+        &book.village,
+        &book,
+        "mary",
+        &ctx,
+        "1",
+        at("2026-11-25T16:01:00Z"),
+    );
+    book.apply(out);
+    let new: Vec<_> = book.events[before..].iter().map(|e| e.event).collect();
+    assert_eq!(new, vec![EventKind::Note], "{new:?}");
+}

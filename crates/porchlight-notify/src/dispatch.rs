@@ -166,7 +166,7 @@ impl Router {
     }
 
     /// Adds a named channel. The first SMS channel serves `sms`, the first `twilio-voice`
-    /// serves `voice`, and a `log` channel catches people no other way reaches.
+    /// serves `voice`, and a `log` channel, when it is the only one, reaches everyone.
     pub fn add(&mut self, name: &str, channel: Arc<dyn Channel>) {
         if channel.is_sms() && self.sms.is_none() {
             self.sms = Some(name.to_string());
@@ -178,6 +178,11 @@ impl Router {
             self.fallback = Some(name.to_string());
         }
         self.channels.insert(name.to_string(), channel);
+        // The log channel catches everyone only when it is the only kind configured: next to
+        // real channels, "delivering" to the log would hide that someone can't be reached.
+        if self.channels.values().any(|c| c.kind() != "log") {
+            self.fallback = None;
+        }
     }
 
     /// A channel by name.

@@ -572,15 +572,22 @@ async fn put_member(
         return Err(ApiError::invalid("id: cannot change a member's id"));
     }
     m.id = Some(id.clone());
-    if let Some(pf) = person_fields(&m) {
-        let mut person = person_from(&app, &pf, "")?;
-        if let Some(existing) = app.store.person(&id)? {
-            person.opted_out = existing.opted_out;
-        }
-        app.store.put_person(&person)?;
-    }
+    // Check everything before writing anything: a 400 leaves the member as it was.
     let mut member = member_from(&app, &id, &m)?;
     member.away_until = old.member.away_until;
+    let person = match person_fields(&m) {
+        Some(pf) => {
+            let mut person = person_from(&app, &pf, "")?;
+            if let Some(existing) = app.store.person(&id)? {
+                person.opted_out = existing.opted_out;
+            }
+            Some(person)
+        }
+        None => None,
+    };
+    if let Some(person) = person {
+        app.store.put_person(&person)?;
+    }
     let st = app.store.put_member(member, Utc::now())?;
     app.store.flush_async().await?;
     app.scheduler.notify_one();

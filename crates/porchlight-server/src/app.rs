@@ -25,6 +25,8 @@ pub struct App {
     pub metrics: Option<PrometheusHandle>,
     /// Set while the dispatcher runs (`/readyz`).
     pub dispatcher_running: AtomicBool,
+    /// Unix seconds of the scheduler's last completed pass (the heartbeat's proof of life).
+    pub scheduler_pass: std::sync::atomic::AtomicI64,
 }
 
 impl App {
@@ -41,6 +43,11 @@ impl App {
     /// Whether the daemon can do its job.
     pub fn ready(&self) -> bool {
         self.dispatcher_running.load(Ordering::Relaxed) && self.store.next_due().is_ok()
+    }
+
+    /// Whether the scheduler completed a pass recently (it passes at least once a minute).
+    pub fn scheduler_alive(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        now.timestamp() - self.scheduler_pass.load(Ordering::Relaxed) <= 180
     }
 }
 

@@ -214,7 +214,7 @@ struct AndroidFile {
     base_url: String,
     username: String,
     password_env: String,
-    signing_key_env: Option<String>,
+    signing_key_env: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -509,7 +509,17 @@ fn channel(
                 secret,
             })
         }
-        "twilio" => Ok(ChannelConfig::Twilio(twilio(rest)?)),
+        "twilio" => {
+            if public_url.is_none() {
+                // Twilio signs inbound texts over public_url; without it every reply would be
+                // refused and every member would look missed.
+                return Err(bad(
+                    format!("{key}.kind"),
+                    "twilio needs server.public_url: inbound texts are verified against it",
+                ));
+            }
+            Ok(ChannelConfig::Twilio(twilio(rest)?))
+        }
         "twilio-voice" => {
             let t = twilio(rest)?;
             if t.from.is_none() {
@@ -532,10 +542,12 @@ fn channel(
                 base_url: url(&format!("{key}.base_url"), &a.base_url)?,
                 username: a.username,
                 password: secret(&format!("{key}.password_env"), &a.password_env, env)?,
-                signing_key: a
-                    .signing_key_env
-                    .map(|v| secret(&format!("{key}.signing_key_env"), &v, env))
-                    .transpose()?,
+                // Required: without it anyone could post fake replies to the inbound webhook.
+                signing_key: Some(secret(
+                    &format!("{key}.signing_key_env"),
+                    &a.signing_key_env,
+                    env,
+                )?),
             })
         }
         other => Err(bad(
@@ -701,6 +713,7 @@ mod tests {
             "PORCHLIGHT_WEBHOOK_SECRET" => Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()),
             "PORCHLIGHT_ADMIN_TOKEN" => Some("0123456789abcdef0123".into()),
             "GW_PASSWORD" => Some("gw-pass".into()),
+            "GW_KEY" => Some("gw-signing-key".into()),
             _ => None,
         }
     }
@@ -747,6 +760,7 @@ kind = "android-sms-gateway"
 base_url = "http://192.168.1.20:8080"
 username = "sms"
 password_env = "GW_PASSWORD"
+signing_key_env = "GW_KEY"
 "#;
 
     #[test]

@@ -326,7 +326,14 @@ pub async fn sms_android(State(app): State<Arc<App>>, headers: HeaderMap, body: 
             _ => None,
         })
         .collect();
-    if !keys.is_empty() {
+    if keys.is_empty() {
+        // No gateway configured to sign its webhooks: nothing here can be trusted.
+        tracing::warn!(
+            "rejected an Android gateway webhook: no android-sms-gateway channel with a signing key"
+        );
+        return forbidden();
+    }
+    {
         let ts = headers
             .get("x-timestamp")
             .and_then(|v| v.to_str().ok())
@@ -470,11 +477,18 @@ pub async fn link_answer(
     body: Bytes,
 ) -> Response {
     let params: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
-    let answer = param(&params, "answer")
-        .unwrap_or("1")
-        .chars()
-        .take(160)
-        .collect::<String>();
+    // No default: a link scanner that posts an empty form must not answer "I'm OK".
+    let Some(answer) = param(&params, "answer").filter(|a| !a.trim().is_empty()) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            page(
+                "Choose an answer",
+                "<h1>Please choose one of the buttons</h1>",
+            ),
+        )
+            .into_response();
+    };
+    let answer: String = answer.chars().take(160).collect();
     let now = Utc::now();
     match app.store.reply_link(&token, &answer, now) {
         Ok(committed) => {

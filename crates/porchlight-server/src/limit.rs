@@ -15,9 +15,9 @@ use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
 /// Requests per second each client may sustain.
-pub const RATE_PER_SEC: f64 = 200.0;
+pub const RATE_PER_SEC: f64 = 2000.0;
 /// Requests a client may burst.
-pub const BURST: f64 = 1000.0;
+pub const BURST: f64 = 10_000.0;
 /// Clients tracked before idle ones are forgotten.
 const MAX_CLIENTS: usize = 10_000;
 
@@ -86,8 +86,8 @@ mod tests {
         assert!(!l.allow(ip, t0));
         // Another client is unaffected.
         assert!(l.allow("127.0.0.2".parse().unwrap(), t0));
-        // A tenth of a second later, 20 more.
-        let t1 = t0 + Duration::from_millis(100);
+        // A hundredth of a second later, 20 more.
+        let t1 = t0 + Duration::from_millis(10);
         for _ in 0..20 {
             assert!(l.allow(ip, t1));
         }

@@ -111,7 +111,11 @@ async fn scheduler(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     loop {
         let now = Utc::now();
         match app.store.run_due(now) {
-            Ok(c) => app_after(&app, &c),
+            Ok(c) => {
+                app_after(&app, &c);
+                app.scheduler_pass
+                    .store(Utc::now().timestamp(), Ordering::Relaxed);
+            }
             Err(e) => tracing::error!(error = %e, "scheduler pass failed; retrying in 5s"),
         }
         let wait = match app.store.next_due() {
@@ -119,8 +123,9 @@ async fn scheduler(app: Arc<App>, mut stop: watch::Receiver<bool>) {
             Ok(None) => Duration::from_secs(3600),
             Err(_) => Duration::from_secs(5),
         }
-        // Wake at least hourly: a clock change should not leave us asleep for days.
-        .min(Duration::from_secs(3600));
+        // Pass at least once a minute: a clock change can't leave us asleep, and the heartbeat
+        // only pings while passes keep completing.
+        .min(Duration::from_secs(60));
         tokio::select! {
             _ = stop.changed() => break,
             () = app.scheduler.notified() => {}
@@ -136,7 +141,7 @@ fn app_after(app: &App, c: &porchlight_store::Committed) {
     }
 }
 
-async fn heartbeat(url: String, mut stop: watch::Receiver<bool>) {
+async fn heartbeat(app: Arc<App>, url: String, mut stop: watch::Receiver<bool>) {
     let client = match porchlight_notify::http_client(Duration::from_secs(10)) {
         Ok(c) => c,
         Err(e) => {
@@ -150,6 +155,12 @@ async fn heartbeat(url: String, mut stop: watch::Receiver<bool>) {
         tokio::select! {
             _ = stop.changed() => break,
             _ = tick.tick() => {
+                // Only vouch for a daemon that is doing its job: a stuck scheduler or a stopped
+                // dispatcher means no ping, so the outside watcher raises the alarm.
+                if !app.scheduler_alive(Utc::now()) || !app.ready() {
+                    tracing::error!("not pinging the heartbeat: the scheduler or dispatcher is not running");
+                    continue;
+                }
                 if let Err(e) = client.get(&url).send().await {
                     tracing::warn!(error = %porchlight_notify::SendError::from_reqwest(&e), "heartbeat ping failed");
                 }
@@ -225,6 +236,7 @@ pub async fn serve(
         dispatcher: dispatcher.waker(),
         metrics,
         dispatcher_running: std::sync::atomic::AtomicBool::new(false),
+        scheduler_pass: std::sync::atomic::AtomicI64::new(Utc::now().timestamp()),
     });
     tracing::info!(
         listen = %local,
@@ -255,7 +267,7 @@ pub async fn serve(
         });
     }
     if let Some(url) = config.heartbeat_url.clone() {
-        tasks.spawn(heartbeat(url, stop_rx.clone()));
+        tasks.spawn(heartbeat(app.clone(), url, stop_rx.clone()));
     }
     let (signal_tx, mut signal_rx) = watch::channel(false);
     tokio::spawn(async move {

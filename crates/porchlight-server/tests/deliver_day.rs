@@ -60,6 +60,7 @@ fn env(name: &str) -> Option<String> {
         "TWILIO_AUTH_TOKEN" => Some("token".into()),
         "HOOK_SECRET" => Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()),
         "GW_PASSWORD" => Some("pw".into()),
+        "GW_KEY" => Some("key".into()),
         _ => None,
     }
 }
@@ -71,7 +72,7 @@ fn config(base: &str, sms_kind: &str) -> Config {
         )
     } else {
         format!(
-            "[channels.a-sms]\nkind = \"android-sms-gateway\"\nbase_url = \"{base}\"\nusername = \"u\"\npassword_env = \"GW_PASSWORD\"\n"
+            "[channels.a-sms]\nkind = \"android-sms-gateway\"\nbase_url = \"{base}\"\nusername = \"u\"\npassword_env = \"GW_PASSWORD\"\nsigning_key_env = \"GW_KEY\"\n"
         )
     };
     let text = format!(
