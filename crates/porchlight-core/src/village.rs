@@ -12,7 +12,7 @@ use crate::engine::{
 };
 use crate::model::{CheckinBy, Person, PersonId, Village};
 use crate::reply::{self, Reply, Role};
-use crate::text::MessageKind;
+use crate::text::{MessageKind, Vars, render};
 
 /// How many recent reply contexts are kept per person.
 pub const MAX_CONTEXTS: usize = 8;
@@ -298,27 +298,55 @@ fn opt(
         text: Some(text.to_string()),
     }));
     if stop {
-        for coord in &village.coordinators {
+        let vars = Vars {
+            member_full: &person.name,
+            ..Default::default()
+        };
+        let notice = Notice {
+            kind: MessageKind::OptedOut,
+            member: &person.id,
+            checkin: None,
+            level: None,
+        };
+        out.effects
+            .extend(notify_coordinators(village, book, &notice, &vars, None));
+    }
+}
+
+/// A notice to coordinators: what it is and what it is about.
+struct Notice<'a> {
+    kind: MessageKind,
+    member: &'a str,
+    checkin: Option<&'a String>,
+    level: Option<u8>,
+}
+
+/// Urgent notices to every coordinator (but `skip`), each in their own language.
+fn notify_coordinators(
+    village: &Village,
+    book: &dyn Book,
+    n: &Notice<'_>,
+    vars: &Vars<'_>,
+    skip: Option<&str>,
+) -> Vec<Effect> {
+    village
+        .coordinators
+        .iter()
+        .filter(|c| Some(c.as_str()) != skip)
+        .map(|coord| {
             let lang = book.person(coord).map(|p| p.language).unwrap_or_default();
-            out.effects.push(Effect::Send(crate::engine::Outgoing {
+            Effect::Send(Outgoing {
                 to: coord.clone(),
-                kind: MessageKind::OptedOut,
-                text: crate::text::render(
-                    MessageKind::OptedOut,
-                    lang,
-                    &crate::text::Vars {
-                        member_full: &person.name,
-                        ..Default::default()
-                    },
-                ),
-                member: person.id.clone(),
-                checkin: None,
-                level: None,
+                kind: n.kind,
+                text: render(n.kind, lang, vars),
+                member: n.member.to_string(),
+                checkin: n.checkin.cloned(),
+                level: n.level,
                 urgent: true,
                 context: None,
-            }));
-        }
-    }
+            })
+        })
+        .collect()
 }
 
 /// A roll call for one member.
@@ -395,28 +423,25 @@ pub fn delivery_failed(
             .person(&msg.to)
             .map_or_else(|| msg.to.clone(), |p| p.name);
         let detail = format!("{}: {reason}", crate::engine::kind_label(msg.kind));
-        for coord in village.coordinators.iter().filter(|c| **c != msg.to) {
-            let lang = book.person(coord).map(|p| p.language).unwrap_or_default();
-            out.effects.push(Effect::Send(Outgoing {
-                to: coord.clone(),
-                kind: MessageKind::DeliveryFailed,
-                text: crate::text::render(
-                    MessageKind::DeliveryFailed,
-                    lang,
-                    &crate::text::Vars {
-                        who: &who,
-                        member_full: &who,
-                        detail: &detail,
-                        ..Default::default()
-                    },
-                ),
-                member: msg.member.clone(),
-                checkin: msg.checkin.clone(),
-                level: msg.level,
-                urgent: true,
-                context: None,
-            }));
-        }
+        let vars = Vars {
+            who: &who,
+            member_full: &who,
+            detail: &detail,
+            ..Default::default()
+        };
+        let notice = Notice {
+            kind: MessageKind::DeliveryFailed,
+            member: &msg.member,
+            checkin: msg.checkin.as_ref(),
+            level: msg.level,
+        };
+        out.effects.extend(notify_coordinators(
+            village,
+            book,
+            &notice,
+            &vars,
+            Some(&msg.to),
+        ));
     }
     out
 }
@@ -465,26 +490,18 @@ pub fn budget_notice(
         level: None,
         text: Some(format!("SMS budget {detail} used")),
     }));
-    for coord in &village.coordinators {
-        let lang = book.person(coord).map(|p| p.language).unwrap_or_default();
-        out.effects.push(Effect::Send(Outgoing {
-            to: coord.clone(),
-            kind: MessageKind::BudgetWarning,
-            text: crate::text::render(
-                MessageKind::BudgetWarning,
-                lang,
-                &crate::text::Vars {
-                    detail: &detail,
-                    ..Default::default()
-                },
-            ),
-            member: String::new(),
-            checkin: None,
-            level: None,
-            urgent: true,
-            context: None,
-        }));
-    }
+    let vars = Vars {
+        detail: &detail,
+        ..Default::default()
+    };
+    let notice = Notice {
+        kind: MessageKind::BudgetWarning,
+        member: "",
+        checkin: None,
+        level: None,
+    };
+    out.effects
+        .extend(notify_coordinators(village, book, &notice, &vars, None));
     out
 }
 
