@@ -256,3 +256,38 @@ async fn export_round_trips_through_import() {
     let out = porchlight(&["export", "-", "--server", server], &token_env());
     assert_eq!(stdout(&out), exported);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reimporting_an_export_keeps_what_the_csv_does_not_carry() {
+    let d = common::start("", &[]);
+    let admin = Admin::new(&d.base);
+    admin
+        .add_member(serde_json::json!({
+            "name": "Walt Ito",
+            "phone": "+12025550144",
+            "contact": ["voice"],
+            "reminders": ["5m"],
+            "quiet_hours": "21:00-08:00",
+            "paused": true,
+        }))
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("roster.csv");
+    let arg = file.display().to_string();
+    let server = d.base.clone();
+    let out = porchlight(&["export", &arg, "--server", &server], &token_env());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let csv = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("walt-ito,") && l.ends_with(",voice,true")),
+        "{csv}"
+    );
+    let out = porchlight(&["import", &arg, "--server", &server], &token_env());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let m = admin.get("/api/v1/members/walt-ito").await;
+    assert_eq!(m["paused"], true, "{m}");
+    assert_eq!(m["contact"], serde_json::json!(["voice"]), "{m}");
+    assert_eq!(m["reminders"], serde_json::json!(["5m"]), "{m}");
+    assert_eq!(m["quiet_hours"], "21:00-08:00", "{m}");
+}

@@ -343,6 +343,16 @@ pub struct MemberIn {
 }
 
 fn member_from(app: &App, id: &str, m: &MemberIn) -> ApiResult<Member> {
+    member_over(app, id, m, &app.config.policy)
+}
+
+/// A member from API fields, with `base` for every policy setting not given.
+fn member_over(
+    app: &App,
+    id: &str,
+    m: &MemberIn,
+    base: &porchlight_core::model::Policy,
+) -> ApiResult<Member> {
     let mut policy_file = serde_json::Map::new();
     for (k, v) in [
         ("checkin", m.checkin.clone().map(serde_json::Value::from)),
@@ -364,7 +374,7 @@ fn member_from(app: &App, id: &str, m: &MemberIn) -> ApiResult<Member> {
     let pf: PolicyFile = serde_json::from_value(serde_json::Value::Object(policy_file))
         .map_err(|e| ApiError::invalid(format!("policy: {e}")))?;
     let policy = pf
-        .apply("member", &app.config.policy)
+        .apply("member", base)
         .map_err(|e| ApiError::invalid(e.to_string()))?;
     let mut member = Member::new(id);
     member.policy = policy;
@@ -502,10 +512,28 @@ pub struct MemberOut {
     pub state: String,
     /// Next scheduled check-in.
     pub next_checkin: Option<DateTime<Utc>>,
+    /// Reminders, from the prompt.
+    pub reminders: Vec<String>,
+    /// Quiet hours, if any.
+    pub quiet_hours: Option<String>,
+    /// Ways to reach them, in order (empty: SMS if they have a phone, then webhook).
+    pub contact: Vec<String>,
+}
+
+fn way_name(w: ContactWay) -> &'static str {
+    match w {
+        ContactWay::Sms => "sms",
+        ContactWay::Voice => "voice",
+        ContactWay::Webhook => "webhook",
+    }
 }
 
 fn member_out(app: &App, st: &MemberState) -> ApiResult<MemberOut> {
     let person = app.store.person(&st.member.id)?;
+    let person_contact = person
+        .as_ref()
+        .map(|p| p.contact.clone())
+        .unwrap_or_default();
     Ok(MemberOut {
         id: st.member.id.clone(),
         name: person
@@ -526,6 +554,18 @@ fn member_out(app: &App, st: &MemberState) -> ApiResult<MemberOut> {
         paused: st.member.paused,
         state: board_state(st, Utc::now()).to_string(),
         next_checkin: st.next_at,
+        reminders: st
+            .member
+            .policy
+            .reminders
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        quiet_hours: st.member.policy.quiet_hours.map(|q| q.to_string()),
+        contact: person_contact
+            .iter()
+            .map(|w| way_name(*w).to_string())
+            .collect(),
     })
 }
 
@@ -1042,7 +1082,7 @@ async fn message(
 // ----- import / export -------------------------------------------------------------------
 
 /// The roster CSV columns, in order.
-pub const CSV_COLUMNS: [&str; 12] = [
+pub const CSV_COLUMNS: [&str; 14] = [
     "id",
     "name",
     "phone",
@@ -1055,6 +1095,8 @@ pub const CSV_COLUMNS: [&str; 12] = [
     "buddies",
     "family",
     "away_until",
+    "contact",
+    "paused",
 ];
 
 #[derive(Deserialize, Serialize, Default, Clone)]
@@ -1083,6 +1125,10 @@ struct Row {
     family: String,
     #[serde(default)]
     away_until: String,
+    #[serde(default)]
+    contact: String,
+    #[serde(default)]
+    paused: String,
 }
 
 fn opt(s: &str) -> Option<String> {
@@ -1180,7 +1226,7 @@ async fn do_import(
             webhook: None,
             timezone: opt(&r.timezone),
             language: opt(&r.language),
-            contact: None,
+            contact: opt(&r.contact).map(|c| ids(&c)),
         };
         match person_from(app, &pin, "") {
             Ok(p) => {
@@ -1252,10 +1298,28 @@ async fn do_import(
             circle: opt(&r.circle),
             ..Default::default()
         };
-        match member_from(app, &id, &m) {
+        // Re-importing an export must not lose what the CSV doesn't carry (reminders,
+        // escalation, quiet hours): an existing member's own policy is the base.
+        let existing = app.store.member(&id).map_err(|e| Err(e.into()))?;
+        let base = existing
+            .as_ref()
+            .map_or(&app.config.policy, |st| &st.member.policy);
+        match member_over(app, &id, &m, base) {
             Ok(mut member) => {
                 member.buddies = ids(&r.buddies);
                 member.family = ids(&r.family);
+                member.paused = match r.paused.trim().to_ascii_lowercase().as_str() {
+                    "" => existing.as_ref().is_some_and(|st| st.member.paused),
+                    "true" | "yes" | "1" => true,
+                    "false" | "no" | "0" => false,
+                    other => {
+                        errors.push(RowError {
+                            row: i + 1,
+                            message: format!("paused: {other:?} is not true or false"),
+                        });
+                        continue;
+                    }
+                };
                 if member.by == CheckinBy::Buddy && member.buddies.is_empty() {
                     errors.push(RowError {
                         row: i + 1,
@@ -1293,6 +1357,9 @@ async fn do_import(
         if let Some(existing) = app.store.person(&p.id).map_err(|e| Err(e.into()))? {
             p.opted_out = existing.opted_out;
             p.webhook = p.webhook.or(existing.webhook);
+            if p.contact.is_empty() {
+                p.contact = existing.contact;
+            }
         }
         app.store.put_person(&p).map_err(|e| Err(e.into()))?;
     }
@@ -1363,6 +1430,17 @@ async fn export(State(app): State<Arc<App>>) -> ApiResult<Response> {
                 .and_then(|m| m.member.away_until)
                 .map(|d| d.to_string())
                 .unwrap_or_default(),
+            contact: p
+                .contact
+                .iter()
+                .map(|w| way_name(*w))
+                .collect::<Vec<_>>()
+                .join(";"),
+            paused: if m.is_some_and(|m| m.member.paused) {
+                "true".into()
+            } else {
+                String::new()
+            },
         };
         w.serialize(row).map_err(write_err)?;
     }
