@@ -340,6 +340,12 @@ pub trait Roster {
     fn person(&self, id: &str) -> Option<Person>;
     /// Who checks on `member` in `circle` on `date`, if the circle pairs them.
     fn circle_checker(&self, circle: &str, date: NaiveDate, member: &str) -> Option<PersonId>;
+    /// Whether the prompt of a check-in is still waiting in the outbox (not yet accepted by
+    /// any channel). Books that deliver at once answer `false`.
+    fn prompt_undelivered(&self, checkin: &str) -> bool {
+        let _ = checkin;
+        false
+    }
 }
 
 /// One engine step: the village, the roster, the instant, and the effects produced so far.
@@ -837,6 +843,26 @@ impl<'a> Engine<'a> {
                     let asked = c.asked.clone();
                     self.send(st, Some(&c), &asked, kind, None, false, Some(role), "");
                     self.record(st, Some(&c), EventKind::Reminded).to = Some(asked);
+                }
+            }
+            Timer::Deadline(_) if self.roster.prompt_undelivered(&c.id) => {
+                // The prompt never reached anyone before the window closed (a provider down,
+                // retries still running): nobody is alerted about a prompt never received,
+                // but coordinators learn the member was not reached.
+                c.status = CheckinStatus::Skipped;
+                self.record(st, Some(&c), EventKind::Skipped).text =
+                    Some("prompt not delivered in time".into());
+                let who = self.person(&c.asked).name;
+                for coord in self.village.coordinators.clone() {
+                    self.send_with(
+                        st,
+                        Some(&c),
+                        &coord,
+                        MessageKind::DeliveryFailed,
+                        None,
+                        &who,
+                        "check-in not delivered before its window closed",
+                    );
                 }
             }
             Timer::Deadline(deadline) => {

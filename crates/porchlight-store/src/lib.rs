@@ -20,6 +20,7 @@
 //! | `sent` | message id (u64 BE) | delivered [`OutboxEntry`] with its attempts |
 //! | `dead` | message id (u64 BE) | dead-lettered [`OutboxEntry`] with its attempts and reason |
 //! | `tokens` | reply-link token | [`LinkToken`]: who, about which check-in, until when |
+//! | `pending` | check-in id | id of its prompt while that is still in the outbox |
 //!
 //! Every engine step commits the member states it changed, their due-index entries, the
 //! messages it queued, its audit events and the check-ins it closed in **one** sled
@@ -151,9 +152,10 @@ const BY_DATE: usize = 11;
 const SENT: usize = 12;
 const DEAD: usize = 13;
 const TOKENS: usize = 14;
-const TREE_NAMES: [&str; 15] = [
+const PENDING: usize = 15;
+const TREE_NAMES: [&str; 16] = [
     "meta", "people", "phones", "members", "due", "contexts", "circles", "pairings", "outbox",
-    "audit", "checkins", "by_date", "sent", "dead", "tokens",
+    "audit", "checkins", "by_date", "sent", "dead", "tokens", "pending",
 ];
 
 /// The store: a sled database and the village it serves.
@@ -238,6 +240,16 @@ impl Roster for TxBook<'_> {
         self.get(PEOPLE, id.as_bytes())
     }
 
+    fn prompt_undelivered(&self, checkin: &str) -> bool {
+        match self.tx[PENDING].get(checkin.as_bytes()) {
+            Ok(v) => v.is_some(),
+            Err(e) => {
+                self.error.borrow_mut().get_or_insert(e);
+                false
+            }
+        }
+    }
+
     fn circle_checker(&self, circle: &str, date: NaiveDate, member: &str) -> Option<PersonId> {
         // Computed once per circle and day, then kept: a restart never reshuffles it.
         if let Some(p) = self.get::<Pairing>(PAIRINGS, &pairing_key(circle, date)) {
@@ -294,6 +306,26 @@ fn put_member(tx: &[TransactionalTree], st: &MemberState) -> TxResult<()> {
         tx[DUE].insert(due_key(at, &st.member.id), id)?;
     }
     tx[MEMBERS].insert(id, enc(st))?;
+    Ok(())
+}
+
+/// First prompts of a check-in (not reminders): a check-in whose prompt is still queued when
+/// its window closes was never received, and must not raise an alarm.
+fn is_prompt(kind: porchlight_core::text::MessageKind) -> bool {
+    use porchlight_core::text::MessageKind::{CheckOn, Prompt, RollCall};
+    matches!(kind, Prompt | CheckOn | RollCall)
+}
+
+/// Forgets a check-in's pending prompt when that message leaves the outbox.
+fn clear_pending(pending: &TransactionalTree, entry: &OutboxEntry) -> TxResult<()> {
+    if let Some(c) = &entry.message.checkin {
+        if pending
+            .get(c.as_bytes())?
+            .is_some_and(|v| v.as_ref() == entry.id.to_be_bytes())
+        {
+            pending.remove(c.as_bytes())?;
+        }
+    }
     Ok(())
 }
 
@@ -375,6 +407,11 @@ fn commit(
                     tx[TOKENS].insert(token.as_bytes(), enc(&link))?;
                     message.text =
                         format!("{} {}/r/{token}", message.text, base.trim_end_matches('/'));
+                }
+                if is_prompt(msg.kind) {
+                    if let Some(c) = &msg.checkin {
+                        tx[PENDING].insert(c.as_bytes(), &id.to_be_bytes())?;
+                    }
                 }
                 let entry = OutboxEntry {
                     id,
@@ -794,7 +831,15 @@ impl Store {
 
     /// Removes a delivered message from the outbox.
     pub fn outbox_remove(&self, id: u64) -> Result<()> {
-        self.trees[OUTBOX].remove(id.to_be_bytes())?;
+        let (outbox, pending) = (&self.trees[OUTBOX], &self.trees[PENDING]);
+        (outbox, pending).transaction(|(outbox, pending)| {
+            if let Some(v) = outbox.remove(&id.to_be_bytes())? {
+                let entry: OutboxEntry =
+                    dec("outbox", &v).map_err(ConflictableTransactionError::Abort)?;
+                clear_pending(pending, &entry)?;
+            }
+            Ok(())
+        })?;
         Ok(())
     }
 
@@ -844,8 +889,9 @@ impl Store {
 
     /// Moves a delivered message from the outbox to the sent history.
     pub fn outbox_delivered(&self, id: u64, state: &DeliveryState) -> Result<()> {
-        let (outbox, sent) = (&self.trees[OUTBOX], &self.trees[SENT]);
-        (outbox, sent).transaction(|(outbox, sent)| {
+        let (outbox, sent, pending) =
+            (&self.trees[OUTBOX], &self.trees[SENT], &self.trees[PENDING]);
+        (outbox, sent, pending).transaction(|(outbox, sent, pending)| {
             let key = id.to_be_bytes();
             let Some(v) = outbox.remove(&key)? else {
                 return Ok(());
@@ -853,6 +899,7 @@ impl Store {
             let mut entry: OutboxEntry =
                 dec("outbox", &v).map_err(ConflictableTransactionError::Abort)?;
             entry.delivery = state.clone();
+            clear_pending(pending, &entry)?;
             sent.insert(&key, enc(&entry))?;
             Ok(())
         })?;
@@ -877,6 +924,7 @@ impl Store {
             let mut entry: OutboxEntry =
                 dec("outbox", &v).map_err(ConflictableTransactionError::Abort)?;
             entry.delivery = state.clone();
+            clear_pending(&tx[PENDING], &entry)?;
             tx[DEAD].insert(&key, enc(&entry))?;
             let book = TxBook {
                 tx,

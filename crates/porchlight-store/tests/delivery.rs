@@ -27,6 +27,13 @@ fn store() -> Store {
     s
 }
 
+/// Every queued message is accepted by a channel (what the dispatcher does).
+fn deliver_all(s: &Store) {
+    for e in s.outbox(10_000).unwrap() {
+        s.outbox_delivered(e.id, &e.delivery).unwrap();
+    }
+}
+
 fn dead(reason: &str) -> DeliveryState {
     DeliveryState {
         status: DeliveryStatus::DeadLetter,
@@ -39,6 +46,7 @@ fn dead(reason: &str) -> DeliveryState {
 fn an_unreachable_buddy_moves_the_chain_on_and_coordinators_hear_of_it() {
     let s = store();
     s.run_due(t("2026-11-24T09:00:00Z")).unwrap();
+    deliver_all(&s);
     let missed = s.run_due(t("2026-11-24T11:00:00Z")).unwrap();
     let alert = missed
         .messages
@@ -172,5 +180,40 @@ fn provider_opt_out_is_reported_and_silences_check_ins() {
             .unwrap()
             .messages
             .is_empty()
+    );
+}
+
+#[test]
+fn a_prompt_still_queued_when_the_window_closes_raises_no_alarm() {
+    let s = store();
+    let c = s.run_due(t("2026-11-24T09:00:00Z")).unwrap();
+    assert_eq!(c.messages[0].message.kind, MessageKind::Prompt);
+    // The SMS provider is down: the prompt is still retrying at the deadline.
+    let c = s.run_due(t("2026-11-24T11:00:00Z")).unwrap();
+    assert!(
+        c.events
+            .iter()
+            .all(|(_, e)| e.event != EventKind::Missed && e.event != EventKind::Alerted),
+        "{:?}",
+        c.events
+    );
+    assert!(c.events.iter().any(|(_, e)| e.event == EventKind::Skipped));
+    let notice: Vec<_> = c
+        .messages
+        .iter()
+        .filter(|m| m.message.kind == MessageKind::DeliveryFailed)
+        .collect();
+    assert_eq!(notice.len(), 1);
+    assert_eq!(notice[0].message.to, "desk");
+    // The same day with the prompt delivered: a miss escalates as usual.
+    let s = store();
+    s.run_due(t("2026-11-24T09:00:00Z")).unwrap();
+    deliver_all(&s);
+    let c = s.run_due(t("2026-11-24T11:00:00Z")).unwrap();
+    assert!(c.events.iter().any(|(_, e)| e.event == EventKind::Missed));
+    assert!(
+        c.messages
+            .iter()
+            .any(|m| m.message.kind == MessageKind::BuddyAlert)
     );
 }
