@@ -281,7 +281,8 @@ impl<Q: Queue, C: Clock> Dispatcher<Q, C> {
             let free = self.settings.concurrency.saturating_sub(inflight.len());
             let mut next: Option<DateTime<Utc>> = None;
             if free > 0 {
-                match self.queue.ready(self.clock.now(), &busy, free) {
+                let (now, taken) = (self.clock.now(), busy.clone());
+                match blocking(&self.queue, move |q| q.ready(now, &taken, free)).await {
                     Ok((ready, later)) => {
                         next = later;
                         for p in ready {
@@ -359,7 +360,8 @@ impl<Q: Queue, C: Clock> Job<Q, C> {
                 )
             });
             tracing::warn!(message = %p.delivery.id, person = %p.person.id, reason = state.reason.as_deref().unwrap_or(""), "dead letter");
-            return self.queue.dead_letter(p.id, &state, true);
+            let id = p.id;
+            return blocking(&self.queue, move |q| q.dead_letter(id, &state, true)).await;
         };
         let channel = self
             .router
@@ -372,11 +374,11 @@ impl<Q: Queue, C: Clock> Job<Q, C> {
         if channel.is_sms() {
             // Messages about a member in trouble are never held back by the budget.
             let limit = if p.urgent { None } else { cap };
-            match self.queue.reserve_sms(day, segs, limit)? {
+            match blocking(&self.queue, move |q| q.reserve_sms(day, segs, limit)).await? {
                 Some(total) => {
                     if let Some(cap) = cap {
                         if u64::from(total) * 100 >= u64::from(cap) * 80 {
-                            self.queue.budget_notice(day, 80, now)?;
+                            blocking(&self.queue, move |q| q.budget_notice(day, 80, now)).await?;
                         }
                     }
                 }
@@ -386,8 +388,9 @@ impl<Q: Queue, C: Clock> Job<Q, C> {
                     state.reason = Some(format!(
                         "held back: the daily SMS budget of {cap} segments is used up"
                     ));
-                    self.queue.budget_notice(day, 100, now)?;
-                    return self.queue.dead_letter(p.id, &state, false);
+                    blocking(&self.queue, move |q| q.budget_notice(day, 100, now)).await?;
+                    let id = p.id;
+                    return blocking(&self.queue, move |q| q.dead_letter(id, &state, false)).await;
                 }
             }
         }
@@ -409,7 +412,8 @@ impl<Q: Queue, C: Clock> Job<Q, C> {
                     state.segments = Some(segs);
                 }
                 tracing::debug!(message = %p.delivery.id, "delivered");
-                self.queue.delivered(p.id, &state)
+                let id = p.id;
+                blocking(&self.queue, move |q| q.delivered(id, &state)).await
             }
             Err(e) => {
                 state.attempts.push(Attempt {
@@ -423,10 +427,11 @@ impl<Q: Queue, C: Clock> Job<Q, C> {
                 tracing::info!(message = %p.delivery.id, channel = %name, failure = ?e.failure, detail = %e.detail, "delivery attempt failed");
                 if channel.is_sms() {
                     // Not sent (a 5xx may have sent it, but the budget errs towards sending).
-                    self.queue.release_sms(day, segs)?;
+                    blocking(&self.queue, move |q| q.release_sms(day, segs)).await?;
                 }
                 if e.failure == Failure::OptedOut {
-                    self.queue.opted_out(&p.person.id, at)?;
+                    let who = p.person.id.clone();
+                    blocking(&self.queue, move |q| q.opted_out(&who, at)).await?;
                 }
                 let tries = state.attempts_on(&name);
                 if e.failure == Failure::Retryable && tries < self.settings.backoff.max_attempts {
@@ -434,14 +439,28 @@ impl<Q: Queue, C: Clock> Job<Q, C> {
                     let delay = self.settings.backoff.delay(tries, e.retry_after, &mut rng);
                     state.next_attempt_at =
                         Some(at + TimeDelta::from_std(delay).unwrap_or(TimeDelta::MAX));
-                    return self.queue.update(p.id, &state);
+                    let id = p.id;
+                    return blocking(&self.queue, move |q| q.update(id, &state)).await;
                 }
                 // Permanent, opted out, or out of retries: the person's next way, at once.
                 state.given_up.push(name);
                 state.way = state.given_up.len();
                 state.next_attempt_at = None;
-                self.queue.update(p.id, &state)
+                let id = p.id;
+                blocking(&self.queue, move |q| q.update(id, &state)).await
             }
         }
     }
+}
+
+/// Runs a queue call on a blocking thread: the queue is storage (sled reads, waits for the
+/// store writer), which must never run on an async worker.
+async fn blocking<Q: Queue, R: Send + 'static>(
+    queue: &Arc<Q>,
+    f: impl FnOnce(&Q) -> Result<R, QueueError> + Send + 'static,
+) -> Result<R, QueueError> {
+    let q = queue.clone();
+    tokio::task::spawn_blocking(move || f(&q))
+        .await
+        .map_err(|e| QueueError(format!("queue task failed: {e}")))?
 }

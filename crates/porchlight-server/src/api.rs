@@ -64,6 +64,14 @@ impl ApiError {
     fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
     }
+    fn internal(e: impl std::fmt::Display) -> ApiError {
+        tracing::error!(error = %e, "admin API task failed");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; see the daemon's log",
+        )
+    }
 }
 
 impl From<StoreError> for ApiError {
@@ -71,6 +79,14 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
             StoreError::Conflict(why) => ApiError::new(StatusCode::CONFLICT, "conflict", why),
+            StoreError::Unavailable(why) => {
+                tracing::error!(reason = %why, "storage unavailable in the admin API");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "storage is unavailable; nothing was saved, try again",
+                )
+            }
             other => {
                 tracing::error!(error = %other, "store error in the admin API");
                 ApiError::new(
@@ -241,17 +257,19 @@ async fn add_person(
     State(app): State<Arc<App>>,
     ApiJson(p): ApiJson<PersonIn>,
 ) -> ApiResult<(StatusCode, axum::Json<Created>)> {
-    let person = person_from(&app, &p, "")?;
-    if app.store.person(&person.id)?.is_some() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            format!("a person with id {:?} exists", person.id),
-        ));
-    }
-    app.store.put_person(&person)?;
-    app.store.flush_async().await?;
-    Ok((StatusCode::CREATED, axum::Json(Created { id: person.id })))
+    blocking(move || {
+        let person = person_from(&app, &p, "")?;
+        if app.store.person(&person.id)?.is_some() {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("a person with id {:?} exists", person.id),
+            ));
+        }
+        app.store.put_person(&person)?;
+        Ok((StatusCode::CREATED, axum::Json(Created { id: person.id })))
+    })
+    .await
 }
 
 /// A person as listed.
@@ -291,9 +309,12 @@ fn person_out(p: &Person) -> PersonOut {
 /// Lists people.
 #[utoipa::path(get, path = "/api/v1/people", responses((status = 200, body = [PersonOut])), security(("bearer" = [])))]
 async fn list_people(State(app): State<Arc<App>>) -> ApiResult<axum::Json<Vec<PersonOut>>> {
-    Ok(axum::Json(
-        app.store.people()?.iter().map(person_out).collect(),
-    ))
+    blocking(move || {
+        Ok(axum::Json(
+            app.store.people()?.iter().map(person_out).collect(),
+        ))
+    })
+    .await
 }
 
 // ----- members ---------------------------------------------------------------------------
@@ -442,45 +463,49 @@ async fn add_member(
     State(app): State<Arc<App>>,
     ApiJson(m): ApiJson<MemberIn>,
 ) -> ApiResult<(StatusCode, axum::Json<Created>)> {
-    let id = match person_fields(&m) {
-        Some(pf) => {
-            let person = person_from(&app, &pf, "")?;
-            if app.store.member(&person.id)?.is_some() || app.store.person(&person.id)?.is_some() {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "conflict",
-                    format!("{:?} already exists", person.id),
-                ));
+    blocking(move || {
+        let id = match person_fields(&m) {
+            Some(pf) => {
+                let person = person_from(&app, &pf, "")?;
+                if app.store.member(&person.id)?.is_some()
+                    || app.store.person(&person.id)?.is_some()
+                {
+                    return Err(ApiError::new(
+                        StatusCode::CONFLICT,
+                        "conflict",
+                        format!("{:?} already exists", person.id),
+                    ));
+                }
+                let member = member_from(&app, &person.id, &m)?;
+                app.store.put_person(&person)?;
+                app.store.put_member(member, Utc::now())?;
+                person.id
             }
-            let member = member_from(&app, &person.id, &m)?;
-            app.store.put_person(&person)?;
-            app.store.put_member(member, Utc::now())?;
-            person.id
-        }
-        None => {
-            let id = m.id.clone().ok_or_else(|| {
-                ApiError::invalid("name: give a name (or the id of an existing person)")
-            })?;
-            if app.store.person(&id)?.is_none() {
-                return Err(ApiError::invalid(format!(
-                    "id: no person {id:?}; give a name to create one"
-                )));
+            None => {
+                let id = m.id.clone().ok_or_else(|| {
+                    ApiError::invalid("name: give a name (or the id of an existing person)")
+                })?;
+                if app.store.person(&id)?.is_none() {
+                    return Err(ApiError::invalid(format!(
+                        "id: no person {id:?}; give a name to create one"
+                    )));
+                }
+                if app.store.member(&id)?.is_some() {
+                    return Err(ApiError::new(
+                        StatusCode::CONFLICT,
+                        "conflict",
+                        format!("{id:?} is already a member"),
+                    ));
+                }
+                let member = member_from(&app, &id, &m)?;
+                app.store.put_member(member, Utc::now())?;
+                id
             }
-            if app.store.member(&id)?.is_some() {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "conflict",
-                    format!("{id:?} is already a member"),
-                ));
-            }
-            let member = member_from(&app, &id, &m)?;
-            app.store.put_member(member, Utc::now())?;
-            id
-        }
-    };
-    app.store.flush_async().await?;
-    app.scheduler.notify_one();
-    Ok((StatusCode::CREATED, axum::Json(Created { id })))
+        };
+        app.scheduler.notify_one();
+        Ok((StatusCode::CREATED, axum::Json(Created { id })))
+    })
+    .await
 }
 
 /// A member as shown.
@@ -572,13 +597,16 @@ fn member_out(app: &App, st: &MemberState) -> ApiResult<MemberOut> {
 /// Lists members.
 #[utoipa::path(get, path = "/api/v1/members", responses((status = 200, body = [MemberOut])), security(("bearer" = [])))]
 async fn list_members(State(app): State<Arc<App>>) -> ApiResult<axum::Json<Vec<MemberOut>>> {
-    let members = app.store.members()?;
-    Ok(axum::Json(
-        members
-            .iter()
-            .map(|m| member_out(&app, m))
-            .collect::<ApiResult<_>>()?,
-    ))
+    blocking(move || {
+        let members = app.store.members()?;
+        Ok(axum::Json(
+            members
+                .iter()
+                .map(|m| member_out(&app, m))
+                .collect::<ApiResult<_>>()?,
+        ))
+    })
+    .await
 }
 
 /// Shows a member.
@@ -588,11 +616,14 @@ async fn get_member(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<MemberOut>> {
-    let st = app
-        .store
-        .member(&id)?
-        .ok_or_else(|| ApiError::not_found(format!("member {id:?} not found")))?;
-    Ok(axum::Json(member_out(&app, &st)?))
+    blocking(move || {
+        let st = app
+            .store
+            .member(&id)?
+            .ok_or_else(|| ApiError::not_found(format!("member {id:?} not found")))?;
+        Ok(axum::Json(member_out(&app, &st)?))
+    })
+    .await
 }
 
 /// Replaces a member's settings (and person fields, when a name is given).
@@ -604,34 +635,36 @@ async fn put_member(
     Path(id): Path<String>,
     ApiJson(mut m): ApiJson<MemberIn>,
 ) -> ApiResult<axum::Json<MemberOut>> {
-    let old = app
-        .store
-        .member(&id)?
-        .ok_or_else(|| ApiError::not_found(format!("member {id:?} not found")))?;
-    if m.id.as_ref().is_some_and(|i| *i != id) {
-        return Err(ApiError::invalid("id: cannot change a member's id"));
-    }
-    m.id = Some(id.clone());
-    // Check everything before writing anything: a 400 leaves the member as it was.
-    let mut member = member_from(&app, &id, &m)?;
-    member.away_until = old.member.away_until;
-    let person = match person_fields(&m) {
-        Some(pf) => {
-            let mut person = person_from(&app, &pf, "")?;
-            if let Some(existing) = app.store.person(&id)? {
-                person.opted_out = existing.opted_out;
-            }
-            Some(person)
+    blocking(move || {
+        let old = app
+            .store
+            .member(&id)?
+            .ok_or_else(|| ApiError::not_found(format!("member {id:?} not found")))?;
+        if m.id.as_ref().is_some_and(|i| *i != id) {
+            return Err(ApiError::invalid("id: cannot change a member's id"));
         }
-        None => None,
-    };
-    if let Some(person) = person {
-        app.store.put_person(&person)?;
-    }
-    let st = app.store.put_member(member, Utc::now())?;
-    app.store.flush_async().await?;
-    app.scheduler.notify_one();
-    Ok(axum::Json(member_out(&app, &st)?))
+        m.id = Some(id.clone());
+        // Check everything before writing anything: a 400 leaves the member as it was.
+        let mut member = member_from(&app, &id, &m)?;
+        member.away_until = old.member.away_until;
+        let person = match person_fields(&m) {
+            Some(pf) => {
+                let mut person = person_from(&app, &pf, "")?;
+                if let Some(existing) = app.store.person(&id)? {
+                    person.opted_out = existing.opted_out;
+                }
+                Some(person)
+            }
+            None => None,
+        };
+        if let Some(person) = person {
+            app.store.put_person(&person)?;
+        }
+        let st = app.store.put_member(member, Utc::now())?;
+        app.scheduler.notify_one();
+        Ok(axum::Json(member_out(&app, &st)?))
+    })
+    .await
 }
 
 /// Removes a member (their person record and history stay).
@@ -641,11 +674,13 @@ async fn delete_member(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    if !app.store.remove_member(&id)? {
-        return Err(ApiError::not_found(format!("member {id:?} not found")));
-    }
-    app.store.flush_async().await?;
-    Ok(StatusCode::NO_CONTENT)
+    blocking(move || {
+        if !app.store.remove_member(&id)? {
+            return Err(ApiError::not_found(format!("member {id:?} not found")));
+        }
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
 }
 
 /// Away until a date.
@@ -656,7 +691,7 @@ pub struct AwayIn {
     pub until: NaiveDate,
 }
 
-async fn set_away(app: &App, id: &str, until: Option<NaiveDate>) -> ApiResult<MemberOut> {
+fn set_away(app: &App, id: &str, until: Option<NaiveDate>) -> ApiResult<MemberOut> {
     let st = app
         .store
         .member(id)?
@@ -672,7 +707,6 @@ async fn set_away(app: &App, id: &str, until: Option<NaiveDate>) -> ApiResult<Me
     let mut member = st.member.clone();
     member.away_until = until;
     let st = app.store.put_member(member, Utc::now())?;
-    app.store.flush_async().await?;
     app.scheduler.notify_one();
     member_out(app, &st)
 }
@@ -686,7 +720,7 @@ async fn away(
     Path(id): Path<String>,
     ApiJson(a): ApiJson<AwayIn>,
 ) -> ApiResult<axum::Json<MemberOut>> {
-    Ok(axum::Json(set_away(&app, &id, Some(a.until)).await?))
+    blocking(move || Ok(axum::Json(set_away(&app, &id, Some(a.until))?))).await
 }
 
 /// Ends away mode.
@@ -696,7 +730,7 @@ async fn back(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<MemberOut>> {
-    Ok(axum::Json(set_away(&app, &id, None).await?))
+    blocking(move || Ok(axum::Json(set_away(&app, &id, None)?))).await
 }
 
 // ----- roll call, alerts -----------------------------------------------------------------
@@ -725,30 +759,32 @@ async fn start_rollcall(
     State(app): State<Arc<App>>,
     ApiJson(r): ApiJson<RollCallIn>,
 ) -> ApiResult<(StatusCode, axum::Json<RollCallStarted>)> {
-    let window = match &r.window {
-        Some(w) => w
-            .parse::<porchlight_core::model::Span>()
-            .map_err(|e| ApiError::invalid(format!("window: {e}")))?
-            .delta(),
-        None => TimeDelta::hours(1),
-    };
-    if window <= TimeDelta::zero() {
-        return Err(ApiError::invalid("window: must be longer than 0s"));
-    }
-    let now = Utc::now();
-    let id = format!("rc-{}", now.format("%Y%m%d-%H%M%S"));
-    let committed = app.store.roll_call(&id, window, now)?;
-    app.store.flush_async().await?;
-    let prompted = committed
-        .events
-        .iter()
-        .filter(|(_, e)| e.event == porchlight_core::engine::EventKind::Prompted)
-        .count();
-    app.after_commit(&committed);
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(RollCallStarted { id, prompted }),
-    ))
+    blocking(move || {
+        let window = match &r.window {
+            Some(w) => w
+                .parse::<porchlight_core::model::Span>()
+                .map_err(|e| ApiError::invalid(format!("window: {e}")))?
+                .delta(),
+            None => TimeDelta::hours(1),
+        };
+        if window <= TimeDelta::zero() {
+            return Err(ApiError::invalid("window: must be longer than 0s"));
+        }
+        let now = Utc::now();
+        let id = format!("rc-{}", now.format("%Y%m%d-%H%M%S"));
+        let committed = app.store.roll_call(&id, window, now)?;
+        let prompted = committed
+            .events
+            .iter()
+            .filter(|(_, e)| e.event == porchlight_core::engine::EventKind::Prompted)
+            .count();
+        app.after_commit(&committed);
+        Ok((
+            StatusCode::CREATED,
+            axum::Json(RollCallStarted { id, prompted }),
+        ))
+    })
+    .await
 }
 
 /// Who answered a roll call.
@@ -769,42 +805,45 @@ async fn get_rollcall(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<RollCallStatus>> {
-    let suffix = format!("/rollcall/{id}");
-    let mut answered = Vec::new();
-    let mut unaccounted = Vec::new();
-    for st in app.store.members()? {
-        if st.open.iter().any(|c| c.id.ends_with(&suffix)) {
-            unaccounted.push(st.member.id.clone());
-        }
-    }
-    // Closed roll-call check-ins are in the history under the members' local dates, which
-    // lie within a day of the date in the roll call's id.
-    let date = id
-        .strip_prefix("rc-")
-        .and_then(|s| s.get(..8))
-        .and_then(|d| NaiveDate::parse_from_str(d, "%Y%m%d").ok())
-        .ok_or_else(|| ApiError::not_found(format!("roll call {id:?} not found")))?;
-    for d in [date.pred_opt(), Some(date), date.succ_opt()]
-        .into_iter()
-        .flatten()
-    {
-        for c in app.store.checkins_on(d)? {
-            if c.id.ends_with(&suffix)
-                && c.status != CheckinStatus::Skipped
-                && !answered.contains(&c.member)
-            {
-                answered.push(c.member.clone());
+    blocking(move || {
+        let suffix = format!("/rollcall/{id}");
+        let mut answered = Vec::new();
+        let mut unaccounted = Vec::new();
+        for st in app.store.members()? {
+            if st.open.iter().any(|c| c.id.ends_with(&suffix)) {
+                unaccounted.push(st.member.id.clone());
             }
         }
-    }
-    if answered.is_empty() && unaccounted.is_empty() {
-        return Err(ApiError::not_found(format!("roll call {id:?} not found")));
-    }
-    Ok(axum::Json(RollCallStatus {
-        id,
-        answered,
-        unaccounted,
-    }))
+        // Closed roll-call check-ins are in the history under the members' local dates, which
+        // lie within a day of the date in the roll call's id.
+        let date = id
+            .strip_prefix("rc-")
+            .and_then(|s| s.get(..8))
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y%m%d").ok())
+            .ok_or_else(|| ApiError::not_found(format!("roll call {id:?} not found")))?;
+        for d in [date.pred_opt(), Some(date), date.succ_opt()]
+            .into_iter()
+            .flatten()
+        {
+            for c in app.store.checkins_on(d)? {
+                if c.id.ends_with(&suffix)
+                    && c.status != CheckinStatus::Skipped
+                    && !answered.contains(&c.member)
+                {
+                    answered.push(c.member.clone());
+                }
+            }
+        }
+        if answered.is_empty() && unaccounted.is_empty() {
+            return Err(ApiError::not_found(format!("roll call {id:?} not found")));
+        }
+        Ok(axum::Json(RollCallStatus {
+            id,
+            answered,
+            unaccounted,
+        }))
+    })
+    .await
 }
 
 /// Why an alert is resolved by hand.
@@ -826,38 +865,39 @@ async fn resolve_alert(
     Path(id): Path<String>,
     ApiJson(r): ApiJson<ResolveIn>,
 ) -> ApiResult<axum::Json<serde_json::Value>> {
-    if r.reason.trim().is_empty() {
-        return Err(ApiError::invalid("reason: say why, for the record"));
-    }
-    let by = r.by.clone().unwrap_or_else(|| "coordinator".into());
-    let now = Utc::now();
-    let (member, checkins): (String, Vec<String>) = match id.split_once('/') {
-        Some((m, _)) => (m.to_string(), vec![id.clone()]),
-        None => {
-            let st = app
-                .store
-                .member(&id)?
-                .ok_or_else(|| ApiError::not_found(format!("no open alert or member {id:?}")))?;
-            let open: Vec<String> = st
-                .open
-                .iter()
-                .filter(|c| c.alert.is_some())
-                .map(|c| c.id.clone())
-                .collect();
-            (id.clone(), open)
+    blocking(move || {
+        if r.reason.trim().is_empty() {
+            return Err(ApiError::invalid("reason: say why, for the record"));
         }
-    };
-    if checkins.is_empty() {
-        return Err(ApiError::not_found(format!("{member:?} has no open alert")));
-    }
-    let mut resolved = Vec::new();
-    for c in checkins {
-        let committed = app.store.resolve(&member, &c, &by, r.reason.trim(), now)?;
-        app.after_commit(&committed);
-        resolved.push(c);
-    }
-    app.store.flush_async().await?;
-    Ok(axum::Json(serde_json::json!({ "resolved": resolved })))
+        let by = r.by.clone().unwrap_or_else(|| "coordinator".into());
+        let now = Utc::now();
+        let (member, checkins): (String, Vec<String>) = match id.split_once('/') {
+            Some((m, _)) => (m.to_string(), vec![id.clone()]),
+            None => {
+                let st = app.store.member(&id)?.ok_or_else(|| {
+                    ApiError::not_found(format!("no open alert or member {id:?}"))
+                })?;
+                let open: Vec<String> = st
+                    .open
+                    .iter()
+                    .filter(|c| c.alert.is_some())
+                    .map(|c| c.id.clone())
+                    .collect();
+                (id.clone(), open)
+            }
+        };
+        if checkins.is_empty() {
+            return Err(ApiError::not_found(format!("{member:?} has no open alert")));
+        }
+        let mut resolved = Vec::new();
+        for c in checkins {
+            let committed = app.store.resolve(&member, &c, &by, r.reason.trim(), now)?;
+            app.after_commit(&committed);
+            resolved.push(c);
+        }
+        Ok(axum::Json(serde_json::json!({ "resolved": resolved })))
+    })
+    .await
 }
 
 // ----- status, check-ins, events, messages -----------------------------------------------
@@ -942,7 +982,7 @@ pub fn board(app: &App) -> Result<Status, StoreError> {
 /// Today's board: every member, their state, last answer and open alert.
 #[utoipa::path(get, path = "/api/v1/status", responses((status = 200, body = Status)), security(("bearer" = [])))]
 async fn status(State(app): State<Arc<App>>) -> ApiResult<axum::Json<Status>> {
-    Ok(axum::Json(board(&app)?))
+    blocking(move || Ok(axum::Json(board(&app)?))).await
 }
 
 /// `?date=`.
@@ -999,30 +1039,33 @@ async fn checkins(
     State(app): State<Arc<App>>,
     Query(q): Query<DateQuery>,
 ) -> ApiResult<axum::Json<Vec<CheckinOut>>> {
-    let date = match &q.date {
-        Some(d) => d
-            .parse::<NaiveDate>()
-            .map_err(|_| ApiError::invalid(format!("date: {d:?} is not YYYY-MM-DD")))?,
-        None => Utc::now()
-            .with_timezone(&app.config.village.timezone)
-            .date_naive(),
-    };
-    let mut out: Vec<CheckinOut> = app
-        .store
-        .checkins_on(date)?
-        .iter()
-        .map(checkin_out)
-        .collect();
-    for st in app.store.members()? {
-        out.extend(
-            st.open
-                .iter()
-                .filter(|c| c.local_date == date)
-                .map(checkin_out),
-        );
-    }
-    out.sort_by(|a, b| (a.scheduled_at, &a.member).cmp(&(b.scheduled_at, &b.member)));
-    Ok(axum::Json(out))
+    blocking(move || {
+        let date = match &q.date {
+            Some(d) => d
+                .parse::<NaiveDate>()
+                .map_err(|_| ApiError::invalid(format!("date: {d:?} is not YYYY-MM-DD")))?,
+            None => Utc::now()
+                .with_timezone(&app.config.village.timezone)
+                .date_naive(),
+        };
+        let mut out: Vec<CheckinOut> = app
+            .store
+            .checkins_on(date)?
+            .iter()
+            .map(checkin_out)
+            .collect();
+        for st in app.store.members()? {
+            out.extend(
+                st.open
+                    .iter()
+                    .filter(|c| c.local_date == date)
+                    .map(checkin_out),
+            );
+        }
+        out.sort_by(|a, b| (a.scheduled_at, &a.member).cmp(&(b.scheduled_at, &b.member)));
+        Ok(axum::Json(out))
+    })
+    .await
 }
 
 /// `?since=&limit=`.
@@ -1051,16 +1094,19 @@ async fn events(
     State(app): State<Arc<App>>,
     Query(q): Query<EventsQuery>,
 ) -> ApiResult<axum::Json<Vec<EventOut>>> {
-    let limit = q.limit.unwrap_or(500).clamp(1, 5000);
-    let list = app.store.events_after(q.since, limit)?;
-    Ok(axum::Json(
-        list.into_iter()
-            .map(|(id, e)| EventOut {
-                id,
-                event: serde_json::to_value(e).unwrap_or_default(),
-            })
-            .collect(),
-    ))
+    blocking(move || {
+        let limit = q.limit.unwrap_or(500).clamp(1, 5000);
+        let list = app.store.events_after(q.since, limit)?;
+        Ok(axum::Json(
+            list.into_iter()
+                .map(|(id, e)| EventOut {
+                    id,
+                    event: serde_json::to_value(e).unwrap_or_default(),
+                })
+                .collect(),
+        ))
+    })
+    .await
 }
 
 /// One message's delivery: where it is and every attempt.
@@ -1166,7 +1212,9 @@ pub struct RowError {
 #[utoipa::path(post, path = "/api/v1/import", request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = ImportResult), (status = 400, body = Object)), security(("bearer" = [])))]
 async fn import(State(app): State<Arc<App>>, body: Bytes) -> Response {
-    match do_import(&app, &body).await {
+    let done = tokio::task::spawn_blocking(move || do_import(&app, &body)).await;
+    let done = done.unwrap_or_else(|e| Err(Err(ApiError::internal(e))));
+    match done {
         Ok(r) => (StatusCode::OK, axum::Json(r)).into_response(),
         Err(Ok(rows)) => (
             StatusCode::BAD_REQUEST,
@@ -1180,10 +1228,7 @@ async fn import(State(app): State<Arc<App>>, body: Bytes) -> Response {
     }
 }
 
-async fn do_import(
-    app: &App,
-    body: &[u8],
-) -> Result<ImportResult, Result<Vec<RowError>, ApiError>> {
+fn do_import(app: &App, body: &[u8]) -> Result<ImportResult, Result<Vec<RowError>, ApiError>> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(body);
@@ -1368,7 +1413,6 @@ async fn do_import(
             .put_member(m.clone(), now)
             .map_err(|e| Err(e.into()))?;
     }
-    app.store.flush_async().await.map_err(|e| Err(e.into()))?;
     app.scheduler.notify_one();
     Ok(ImportResult {
         imported: members.len(),
@@ -1378,76 +1422,80 @@ async fn do_import(
 /// Exports the roster as CSV (the import format).
 #[utoipa::path(get, path = "/api/v1/export", responses((status = 200, content_type = "text/csv", body = String)), security(("bearer" = [])))]
 async fn export(State(app): State<Arc<App>>) -> ApiResult<Response> {
-    let members: BTreeMap<String, MemberState> = app
-        .store
-        .members()?
-        .into_iter()
-        .map(|m| (m.member.id.clone(), m))
-        .collect();
-    // The header is written explicitly, so it is there even for an empty roster.
-    let mut w = csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(Vec::new());
-    let write_err =
-        |e: csv::Error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string());
-    w.write_record(CSV_COLUMNS).map_err(write_err)?;
-    // People who are not members first, so a re-import finds buddies and family.
-    let mut people = app.store.people()?;
-    people.sort_by_key(|p| members.contains_key(&p.id));
-    for p in people {
-        let m = members.get(&p.id);
-        let row = Row {
-            id: p.id.clone(),
-            name: p.name.clone(),
-            phone: p.phone.clone().unwrap_or_default(),
-            timezone: p.timezone.map(|t| t.name().to_string()).unwrap_or_default(),
-            language: match p.language {
-                Language::En => "en".into(),
-                Language::Es => "es".into(),
-            },
-            checkin: m
-                .map(|m| m.member.policy.checkin.to_string())
-                .unwrap_or_default(),
-            window: m
-                .map(|m| m.member.policy.window.to_string())
-                .unwrap_or_default(),
-            by: m
-                .map(|m| match &m.member.by {
-                    CheckinBy::Myself => "self".to_string(),
-                    CheckinBy::Buddy => "buddy".to_string(),
-                    CheckinBy::Circle(_) => "circle".to_string(),
-                })
-                .unwrap_or_default(),
-            circle: m
-                .and_then(|m| match &m.member.by {
-                    CheckinBy::Circle(c) => Some(c.clone()),
-                    _ => None,
-                })
-                .unwrap_or_default(),
-            buddies: m.map(|m| m.member.buddies.join(";")).unwrap_or_default(),
-            family: m.map(|m| m.member.family.join(";")).unwrap_or_default(),
-            away_until: m
-                .and_then(|m| m.member.away_until)
-                .map(|d| d.to_string())
-                .unwrap_or_default(),
-            contact: p
-                .contact
-                .iter()
-                .map(|w| way_name(*w))
-                .collect::<Vec<_>>()
-                .join(";"),
-            paused: if m.is_some_and(|m| m.member.paused) {
-                "true".into()
-            } else {
-                String::new()
-            },
+    blocking(move || {
+        let members: BTreeMap<String, MemberState> = app
+            .store
+            .members()?
+            .into_iter()
+            .map(|m| (m.member.id.clone(), m))
+            .collect();
+        // The header is written explicitly, so it is there even for an empty roster.
+        let mut w = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(Vec::new());
+        let write_err = |e: csv::Error| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
         };
-        w.serialize(row).map_err(write_err)?;
-    }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
-    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], bytes).into_response())
+        w.write_record(CSV_COLUMNS).map_err(write_err)?;
+        // People who are not members first, so a re-import finds buddies and family.
+        let mut people = app.store.people()?;
+        people.sort_by_key(|p| members.contains_key(&p.id));
+        for p in people {
+            let m = members.get(&p.id);
+            let row = Row {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                phone: p.phone.clone().unwrap_or_default(),
+                timezone: p.timezone.map(|t| t.name().to_string()).unwrap_or_default(),
+                language: match p.language {
+                    Language::En => "en".into(),
+                    Language::Es => "es".into(),
+                },
+                checkin: m
+                    .map(|m| m.member.policy.checkin.to_string())
+                    .unwrap_or_default(),
+                window: m
+                    .map(|m| m.member.policy.window.to_string())
+                    .unwrap_or_default(),
+                by: m
+                    .map(|m| match &m.member.by {
+                        CheckinBy::Myself => "self".to_string(),
+                        CheckinBy::Buddy => "buddy".to_string(),
+                        CheckinBy::Circle(_) => "circle".to_string(),
+                    })
+                    .unwrap_or_default(),
+                circle: m
+                    .and_then(|m| match &m.member.by {
+                        CheckinBy::Circle(c) => Some(c.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or_default(),
+                buddies: m.map(|m| m.member.buddies.join(";")).unwrap_or_default(),
+                family: m.map(|m| m.member.family.join(";")).unwrap_or_default(),
+                away_until: m
+                    .and_then(|m| m.member.away_until)
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+                contact: p
+                    .contact
+                    .iter()
+                    .map(|w| way_name(*w))
+                    .collect::<Vec<_>>()
+                    .join(";"),
+                paused: if m.is_some_and(|m| m.member.paused) {
+                    "true".into()
+                } else {
+                    String::new()
+                },
+            };
+            w.serialize(row).map_err(write_err)?;
+        }
+        let bytes = w.into_inner().map_err(|e| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+        })?;
+        Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], bytes).into_response())
+    })
+    .await
 }
 
 // ----- the document and the router -------------------------------------------------------
@@ -1544,4 +1592,14 @@ pub fn router(app: Arc<App>) -> Router {
         ))
         .layer(axum::middleware::map_response(json_errors))
         .with_state(app)
+}
+
+/// Runs a handler's body on a blocking thread: it reads sled and waits for the store writer,
+/// neither of which may happen on an async worker.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(ApiError::internal(e)))
 }

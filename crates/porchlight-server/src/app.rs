@@ -27,6 +27,9 @@ pub struct App {
     pub dispatcher_running: AtomicBool,
     /// Unix seconds of the scheduler's last completed pass (the heartbeat's proof of life).
     pub scheduler_pass: std::sync::atomic::AtomicI64,
+    /// Whether the scheduler's last read of the store worked (`/readyz`, without a sled call
+    /// on an async worker).
+    pub store_ok: AtomicBool,
 }
 
 impl App {
@@ -42,7 +45,7 @@ impl App {
 
     /// Whether the daemon can do its job.
     pub fn ready(&self) -> bool {
-        self.dispatcher_running.load(Ordering::Relaxed) && self.store.next_due().is_ok()
+        self.dispatcher_running.load(Ordering::Relaxed) && self.store_ok.load(Ordering::Relaxed)
     }
 
     /// Whether the scheduler completed a pass recently (it passes at least once a minute).

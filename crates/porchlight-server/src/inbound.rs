@@ -116,6 +116,8 @@ enum Rejected {
     Forbidden,
     /// We could not record it: 500, so the sender retries.
     Internal,
+    /// Storage can't make it durable now (disk full, read-only): 503, so the sender retries.
+    Unavailable,
 }
 
 impl IntoResponse for Rejected {
@@ -125,6 +127,12 @@ impl IntoResponse for Rejected {
             Rejected::Internal => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "cannot record the reply").into_response()
             }
+            Rejected::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "10")],
+                "storage unavailable; nothing was recorded, try again",
+            )
+                .into_response(),
         }
     }
 }
@@ -203,29 +211,41 @@ fn answers_to(committed: &Committed, person: Option<&str>) -> Vec<String> {
         .collect()
 }
 
-/// Records an inbound reply. With `direct`, answers to the sender are returned in
-/// [`Committed::direct`] for the HTTP response instead of being queued.
+/// Records an inbound reply, durable before this returns (the store writer group-commits;
+/// this task awaits it without blocking the runtime). With `direct`, answers to the sender are
+/// returned in [`Committed::direct`] for the HTTP response instead of being queued.
+/// `provider_id` (Twilio's `MessageSid`, the gateway's event id) makes a replay a no-op that
+/// is answered like the original.
 async fn record(
     app: &App,
     from: &Sender,
     text: &str,
     direct: bool,
+    provider_id: Option<String>,
 ) -> Result<(Committed, Option<String>), Rejected> {
     let now = Utc::now();
-    let result = if direct {
-        app.store.reply_direct(from, text, now)
-    } else {
-        app.store.reply(from, text, now)
+    let result = app
+        .store
+        .reply_async(from.clone(), text.to_string(), direct, provider_id, now)
+        .await;
+    let (out, committed) = match result {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            metrics::counter!("porchlight_inbound_replayed_total").increment(1);
+            tracing::info!(
+                "inbound message already recorded (a provider retry); not recorded again"
+            );
+            return Ok((Committed::default(), None));
+        }
+        Err(porchlight_store::StoreError::Unavailable(why)) => {
+            tracing::error!(reason = %why, "cannot make an inbound reply durable; answering 503");
+            return Err(Rejected::Unavailable);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot record an inbound reply");
+            return Err(Rejected::Internal);
+        }
     };
-    let (out, committed) = result.map_err(|e| {
-        tracing::error!(error = %e, "cannot record an inbound reply");
-        Rejected::Internal
-    })?;
-    // On disk before we say 2xx: the sender (or Twilio) won't send it again.
-    app.store.flush_async().await.map_err(|e| {
-        tracing::error!(error = %e, "cannot flush the store");
-        Rejected::Internal
-    })?;
     crate::app::observe_outcome(&out);
     let person = committed.events.iter().find_map(|(_, e)| e.by.clone());
     app.after_commit(&committed);
@@ -242,7 +262,11 @@ pub async fn sms_twilio(State(app): State<Arc<App>>, headers: HeaderMap, body: B
     let from = normalize_phone(param(&params, "From").unwrap_or(""));
     let text = param(&params, "Body").unwrap_or("").to_string();
     tracing::info!(from = %porchlight_core::phone::redact(&from), "inbound SMS");
-    match record(&app, &Sender::Phone(from), &text, true).await {
+    let sid = param(&params, "MessageSid")
+        .or_else(|| param(&params, "SmsSid"))
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("twilio:{s}"));
+    match record(&app, &Sender::Phone(from), &text, true, sid).await {
         Ok((committed, _)) => {
             let replies: Vec<String> = committed
                 .direct
@@ -286,7 +310,10 @@ pub async fn voice_twilio(
         return say("We did not get a key. Goodbye.");
     }
     // The spoken answer replaces any texted acknowledgement: a landline can't receive texts.
-    match record(&app, &Sender::Phone(phone), &digits, true).await {
+    let call = param(&params, "CallSid")
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("twilio-call:{s}:{digits}"));
+    match record(&app, &Sender::Phone(phone), &digits, true, call).await {
         Ok(_) if digits == "2" => {
             say("Thank you. We are asking your neighbors and family to reach you now.")
         }
@@ -298,6 +325,9 @@ pub async fn voice_twilio(
 #[derive(serde::Deserialize)]
 struct GatewayEnvelope {
     event: String,
+    /// The event's id: the same on every retry of one webhook.
+    #[serde(default)]
+    id: Option<String>,
     #[serde(default)]
     payload: Option<GatewayPayload>,
 }
@@ -378,7 +408,11 @@ pub async fn sms_android(State(app): State<Arc<App>>, headers: HeaderMap, body: 
         return (StatusCode::BAD_REQUEST, "sms:received without a payload").into_response();
     };
     let from = normalize_phone(&payload.sender);
-    match record(&app, &Sender::Phone(from), &payload.message, false).await {
+    let id = envelope
+        .id
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("android:{s}"));
+    match record(&app, &Sender::Phone(from), &payload.message, false, id).await {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(r) => r.into_response(),
     }
@@ -402,8 +436,18 @@ fn html_escape(s: &str) -> String {
 /// scanners and previews fetch it too.
 pub async fn link_page(State(app): State<Arc<App>>, Path(token): Path<String>) -> Response {
     let now = Utc::now();
-    let link = match app.store.link(&token) {
-        Ok(Some(l)) if l.expires_at > now => l,
+    let store = app.store.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        let link = store.link(&token).ok().flatten()?;
+        let person = store.person(&link.person).ok().flatten();
+        let member = store.person(&link.context.member).ok().flatten();
+        Some((link, person, member))
+    })
+    .await
+    .ok()
+    .flatten();
+    let (link, person, member) = match found {
+        Some((l, p, m)) if l.expires_at > now => (l, p, m),
         _ => {
             return (
                 StatusCode::NOT_FOUND,
@@ -412,8 +456,6 @@ pub async fn link_page(State(app): State<Arc<App>>, Path(token): Path<String>) -
                 .into_response();
         }
     };
-    let person = app.store.person(&link.person).ok().flatten();
-    let member = app.store.person(&link.context.member).ok().flatten();
     let name = person
         .as_ref()
         .map_or("there", |p| p.first_name())
@@ -490,18 +532,21 @@ pub async fn link_answer(
     };
     let answer: String = answer.chars().take(160).collect();
     let now = Utc::now();
-    match app.store.reply_link(&token, &answer, now) {
-        Ok(committed) => {
-            if let Err(e) = app.store.flush_async().await {
-                tracing::error!(error = %e, "cannot flush the store");
-                return (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "cannot record the answer",
-                )
-                    .into_response();
-            }
+    let store = app.store.clone();
+    let recorded = tokio::task::spawn_blocking(move || {
+        let c = store.reply_link(&token, &answer, now)?;
+        let person = store.link(&token)?.map(|l| l.person);
+        Ok::<_, porchlight_store::StoreError>((c, person))
+    })
+    .await
+    .unwrap_or_else(|e| {
+        Err(porchlight_store::StoreError::Unavailable(format!(
+            "link task failed: {e}"
+        )))
+    });
+    match recorded {
+        Ok((committed, link_person)) => {
             app.after_commit(&committed);
-            let link_person = app.store.link(&token).ok().flatten().map(|l| l.person);
             let direct = answers_to(&committed, link_person.as_deref());
             let mut body = String::from("<h1>Thank you</h1><p>Your answer is recorded.</p>");
             for d in direct {

@@ -66,8 +66,14 @@ async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
-    metrics::gauge!("porchlight_outbox_depth").set(app.store.outbox_len() as f64);
-    metrics::gauge!("porchlight_members").set(app.store.member_count() as f64);
+    // Counters kept by the store (no scans), read off the async workers.
+    let store = app.store.clone();
+    if let Ok((depth, members)) =
+        tokio::task::spawn_blocking(move || (store.outbox_len(), store.member_count())).await
+    {
+        metrics::gauge!("porchlight_outbox_depth").set(depth as f64);
+        metrics::gauge!("porchlight_members").set(members as f64);
+    }
     match &app.metrics {
         Some(h) => (StatusCode::OK, h.render()).into_response(),
         None => (
@@ -107,18 +113,38 @@ pub fn http_router(app: Arc<App>) -> Router {
 }
 
 /// Sleeps until the store's next due instant (or until woken), runs what is due, repeats.
+/// The store work runs on a blocking thread; each group of due members is handed to the
+/// dispatcher as soon as it is durable, so the first prompts of a burst go out while the rest
+/// are still being written.
 async fn scheduler(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     loop {
         let now = Utc::now();
-        match app.store.run_due(now) {
-            Ok(c) => {
-                app_after(&app, &c);
+        let worker = app.clone();
+        let pass = tokio::task::spawn_blocking(move || {
+            let result = worker
+                .store
+                .run_due_with(now, |c| app_after(&worker, c))
+                .map(|_| ());
+            (result, worker.store.next_due())
+        })
+        .await;
+        let next = match pass {
+            Ok((Ok(()), next)) => {
                 app.scheduler_pass
                     .store(Utc::now().timestamp(), Ordering::Relaxed);
+                next
             }
-            Err(e) => tracing::error!(error = %e, "scheduler pass failed; retrying in 5s"),
-        }
-        let wait = match app.store.next_due() {
+            Ok((Err(e), next)) => {
+                tracing::error!(error = %e, "scheduler pass failed; retrying in 5s");
+                next.and(Err(e))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "scheduler pass panicked; retrying in 5s");
+                Ok(Some(Utc::now() + chrono::TimeDelta::seconds(5)))
+            }
+        };
+        app.store_ok.store(next.is_ok(), Ordering::Relaxed);
+        let wait = match next {
             Ok(Some(at)) => (at - Utc::now()).to_std().unwrap_or(Duration::ZERO),
             Ok(None) => Duration::from_secs(3600),
             Err(_) => Duration::from_secs(5),
@@ -237,6 +263,7 @@ pub async fn serve(
         metrics,
         dispatcher_running: std::sync::atomic::AtomicBool::new(false),
         scheduler_pass: std::sync::atomic::AtomicI64::new(Utc::now().timestamp()),
+        store_ok: std::sync::atomic::AtomicBool::new(true),
     });
     tracing::info!(
         listen = %local,

@@ -1,53 +1,51 @@
 //! Porchlight's durable state in sled.
 //!
 //! # Layout
-//! One sled database with these trees (keys → values; values are JSON):
-//!
-//! | tree | key | value |
-//! |---|---|---|
-//! | `meta` | `schema_version` | `u32`, big-endian |
-//! | `people` | person id | [`Person`] |
-//! | `phones` | E.164 number | person id |
-//! | `members` | member id | [`MemberState`] (small: settings + open check-ins) |
-//! | `due` | due instant (8 bytes, ordered) + member id | member id |
-//! | `contexts` | person id | recent [`ReplyContext`]s |
-//! | `circles` | circle name | member ids |
-//! | `pairings` | circle name `\0` date | [`Pairing`] |
-//! | `outbox` | message id (u64 BE) | [`OutboxEntry`] |
-//! | `audit` | event id (u64 BE) | [`Event`], append-only |
-//! | `checkins` | member id `\0` check-in id | closed [`Checkin`] |
-//! | `by_date` | local date `\0` member id `\0` check-in id | empty |
-//! | `sent` | message id (u64 BE) | delivered [`OutboxEntry`] with its attempts |
-//! | `dead` | message id (u64 BE) | dead-lettered [`OutboxEntry`] with its attempts and reason |
-//! | `tokens` | reply-link token | [`LinkToken`]: who, about which check-in, until when |
-//! | `pending` | check-in id | id of its prompt while that is still in the outbox |
+//! - [`keys`]: one sled tree, every record kind under a one-byte prefix (people, phones,
+//!   members, the due index, reply contexts, circles and pairings, the outbox with its lanes
+//!   and ready index, the audit log, closed check-ins by date, sent and dead messages, reply
+//!   links, pending prompts, inbound ids, counters). Values are JSON.
+//! - [`tx`]: one engine step = one atomic `apply_batch`, its reads seeing its own writes.
+//! - [`writer`]: the one writer and its group commit (one blocking flush per group).
+//! - [`outbox`]: the indexed outbox: due work in O(log n), per-recipient order per lane.
+//! - [`migrate`]: opening a data directory written by an older layout.
 //!
 //! Every engine step commits the member states it changed, their due-index entries, the
-//! messages it queued, its audit events and the check-ins it closed in **one** sled
-//! transaction, so a crash at any instant loses nothing and duplicates nothing. The `due` tree
-//! lets the scheduler find the next due member with one `first()` instead of scanning.
+//! messages it queued, its audit events and the check-ins it closed in **one** batch, so a
+//! crash at any instant loses nothing and duplicates nothing. Reads go straight to sled from
+//! any thread (they block: async callers use `spawn_blocking`); writes go through the writer.
 
-use std::cell::RefCell;
+mod keys;
+mod migrate;
+mod outbox;
+mod tx;
+mod writer;
+
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use porchlight_core::circle::Pairing;
 use porchlight_core::delivery::DeliveryState;
 use porchlight_core::engine::{
-    Checkin, Effect, Event, MemberState, Outgoing, ReplyContext, Roster, skipped_report,
+    Checkin, Effect, Event, MemberState, Outgoing, ReplyContext, skipped_report,
 };
 use porchlight_core::model::{CheckinBy, Member, Person, PersonId, Village};
 use porchlight_core::village::{self, Book, Outcome, Sender};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use sled::transaction::{
-    ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
-};
-use sled::{Transactional, Tree};
 
-/// The schema this code reads and writes.
-pub const SCHEMA_VERSION: u32 = 1;
+use crate::keys::{
+    AUDIT, BY_DATE, CHECKINS, CIRCLES, CONTEXTS, DEAD, INBOUND, MEMBERS, META, OUTBOX, PENDING,
+    PEOPLE, PHONES, SENT, TOKENS,
+};
+use crate::tx::Tx;
+use crate::writer::Writer;
+
+/// The schema this code reads and writes (1: a tree per record kind; 2: one tree, prefixed
+/// keys, indexed outbox, counters).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// What can go wrong with the store.
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +57,7 @@ pub enum StoreError {
     /// A record could not be decoded.
     #[error("corrupt record in {tree}: {reason}")]
     Corrupt {
-        /// Which tree.
+        /// Which kind of record.
         tree: &'static str,
         /// Why.
         reason: String,
@@ -78,15 +76,10 @@ pub enum StoreError {
     /// The request conflicts with what is stored.
     #[error("{0}")]
     Conflict(String),
-}
-
-impl From<TransactionError<StoreError>> for StoreError {
-    fn from(e: TransactionError<StoreError>) -> Self {
-        match e {
-            TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => StoreError::Sled(e),
-        }
-    }
+    /// Writes cannot be made durable now (disk full or read-only, the writer stopped): the
+    /// caller must not acknowledge anything and should be asked to retry.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
 }
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -137,175 +130,87 @@ pub struct Committed {
     pub direct: Vec<OutboxEntry>,
 }
 
-const META: usize = 0;
-const PEOPLE: usize = 1;
-const PHONES: usize = 2;
-const MEMBERS: usize = 3;
-const DUE: usize = 4;
-const CONTEXTS: usize = 5;
-const CIRCLES: usize = 6;
-const PAIRINGS: usize = 7;
-const OUTBOX: usize = 8;
-const AUDIT: usize = 9;
-const CHECKINS: usize = 10;
-const BY_DATE: usize = 11;
-const SENT: usize = 12;
-const DEAD: usize = 13;
-const TOKENS: usize = 14;
-const PENDING: usize = 15;
-const TREE_NAMES: [&str; 16] = [
-    "meta", "people", "phones", "members", "due", "contexts", "circles", "pairings", "outbox",
-    "audit", "checkins", "by_date", "sent", "dead", "tokens", "pending",
-];
-
-/// The store: a sled database and the village it serves.
-pub struct Store {
-    db: sled::Db,
-    trees: Vec<Tree>,
-    village: Village,
+impl Committed {
+    fn extend(&mut self, other: Committed) {
+        self.events.extend(other.events);
+        self.messages.extend(other.messages);
+        self.direct.extend(other.direct);
+    }
 }
 
-fn enc<T: Serialize>(v: &T) -> Vec<u8> {
-    serde_json::to_vec(v).expect("our records always serialize")
+/// How the store makes writes durable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// A writer thread group-commits: every write is flushed before its caller hears back.
+    /// What the daemon uses.
+    GroupCommit,
+    /// Writes run on the caller's thread and are flushed only by [`Store::flush`] (and by
+    /// sled's own background flush). For `simulate`, benchmarks and tests.
+    OnFlush,
 }
 
-fn dec<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T> {
+pub(crate) fn enc<T: Serialize>(v: &T) -> Vec<u8> {
+    // Our records are plain data (strings, numbers, maps with string keys): serializing them
+    // to JSON cannot fail.
+    serde_json::to_vec(v).unwrap_or_default()
+}
+
+pub(crate) fn dec<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
         tree,
         reason: e.to_string(),
     })
 }
 
-/// Due-index key: the instant as order-preserving bytes, then the member id.
-fn due_key(at: DateTime<Utc>, member: &str) -> Vec<u8> {
-    // Rounded *up* to the millisecond: a key never reads earlier than the instant it stands
-    // for, so when the scheduler wakes at the key's time the work really is due.
-    let sub_milli = at.timestamp_subsec_nanos() % 1_000_000 != 0;
-    let millis = at.timestamp_millis() + i64::from(sub_milli);
-    let ordered = (millis as u64) ^ (1u64 << 63);
-    let mut k = ordered.to_be_bytes().to_vec();
-    k.extend_from_slice(member.as_bytes());
-    k
+/// Counters kept in `meta` so nothing needs an O(n) count.
+pub(crate) mod counter {
+    /// Next message id.
+    pub const MESSAGE: &str = "next_message";
+    /// Next audit event id.
+    pub const EVENT: &str = "next_event";
+    /// Messages in the outbox.
+    pub const OUTBOX: &str = "outbox_depth";
+    /// Members.
+    pub const MEMBERS: &str = "member_count";
 }
 
-fn due_at(key: &[u8]) -> Option<DateTime<Utc>> {
-    let bytes: [u8; 8] = key.get(..8)?.try_into().ok()?;
-    let millis = (u64::from_be_bytes(bytes) ^ (1u64 << 63)) as i64;
-    DateTime::from_timestamp_millis(millis)
+/// The sled database and the village: what the writer works on.
+pub(crate) struct Inner {
+    pub(crate) db: sled::Db,
+    pub(crate) tree: sled::Tree,
+    village: Village,
+    /// Flush after every inline write.
+    pub(crate) sync: bool,
 }
 
-fn pairing_key(circle: &str, date: NaiveDate) -> Vec<u8> {
-    format!("{circle}\0{date}").into_bytes()
+/// The store: a sled database, the village it serves, and its one writer.
+pub struct Store {
+    inner: Arc<Inner>,
+    writer: Writer,
 }
 
-/// A [`Book`] over the trees of one transaction. Reads that fail are remembered and turn the
-/// whole transaction into an error (the trait's methods cannot return one).
-struct TxBook<'a> {
-    tx: &'a [TransactionalTree],
-    error: RefCell<Option<UnabortableTransactionError>>,
-    corrupt: RefCell<Option<StoreError>>,
-}
-
-impl TxBook<'_> {
-    fn get<T: DeserializeOwned>(&self, tree: usize, key: &[u8]) -> Option<T> {
-        match self.tx[tree].get(key) {
-            Ok(Some(v)) => match dec(TREE_NAMES[tree], &v) {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    self.corrupt.borrow_mut().get_or_insert(e);
-                    None
-                }
-            },
-            Ok(None) => None,
-            Err(e) => {
-                self.error.borrow_mut().get_or_insert(e);
-                None
-            }
-        }
-    }
-
-    fn check(&self) -> Result<(), ConflictableTransactionError<StoreError>> {
-        if let Some(e) = self.error.borrow_mut().take() {
-            return Err(e.into());
-        }
-        if let Some(e) = self.corrupt.borrow_mut().take() {
-            return Err(ConflictableTransactionError::Abort(e));
-        }
-        Ok(())
+impl Drop for Store {
+    fn drop(&mut self) {
+        // The writer finishes (and flushes) what is queued before the database closes.
+        self.writer.stop();
     }
 }
-
-impl Roster for TxBook<'_> {
-    fn person(&self, id: &str) -> Option<Person> {
-        self.get(PEOPLE, id.as_bytes())
-    }
-
-    fn prompt_undelivered(&self, checkin: &str) -> bool {
-        match self.tx[PENDING].get(checkin.as_bytes()) {
-            Ok(v) => v.is_some(),
-            Err(e) => {
-                self.error.borrow_mut().get_or_insert(e);
-                false
-            }
-        }
-    }
-
-    fn circle_checker(&self, circle: &str, date: NaiveDate, member: &str) -> Option<PersonId> {
-        // Computed once per circle and day, then kept: a restart never reshuffles it.
-        if let Some(p) = self.get::<Pairing>(PAIRINGS, &pairing_key(circle, date)) {
-            return p.get(member).cloned();
-        }
-        let ids: Vec<PersonId> = self.get(CIRCLES, circle.as_bytes()).unwrap_or_default();
-        let states: Vec<MemberState> = ids
-            .iter()
-            .filter_map(|id| self.get(MEMBERS, id.as_bytes()))
-            .collect();
-        let yesterday: Option<Pairing> = date
-            .pred_opt()
-            .and_then(|y| self.get(PAIRINGS, &pairing_key(circle, y)));
-        let pairing = village::circle_pairing(circle, &states, date, yesterday.as_ref());
-        if let Err(e) = self.tx[PAIRINGS].insert(pairing_key(circle, date), enc(&pairing)) {
-            self.error.borrow_mut().get_or_insert(e);
-        }
-        pairing.get(member).cloned()
-    }
-}
-
-impl Book for TxBook<'_> {
-    fn member(&self, id: &str) -> Option<MemberState> {
-        self.get(MEMBERS, id.as_bytes())
-    }
-    fn person_by_phone(&self, phone: &str) -> Option<Person> {
-        let id: String = match self.tx[PHONES].get(phone.as_bytes()) {
-            Ok(Some(v)) => String::from_utf8_lossy(&v).into_owned(),
-            Ok(None) => return None,
-            Err(e) => {
-                self.error.borrow_mut().get_or_insert(e);
-                return None;
-            }
-        };
-        self.person(&id)
-    }
-    fn contexts(&self, person: &str) -> Vec<ReplyContext> {
-        self.get(CONTEXTS, person.as_bytes()).unwrap_or_default()
-    }
-}
-
-type TxResult<T> = std::result::Result<T, ConflictableTransactionError<StoreError>>;
 
 /// Writes a member state and moves its due-index entry.
-fn put_member(tx: &[TransactionalTree], st: &MemberState) -> TxResult<()> {
+fn put_member_state(tx: &Tx<'_>, st: &MemberState) -> Result<()> {
     let id = st.member.id.as_bytes();
-    if let Some(old) = tx[MEMBERS].get(id)? {
-        let old: MemberState = dec("members", &old).map_err(ConflictableTransactionError::Abort)?;
-        if let Some(at) = old.next_due() {
-            tx[DUE].remove(due_key(at, &old.member.id))?;
+    match tx.get::<MemberState>(MEMBERS, id)? {
+        Some(old) => {
+            if let Some(at) = old.next_due() {
+                tx.del(keys::due(at, &old.member.id));
+            }
         }
+        None => tx.add_counter(counter::MEMBERS, 1)?,
     }
     if let Some(at) = st.next_due() {
-        tx[DUE].insert(due_key(at, &st.member.id), id)?;
+        tx.put_raw(keys::due(at, &st.member.id), id.to_vec());
     }
-    tx[MEMBERS].insert(id, enc(st))?;
+    tx.put(MEMBERS, id, st);
     Ok(())
 }
 
@@ -314,19 +219,6 @@ fn put_member(tx: &[TransactionalTree], st: &MemberState) -> TxResult<()> {
 fn is_prompt(kind: porchlight_core::text::MessageKind) -> bool {
     use porchlight_core::text::MessageKind::{CheckOn, Prompt, RollCall};
     matches!(kind, Prompt | CheckOn | RollCall)
-}
-
-/// Forgets a check-in's pending prompt when that message leaves the outbox.
-fn clear_pending(pending: &TransactionalTree, entry: &OutboxEntry) -> TxResult<()> {
-    if let Some(c) = &entry.message.checkin {
-        if pending
-            .get(c.as_bytes())?
-            .is_some_and(|v| v.as_ref() == entry.id.to_be_bytes())
-        {
-            pending.remove(c.as_bytes())?;
-        }
-    }
-    Ok(())
 }
 
 /// Messages that answer the sender of an inbound text directly.
@@ -356,23 +248,23 @@ fn new_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Commits an outcome's member states and effects inside a transaction. Messages that can be
-/// answered get a reply link when the village has a public URL.
+/// Commits an outcome's member states and effects into a step. Messages that can be answered
+/// get a reply link when the village has a public URL.
 fn commit(
-    tx: &[TransactionalTree],
+    tx: &Tx<'_>,
     village: &Village,
     out: &Outcome,
     now: DateTime<Utc>,
     direct: bool,
-) -> TxResult<Committed> {
+) -> Result<Committed> {
     let mut done = Committed::default();
     for st in &out.members {
-        put_member(tx, st)?;
+        put_member_state(tx, st)?;
     }
     for effect in &out.effects {
         match effect {
             Effect::Send(msg) if direct && is_direct(msg.kind) => {
-                let id = tx[OUTBOX].generate_id()?;
+                let id = tx.next_id(counter::MESSAGE)?;
                 let mut delivery = DeliveryState {
                     status: porchlight_core::delivery::DeliveryStatus::Delivered,
                     ..DeliveryState::default()
@@ -391,11 +283,11 @@ fn commit(
                     message: msg.clone(),
                     delivery,
                 };
-                tx[SENT].insert(&id.to_be_bytes(), enc(&entry))?;
+                tx.put_raw(keys::id(SENT, id), enc(&entry));
                 done.direct.push(entry);
             }
             Effect::Send(msg) => {
-                let id = tx[OUTBOX].generate_id()?;
+                let id = tx.next_id(counter::MESSAGE)?;
                 let mut message = msg.clone();
                 if let (Some(base), Some(ctx)) = (&village.public_url, &msg.context) {
                     let token = new_token();
@@ -404,13 +296,13 @@ fn commit(
                         context: ctx.clone(),
                         expires_at: now + TimeDelta::hours(LINK_LIFETIME_HOURS),
                     };
-                    tx[TOKENS].insert(token.as_bytes(), enc(&link))?;
+                    tx.put(TOKENS, token.as_bytes(), &link);
                     message.text =
                         format!("{} {}/r/{token}", message.text, base.trim_end_matches('/'));
                 }
                 if is_prompt(msg.kind) {
                     if let Some(c) = &msg.checkin {
-                        tx[PENDING].insert(c.as_bytes(), &id.to_be_bytes())?;
+                        tx.put_raw(keys::key(PENDING, c.as_bytes()), id.to_be_bytes().to_vec());
                     }
                 }
                 let entry = OutboxEntry {
@@ -419,38 +311,38 @@ fn commit(
                     message,
                     delivery: DeliveryState::default(),
                 };
-                tx[OUTBOX].insert(&id.to_be_bytes(), enc(&entry))?;
+                outbox::enqueue(tx, &entry)?;
                 if let Some(ctx) = &msg.context {
-                    let key = msg.to.as_bytes();
-                    let mut list: Vec<ReplyContext> = match tx[CONTEXTS].get(key)? {
-                        Some(v) => {
-                            dec("contexts", &v).map_err(ConflictableTransactionError::Abort)?
-                        }
-                        None => Vec::new(),
-                    };
+                    let mut list: Vec<ReplyContext> =
+                        tx.get(CONTEXTS, msg.to.as_bytes())?.unwrap_or_default();
                     village::push_context(&mut list, ctx.clone());
-                    tx[CONTEXTS].insert(key, enc(&list))?;
+                    tx.put(CONTEXTS, msg.to.as_bytes(), &list);
                 }
                 done.messages.push(entry);
             }
             Effect::Record(ev) => {
-                let id = tx[AUDIT].generate_id()?;
-                tx[AUDIT].insert(&id.to_be_bytes(), enc(ev))?;
+                let id = tx.next_id(counter::EVENT)?;
+                tx.put_raw(keys::id(AUDIT, id), enc(ev));
                 done.events.push((id, ev.clone()));
             }
             Effect::Archive(c) => {
-                tx[CHECKINS].insert(format!("{}\0{}", c.member, c.id).into_bytes(), enc(c))?;
-                tx[BY_DATE].insert(
-                    format!("{}\0{}\0{}", c.local_date, c.member, c.id).into_bytes(),
-                    &[],
-                )?;
+                tx.put(
+                    CHECKINS,
+                    format!("{}\0{}", c.member, c.id).as_bytes(),
+                    c.as_ref(),
+                );
+                tx.put_raw(
+                    keys::key(
+                        BY_DATE,
+                        format!("{}\0{}\0{}", c.local_date, c.member, c.id).as_bytes(),
+                    ),
+                    Vec::new(),
+                );
             }
             Effect::SetOptOut { person, opted_out } => {
-                if let Some(v) = tx[PEOPLE].get(person.as_bytes())? {
-                    let mut p: Person =
-                        dec("people", &v).map_err(ConflictableTransactionError::Abort)?;
+                if let Some(mut p) = tx.get::<Person>(PEOPLE, person.as_bytes())? {
                     p.opted_out = *opted_out;
-                    tx[PEOPLE].insert(person.as_bytes(), enc(&p))?;
+                    tx.put(PEOPLE, person.as_bytes(), &p);
                 }
             }
         }
@@ -458,121 +350,144 @@ fn commit(
     Ok(done)
 }
 
-impl Store {
-    /// Opens (or creates) the store in a directory. Refuses a directory written by another
-    /// schema version rather than misreading it.
-    pub fn open(path: impl AsRef<Path>, village: Village) -> Result<Store> {
-        let db = sled::Config::new().path(path.as_ref()).open()?;
-        Store::with_db(db, village)
+impl Inner {
+    /// Runs `f` over a step's [`Book`] and commits its outcome as one batch.
+    fn step<F>(&self, now: DateTime<Utc>, direct: bool, f: F) -> Result<(Outcome, Committed)>
+    where
+        F: FnOnce(&Village, &dyn Book) -> Result<Outcome>,
+    {
+        let tx = Tx::new(&self.tree);
+        let out = f(&self.village, &tx)?;
+        tx.check()?;
+        let committed = commit(&tx, &self.village, &out, now, direct)?;
+        tx.apply()?;
+        Ok((out, committed))
     }
 
-    /// A store in a temporary directory that is deleted when the store is dropped.
+    fn get<T: DeserializeOwned>(&self, prefix: u8, rest: &[u8]) -> Result<Option<T>> {
+        self.tree
+            .get(keys::key(prefix, rest))?
+            .map(|v| dec(keys::name(prefix), &v))
+            .transpose()
+    }
+
+    fn counter(&self, name: &str) -> u64 {
+        self.tree
+            .get(keys::key(META, name.as_bytes()))
+            .ok()
+            .flatten()
+            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
+            .unwrap_or(0)
+    }
+
+    /// Records of one kind in key order, up to `limit`.
+    fn scan<T: DeserializeOwned>(&self, prefix: u8, limit: usize) -> Result<Vec<T>> {
+        self.tree
+            .scan_prefix([prefix])
+            .values()
+            .take(limit)
+            .map(|v| dec(keys::name(prefix), &v?))
+            .collect()
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store in a directory for the daemon: a writer thread that
+    /// group-commits. A directory written by the previous layout is migrated; one written by
+    /// a newer schema is refused rather than misread.
+    pub fn open(path: impl AsRef<Path>, village: Village) -> Result<Store> {
+        Store::open_with(path, village, Durability::GroupCommit)
+    }
+
+    /// Opens (or creates) the store with the given durability.
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        village: Village,
+        durability: Durability,
+    ) -> Result<Store> {
+        let db = sled::Config::new().path(path.as_ref()).open()?;
+        Store::with_db(db, village, durability)
+    }
+
+    /// A store in a temporary directory that is deleted when the store is dropped (inline
+    /// writes, no flushes).
     pub fn temporary(village: Village) -> Result<Store> {
         let db = sled::Config::new().temporary(true).open()?;
-        Store::with_db(db, village)
+        Store::with_db(db, village, Durability::OnFlush)
     }
 
-    fn with_db(db: sled::Db, village: Village) -> Result<Store> {
-        let trees = TREE_NAMES
-            .iter()
-            .map(|n| db.open_tree(n))
-            .collect::<Result<Vec<_>, _>>()?;
-        match trees[META].get("schema_version")? {
-            Some(v) => {
-                let found = v.as_ref().try_into().map(u32::from_be_bytes).map_err(|_| {
-                    StoreError::Corrupt {
-                        tree: "meta",
-                        reason: "schema_version is not 4 bytes".into(),
-                    }
-                })?;
-                if found != SCHEMA_VERSION {
-                    return Err(StoreError::Schema {
-                        found,
-                        expected: SCHEMA_VERSION,
-                    });
-                }
-            }
-            None => {
-                trees[META].insert("schema_version", &SCHEMA_VERSION.to_be_bytes())?;
-            }
-        }
-        Ok(Store { db, trees, village })
+    fn with_db(db: sled::Db, village: Village, durability: Durability) -> Result<Store> {
+        let tree = migrate::open(&db)?;
+        let inner = Arc::new(Inner {
+            db,
+            tree,
+            village,
+            sync: false,
+        });
+        let writer = match durability {
+            Durability::GroupCommit => Writer::thread(inner.clone())
+                .map_err(|e| StoreError::Unavailable(format!("cannot start the writer: {e}")))?,
+            Durability::OnFlush => Writer::Inline(std::sync::Mutex::new(())),
+        };
+        Ok(Store { inner, writer })
     }
 
     /// The village this store serves.
     pub fn village(&self) -> &Village {
-        &self.village
+        &self.inner.village
     }
 
-    /// Replaces the village settings (config reload).
-    pub fn set_village(&mut self, village: Village) {
-        self.village = village;
-    }
-
-    /// Runs `f` over a [`TxBook`] in one transaction and commits its outcome.
-    fn step<F>(&self, now: DateTime<Utc>, f: F) -> Result<(Outcome, Committed)>
+    /// Runs a write job through the writer and waits until it is durable (blocking: not for
+    /// async worker threads).
+    fn write<R, F>(&self, f: F) -> Result<R>
     where
-        F: Fn(&Village, &dyn Book) -> std::result::Result<Outcome, StoreError>,
+        R: Send + 'static,
+        F: FnOnce(&Inner) -> Result<R> + Send + 'static,
     {
-        self.step_with(now, false, f)
+        self.writer.run(&self.inner, f)
     }
 
-    /// [`Store::step`], optionally answering the sender directly (see [`Committed::direct`]).
-    fn step_with<F>(&self, now: DateTime<Utc>, direct: bool, f: F) -> Result<(Outcome, Committed)>
+    /// An engine step through the writer.
+    fn step<F>(&self, now: DateTime<Utc>, direct: bool, f: F) -> Result<(Outcome, Committed)>
     where
-        F: Fn(&Village, &dyn Book) -> std::result::Result<Outcome, StoreError>,
+        F: FnOnce(&Village, &dyn Book) -> Result<Outcome> + Send + 'static,
     {
-        let refs: Vec<&Tree> = self.trees.iter().collect();
-        let result = refs.as_slice().transaction(|tx| {
-            let book = TxBook {
-                tx,
-                error: RefCell::new(None),
-                corrupt: RefCell::new(None),
-            };
-            let out = f(&self.village, &book).map_err(ConflictableTransactionError::Abort)?;
-            book.check()?;
-            let committed = commit(tx, &self.village, &out, now, direct)?;
-            Ok((out, committed))
-        })?;
-        Ok(result)
+        self.write(move |inner| inner.step(now, direct, f))
     }
 
     // ----- roster ------------------------------------------------------------------------
 
     /// Adds or replaces a person. Their phone number must not belong to someone else.
     pub fn put_person(&self, p: &Person) -> Result<()> {
-        let refs: Vec<&Tree> = self.trees.iter().collect();
-        refs.as_slice().transaction(|tx| {
-            let old: Option<Person> = match tx[PEOPLE].get(p.id.as_bytes())? {
-                Some(v) => Some(dec("people", &v).map_err(ConflictableTransactionError::Abort)?),
-                None => None,
-            };
+        let p = p.clone();
+        self.write(move |inner| {
+            let tx = Tx::new(&inner.tree);
+            let old: Option<Person> = tx.get(PEOPLE, p.id.as_bytes())?;
             if let Some(phone) = &p.phone {
-                if let Some(owner) = tx[PHONES].get(phone.as_bytes())? {
-                    if owner.as_ref() != p.id.as_bytes() {
-                        return Err(ConflictableTransactionError::Abort(StoreError::Conflict(
-                            format!(
-                                "phone number already belongs to {}",
-                                String::from_utf8_lossy(&owner)
-                            ),
+                if let Some(owner) = tx.raw(&keys::key(PHONES, phone.as_bytes()))? {
+                    if owner != p.id.as_bytes() {
+                        return Err(StoreError::Conflict(format!(
+                            "phone number already belongs to {}",
+                            String::from_utf8_lossy(&owner)
                         )));
                     }
                 }
             }
             if let Some(old_phone) = old.as_ref().and_then(|o| o.phone.clone()) {
                 if p.phone.as_deref() != Some(old_phone.as_str()) {
-                    tx[PHONES].remove(old_phone.as_bytes())?;
+                    tx.del(keys::key(PHONES, old_phone.as_bytes()));
                 }
             }
             if let Some(phone) = &p.phone {
-                tx[PHONES].insert(phone.as_bytes(), p.id.as_bytes())?;
+                tx.put_raw(
+                    keys::key(PHONES, phone.as_bytes()),
+                    p.id.as_bytes().to_vec(),
+                );
             }
-            tx[PEOPLE].insert(p.id.as_bytes(), enc(p))?;
+            tx.put(PEOPLE, p.id.as_bytes(), &p);
             // A member's cached time zone and opt-out follow their person record.
-            if let Some(v) = tx[MEMBERS].get(p.id.as_bytes())? {
-                let mut st: MemberState =
-                    dec("members", &v).map_err(ConflictableTransactionError::Abort)?;
-                let tz = p.timezone.unwrap_or(self.village.timezone);
+            if let Some(mut st) = tx.get::<MemberState>(MEMBERS, p.id.as_bytes())? {
+                let tz = p.timezone.unwrap_or(inner.village.timezone);
                 if st.timezone != tz || st.opted_out != p.opted_out {
                     if st.timezone != tz {
                         // The same local time is a different instant in the new zone.
@@ -580,25 +495,21 @@ impl Store {
                     }
                     st.timezone = tz;
                     st.opted_out = p.opted_out;
-                    put_member(tx, &st)?;
+                    put_member_state(&tx, &st)?;
                 }
             }
-            Ok(())
-        })?;
-        Ok(())
+            tx.apply()
+        })
     }
 
     /// A person by id.
     pub fn person(&self, id: &str) -> Result<Option<Person>> {
-        self.trees[PEOPLE]
-            .get(id)?
-            .map(|v| dec("people", &v))
-            .transpose()
+        self.inner.get(PEOPLE, id.as_bytes())
     }
 
     /// The person with an E.164 phone number.
     pub fn person_by_phone(&self, phone: &str) -> Result<Option<Person>> {
-        match self.trees[PHONES].get(phone.as_bytes())? {
+        match self.inner.tree.get(keys::key(PHONES, phone.as_bytes()))? {
             Some(id) => self.person(&String::from_utf8_lossy(&id)),
             None => Ok(None),
         }
@@ -606,26 +517,19 @@ impl Store {
 
     /// Every person, by id.
     pub fn people(&self) -> Result<Vec<Person>> {
-        self.trees[PEOPLE]
-            .iter()
-            .values()
-            .map(|v| dec("people", &v?))
-            .collect()
+        self.inner.scan(PEOPLE, usize::MAX)
     }
 
     /// Adds a member, or updates their settings keeping their open check-ins. The person must
     /// exist. Their first check-in is the first occurrence after `now`.
     pub fn put_member(&self, member: Member, now: DateTime<Utc>) -> Result<MemberState> {
-        let person = self
-            .person(&member.id)?
-            .ok_or_else(|| StoreError::NotFound(format!("person {}", member.id)))?;
-        let tz = person.timezone.unwrap_or(self.village.timezone);
-        let refs: Vec<&Tree> = self.trees.iter().collect();
-        let st = refs.as_slice().transaction(|tx| {
-            let old: Option<MemberState> = match tx[MEMBERS].get(member.id.as_bytes())? {
-                Some(v) => Some(dec("members", &v).map_err(ConflictableTransactionError::Abort)?),
-                None => None,
-            };
+        self.write(move |inner| {
+            let tx = Tx::new(&inner.tree);
+            let person: Person = tx
+                .get(PEOPLE, member.id.as_bytes())?
+                .ok_or_else(|| StoreError::NotFound(format!("person {}", member.id)))?;
+            let tz = person.timezone.unwrap_or(inner.village.timezone);
+            let old: Option<MemberState> = tx.get(MEMBERS, member.id.as_bytes())?;
             let mut st = MemberState::new(member.clone(), tz, now);
             st.opted_out = person.opted_out;
             if let Some(old) = &old {
@@ -638,77 +542,91 @@ impl Store {
                     st.next_at = old.next_at;
                 }
                 if let CheckinBy::Circle(c) = &old.member.by {
-                    circle_membership(tx, c, &member.id, false)?;
+                    circle_membership(&tx, c, &member.id, false)?;
                 }
             }
             if let CheckinBy::Circle(c) = &member.by {
-                circle_membership(tx, c, &member.id, true)?;
+                circle_membership(&tx, c, &member.id, true)?;
             }
-            put_member(tx, &st)?;
+            put_member_state(&tx, &st)?;
+            tx.apply()?;
             Ok(st)
-        })?;
-        Ok(st)
+        })
     }
 
     /// Removes a member (their person and history stay).
     pub fn remove_member(&self, id: &str) -> Result<bool> {
-        let refs: Vec<&Tree> = self.trees.iter().collect();
-        let removed = refs.as_slice().transaction(|tx| {
-            let Some(v) = tx[MEMBERS].remove(id.as_bytes())? else {
+        let id = id.to_string();
+        self.write(move |inner| {
+            let tx = Tx::new(&inner.tree);
+            let Some(old) = tx.get::<MemberState>(MEMBERS, id.as_bytes())? else {
                 return Ok(false);
             };
-            let old: MemberState =
-                dec("members", &v).map_err(ConflictableTransactionError::Abort)?;
+            tx.del(keys::key(MEMBERS, id.as_bytes()));
+            tx.add_counter(counter::MEMBERS, -1)?;
             if let Some(at) = old.next_due() {
-                tx[DUE].remove(due_key(at, id))?;
+                tx.del(keys::due(at, &id));
             }
             if let CheckinBy::Circle(c) = &old.member.by {
-                circle_membership(tx, c, id, false)?;
+                circle_membership(&tx, c, &id, false)?;
             }
+            tx.apply()?;
             Ok(true)
-        })?;
-        Ok(removed)
+        })
     }
 
     /// A member's state.
     pub fn member(&self, id: &str) -> Result<Option<MemberState>> {
-        self.trees[MEMBERS]
-            .get(id)?
-            .map(|v| dec("members", &v))
-            .transpose()
+        self.inner.get(MEMBERS, id.as_bytes())
     }
 
     /// Every member's state, by id.
     pub fn members(&self) -> Result<Vec<MemberState>> {
-        self.trees[MEMBERS]
-            .iter()
-            .values()
-            .map(|v| dec("members", &v?))
-            .collect()
+        self.inner.scan(MEMBERS, usize::MAX)
     }
 
-    /// Number of members.
+    /// Number of members (a counter, not a scan).
     pub fn member_count(&self) -> usize {
-        self.trees[MEMBERS].len()
+        usize::try_from(self.inner.counter(counter::MEMBERS)).unwrap_or(usize::MAX)
     }
 
     // ----- the clock ---------------------------------------------------------------------
 
     /// The earliest instant any member has something due, from the index (no scan).
     pub fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
-        Ok(self.trees[DUE].first()?.and_then(|(k, _)| due_at(&k)))
+        Ok(self
+            .inner
+            .tree
+            .scan_prefix([keys::DUE])
+            .keys()
+            .next()
+            .transpose()?
+            .and_then(|k| keys::instant_of(&k[1..])))
     }
 
     /// Runs one member's due work at `now`.
     pub fn tick_member(&self, member: &str, now: DateTime<Utc>) -> Result<(Outcome, Committed)> {
         let member = member.to_string();
-        self.step(now, move |v, b| Ok(village::tick(v, b, &member, now)))
+        self.step(now, false, move |v, b| {
+            Ok(village::tick(v, b, &member, now))
+        })
     }
 
-    /// Runs every member whose work is due at or before `now`, each in its own transaction,
-    /// in due order. Check-ins skipped because the service was down are reported to
-    /// coordinators in one message per pass (the restart rule).
+    /// Runs every member whose work is due at or before `now`, in due order. Check-ins
+    /// skipped because the service was down are reported to coordinators in one message per
+    /// pass (the restart rule).
     pub fn run_due(&self, now: DateTime<Utc>) -> Result<Committed> {
+        self.run_due_with(now, |_| {})
+    }
+
+    /// [`Store::run_due`] in groups of at most [`DUE_GROUP`] members, each its own group
+    /// commit (so inbound replies are never stuck behind a burst), calling `each` with what
+    /// every group produced as soon as it is durable.
+    pub fn run_due_with(
+        &self,
+        now: DateTime<Utc>,
+        mut each: impl FnMut(&Committed),
+    ) -> Result<Committed> {
         let mut all = Committed::default();
         let mut skipped: Vec<Event> = Vec::new();
         // Entries handled in this pass. One that is still there after its tick made no
@@ -717,81 +635,126 @@ impl Store {
         // spin forever on a fixed `now`).
         let mut handled: HashSet<Vec<u8>> = HashSet::new();
         loop {
-            let mut next = None;
-            for entry in self.trees[DUE].iter() {
-                let (key, id) = entry?;
-                if !handled.contains(key.as_ref()) {
-                    next = Some((key, id));
-                    break;
-                }
-            }
-            let Some((key, id)) = next else {
-                break;
-            };
-            let Some(at) = due_at(&key) else { break };
-            if at > now {
-                break;
-            }
-            handled.insert(key.to_vec());
-            let id = String::from_utf8_lossy(&id).into_owned();
-            let (_, committed) = self.tick_member(&id, now)?;
+            let (c, h, more) = self.write(move |inner| due_group(inner, now, handled))?;
+            handled = h;
             skipped.extend(
-                committed
-                    .events
+                c.events
                     .iter()
                     .filter(|(_, e)| e.is_service_down_skip())
                     .map(|(_, e)| e.clone()),
             );
-            all.events.extend(committed.events);
-            all.messages.extend(committed.messages);
+            each(&c);
+            all.extend(c);
+            if !more {
+                break;
+            }
         }
         if !skipped.is_empty() {
-            let (_, c) = self.step(now, |v, b| {
+            let (_, c) = self.step(now, false, move |v, b| {
                 let msgs = skipped_report(v, b, &skipped);
                 Ok(Outcome {
                     members: Vec::new(),
                     effects: msgs.into_iter().map(Effect::Send).collect(),
                 })
             })?;
-            all.messages.extend(c.messages);
+            each(&c);
+            all.extend(c);
         }
         Ok(all)
     }
 
     // ----- inbound -----------------------------------------------------------------------
 
-    /// An inbound reply, committed before this returns (so it is on disk before any 2xx once
-    /// [`Store::flush`] is called).
+    /// An inbound reply, durable when this returns.
     pub fn reply(
         &self,
         from: &Sender,
         text: &str,
         now: DateTime<Utc>,
     ) -> Result<(Outcome, Committed)> {
-        self.step(now, |v, b| Ok(village::reply(v, b, from, text, now)))
+        let (from, text) = (from.clone(), text.to_string());
+        self.step(now, false, move |v, b| {
+            Ok(village::reply(v, b, &from, &text, now))
+        })
     }
 
-    /// An inbound text whose direct answers (help reassurance, away/back acknowledgements) go
-    /// back in the HTTP response instead of the outbox; see [`Committed::direct`].
+    /// An inbound text from the daemon's HTTP handlers: awaits the writer (never blocks the
+    /// async runtime). `direct` answers (help reassurance, away/back acknowledgements) go back
+    /// in the HTTP response instead of the outbox; see [`Committed::direct`]. `provider_id`
+    /// (Twilio's `MessageSid`, the gateway's message id) makes a replay a no-op: `None` is
+    /// returned for a message already recorded.
+    pub async fn reply_async(
+        &self,
+        from: Sender,
+        text: String,
+        direct: bool,
+        provider_id: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Outcome, Committed)>> {
+        self.writer
+            .run_async(&self.inner, move |inner| {
+                if let Some(pid) = &provider_id {
+                    if inner
+                        .tree
+                        .get(keys::key(INBOUND, pid.as_bytes()))?
+                        .is_some()
+                    {
+                        return Ok(None);
+                    }
+                }
+                let r = inner.step(now, direct, |v, b| {
+                    Ok(village::reply(v, b, &from, &text, now))
+                })?;
+                if let Some(pid) = &provider_id {
+                    // Its own tiny batch right after the step, in the same group commit: both
+                    // are durable before anyone hears back.
+                    inner
+                        .tree
+                        .insert(keys::key(INBOUND, pid.as_bytes()), enc(&now))?;
+                }
+                Ok(Some(r))
+            })
+            .await
+    }
+
+    /// An inbound text whose direct answers go back in the HTTP response instead of the
+    /// outbox (blocking form of [`Store::reply_async`]).
     pub fn reply_direct(
         &self,
         from: &Sender,
         text: &str,
         now: DateTime<Utc>,
     ) -> Result<(Outcome, Committed)> {
-        self.step_with(now, true, |v, b| Ok(village::reply(v, b, from, text, now)))
+        let (from, text) = (from.clone(), text.to_string());
+        self.step(now, true, move |v, b| {
+            Ok(village::reply(v, b, &from, &text, now))
+        })
     }
 
-    /// A roll call: prompts every active member now. Returns the roll call's id.
+    /// A roll call: prompts every active member now.
     pub fn roll_call(&self, id: &str, window: TimeDelta, now: DateTime<Utc>) -> Result<Committed> {
         let mut all = Committed::default();
-        for key in self.trees[MEMBERS].iter().keys() {
-            let member = String::from_utf8_lossy(&key?).into_owned();
-            let (_, c) = self.step(now, |v, b| {
-                Ok(village::roll_call(v, b, &member, id, window, now))
+        let ids: Vec<String> = self
+            .inner
+            .tree
+            .scan_prefix([MEMBERS])
+            .keys()
+            .map(|k| k.map(|k| String::from_utf8_lossy(&k[1..]).into_owned()))
+            .collect::<Result<_, _>>()?;
+        for chunk in ids.chunks(DUE_GROUP) {
+            let chunk = chunk.to_vec();
+            let id = id.to_string();
+            let c = self.write(move |inner| {
+                let mut all = Committed::default();
+                for member in chunk {
+                    let (_, c) = inner.step(now, false, |v, b| {
+                        Ok(village::roll_call(v, b, &member, &id, window, now))
+                    })?;
+                    all.extend(c);
+                }
+                Ok(all)
             })?;
-            all.events.extend(c.events);
-            all.messages.extend(c.messages);
+            all.extend(c);
         }
         Ok(all)
     }
@@ -805,156 +768,22 @@ impl Store {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<Committed> {
-        let (_, c) = self.step(now, |v, b| {
-            village::resolve(v, b, member, checkin, by, reason, now)
+        let (member, checkin, by, reason) = (
+            member.to_string(),
+            checkin.to_string(),
+            by.to_string(),
+            reason.to_string(),
+        );
+        let (_, c) = self.step(now, false, move |v, b| {
+            village::resolve(v, b, &member, &checkin, &by, &reason, now)
                 .ok_or_else(|| StoreError::NotFound(format!("open check-in {checkin}")))
         })?;
         Ok(c)
     }
 
-    // ----- outbox, audit, history --------------------------------------------------------
-
-    /// Queued messages in id order, up to `limit`.
-    pub fn outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
-        self.trees[OUTBOX]
-            .iter()
-            .values()
-            .take(limit)
-            .map(|v| dec("outbox", &v?))
-            .collect()
-    }
-
-    /// Number of queued messages.
-    pub fn outbox_len(&self) -> usize {
-        self.trees[OUTBOX].len()
-    }
-
-    /// Removes a delivered message from the outbox.
-    pub fn outbox_remove(&self, id: u64) -> Result<()> {
-        let (outbox, pending) = (&self.trees[OUTBOX], &self.trees[PENDING]);
-        (outbox, pending).transaction(|(outbox, pending)| {
-            if let Some(v) = outbox.remove(&id.to_be_bytes())? {
-                let entry: OutboxEntry =
-                    dec("outbox", &v).map_err(ConflictableTransactionError::Abort)?;
-                clear_pending(pending, &entry)?;
-            }
-            Ok(())
-        })?;
-        Ok(())
-    }
-
-    /// Messages due for an attempt at `now`: the oldest undelivered message of each recipient
-    /// not in `busy` (per-recipient order), oldest first, at most `limit`; and the earliest
-    /// future instant at which another recipient's head message becomes due.
-    pub fn outbox_ready(
-        &self,
-        now: DateTime<Utc>,
-        busy: &HashSet<String>,
-        limit: usize,
-    ) -> Result<(Vec<OutboxEntry>, Option<DateTime<Utc>>)> {
-        let mut seen: HashSet<String> = HashSet::new();
-        let mut ready = Vec::new();
-        let mut later: Option<DateTime<Utc>> = None;
-        for v in self.trees[OUTBOX].iter().values() {
-            let entry: OutboxEntry = dec("outbox", &v?)?;
-            let to = &entry.message.to;
-            if busy.contains(to) || !seen.insert(to.clone()) {
-                continue;
-            }
-            match entry.delivery.next_attempt_at {
-                Some(at) if at > now => {
-                    later = Some(later.map_or(at, |l: DateTime<Utc>| l.min(at)))
-                }
-                _ => {
-                    if ready.len() < limit {
-                        ready.push(entry);
-                    }
-                }
-            }
-        }
-        Ok((ready, later))
-    }
-
-    /// Saves the delivery state of a message still in the outbox.
-    pub fn outbox_update(&self, id: u64, state: &DeliveryState) -> Result<()> {
-        let key = id.to_be_bytes();
-        let Some(v) = self.trees[OUTBOX].get(key)? else {
-            return Err(StoreError::NotFound(format!("message {id}")));
-        };
-        let mut entry: OutboxEntry = dec("outbox", &v)?;
-        entry.delivery = state.clone();
-        self.trees[OUTBOX].insert(key, enc(&entry))?;
-        Ok(())
-    }
-
-    /// Moves a delivered message from the outbox to the sent history.
-    pub fn outbox_delivered(&self, id: u64, state: &DeliveryState) -> Result<()> {
-        let (outbox, sent, pending) =
-            (&self.trees[OUTBOX], &self.trees[SENT], &self.trees[PENDING]);
-        (outbox, sent, pending).transaction(|(outbox, sent, pending)| {
-            let key = id.to_be_bytes();
-            let Some(v) = outbox.remove(&key)? else {
-                return Ok(());
-            };
-            let mut entry: OutboxEntry =
-                dec("outbox", &v).map_err(ConflictableTransactionError::Abort)?;
-            entry.delivery = state.clone();
-            clear_pending(pending, &entry)?;
-            sent.insert(&key, enc(&entry))?;
-            Ok(())
-        })?;
-        Ok(())
-    }
-
-    /// Dead-letters a message and commits the engine's reaction (the escalation moves on,
-    /// coordinators are told unless `tell_coordinators` is false) in the same transaction.
-    pub fn outbox_dead_letter(
-        &self,
-        id: u64,
-        state: &DeliveryState,
-        tell_coordinators: bool,
-        now: DateTime<Utc>,
-    ) -> Result<Committed> {
-        let refs: Vec<&Tree> = self.trees.iter().collect();
-        let committed = refs.as_slice().transaction(|tx| {
-            let key = id.to_be_bytes();
-            let Some(v) = tx[OUTBOX].remove(&key)? else {
-                return Ok(Committed::default());
-            };
-            let mut entry: OutboxEntry =
-                dec("outbox", &v).map_err(ConflictableTransactionError::Abort)?;
-            entry.delivery = state.clone();
-            clear_pending(&tx[PENDING], &entry)?;
-            tx[DEAD].insert(&key, enc(&entry))?;
-            let book = TxBook {
-                tx,
-                error: RefCell::new(None),
-                corrupt: RefCell::new(None),
-            };
-            let reason = state
-                .reason
-                .clone()
-                .unwrap_or_else(|| "undeliverable".into());
-            let out = village::delivery_failed(
-                &self.village,
-                &book,
-                &entry.message,
-                &reason,
-                tell_coordinators,
-                now,
-            );
-            book.check()?;
-            commit(tx, &self.village, &out, now, false)
-        })?;
-        Ok(committed)
-    }
-
     /// A reply-link token, if it exists (expired or not).
     pub fn link(&self, token: &str) -> Result<Option<LinkToken>> {
-        self.trees[TOKENS]
-            .get(token.as_bytes())?
-            .map(|v| dec("tokens", &v))
-            .transpose()
+        self.inner.get(TOKENS, token.as_bytes())
     }
 
     /// An answer through a reply link, read in the link's context. `NotFound` for an unknown
@@ -964,107 +793,40 @@ impl Store {
             .link(token)?
             .filter(|l| l.expires_at > now)
             .ok_or_else(|| StoreError::NotFound("reply link".into()))?;
-        let (_, c) = self.step(now, |v, b| {
+        let text = text.to_string();
+        let (_, c) = self.step(now, false, move |v, b| {
             Ok(village::reply_in_context(
                 v,
                 b,
                 &link.person,
                 &link.context,
-                text,
+                &text,
                 now,
             ))
         })?;
         Ok(c)
     }
 
-    /// Makes everything committed so far durable, without blocking the async runtime.
-    pub async fn flush_async(&self) -> Result<()> {
-        self.db.flush_async().await?;
-        Ok(())
-    }
-
     /// The SMS provider says a person opted out.
     pub fn provider_opt_out(&self, person: &str, now: DateTime<Utc>) -> Result<Committed> {
         let person = person.to_string();
-        let (_, c) = self.step(now, move |v, b| {
+        let (_, c) = self.step(now, false, move |v, b| {
             Ok(village::provider_opt_out(v, b, &person, now))
         })?;
         Ok(c)
     }
 
-    /// SMS segments sent on a village day.
-    pub fn sms_used(&self, day: NaiveDate) -> Result<u32> {
-        Ok(self.trees[META]
-            .get(format!("sms/{day}"))?
-            .and_then(|v| v.as_ref().try_into().ok().map(u32::from_be_bytes))
-            .unwrap_or(0))
-    }
-
-    /// Reserves SMS segments of a day's budget, atomically: the new total, or `None` when
-    /// `cap` would be exceeded (nothing is reserved then).
-    pub fn reserve_sms(
-        &self,
-        day: NaiveDate,
-        segments: u32,
-        cap: Option<u32>,
-    ) -> Result<Option<u32>> {
-        let refused = std::cell::Cell::new(false);
-        let new = self.trees[META].update_and_fetch(format!("sms/{day}"), |old| {
-            let n = old
-                .and_then(|v| v.try_into().ok().map(u32::from_be_bytes))
-                .unwrap_or(0);
-            let total = n.saturating_add(segments);
-            // The closure may run more than once under contention: decide afresh each time.
-            refused.set(cap.is_some_and(|c| total > c));
-            Some(if refused.get() { n } else { total }.to_be_bytes().to_vec())
-        })?;
-        if refused.get() {
-            return Ok(None);
-        }
-        Ok(new.and_then(|v| v.as_ref().try_into().ok().map(u32::from_be_bytes)))
-    }
-
-    /// Gives back reserved segments whose send failed.
-    pub fn release_sms(&self, day: NaiveDate, segments: u32) -> Result<()> {
-        self.trees[META].update_and_fetch(format!("sms/{day}"), |old| {
-            let n = old
-                .and_then(|v| v.try_into().ok().map(u32::from_be_bytes))
-                .unwrap_or(0);
-            Some(n.saturating_sub(segments).to_be_bytes().to_vec())
-        })?;
-        Ok(())
-    }
-
-    /// Queues a budget notice to coordinators, at most once per day and threshold.
-    pub fn budget_notice(
-        &self,
-        day: NaiveDate,
-        percent: u8,
-        now: DateTime<Utc>,
-    ) -> Result<Committed> {
-        let key = format!("budget/{day}/{percent}");
-        // Claim the (day, threshold) first so two concurrent senders notify once.
-        if self.trees[META]
-            .compare_and_swap(&key, None as Option<&[u8]>, Some(&b"1"[..]))?
-            .is_err()
-        {
-            return Ok(Committed::default());
-        }
-        let (_, c) = self.step(now, move |v, b| {
-            Ok(village::budget_notice(v, b, percent, now))
-        })?;
-        Ok(c)
-    }
+    // ----- history -----------------------------------------------------------------------
 
     /// A message by id, wherever it is.
     pub fn message(&self, id: u64) -> Result<Option<(MessagePlace, OutboxEntry)>> {
-        for (tree, place) in [
+        for (prefix, place) in [
             (OUTBOX, MessagePlace::Outbox),
             (SENT, MessagePlace::Sent),
             (DEAD, MessagePlace::Dead),
         ] {
-            if let Some(v) = self.trees[tree].get(id.to_be_bytes())? {
-                return Ok(Some((place, dec(TREE_NAMES[tree], &v)?)));
+            if let Some(e) = self.inner.get(prefix, &id.to_be_bytes())? {
+                return Ok(Some((place, e)));
             }
         }
         Ok(None)
@@ -1072,27 +834,22 @@ impl Store {
 
     /// Dead-lettered messages, oldest first, up to `limit`.
     pub fn dead_letters(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
-        self.trees[DEAD]
-            .iter()
-            .values()
-            .take(limit)
-            .map(|v| dec("dead", &v?))
-            .collect()
+        self.inner.scan(DEAD, limit)
     }
 
     /// Audit events with id greater than `after`, up to `limit`.
     pub fn events_after(&self, after: Option<u64>, limit: usize) -> Result<Vec<(u64, Event)>> {
         let start = after.map_or(0, |a| a.saturating_add(1));
-        self.trees[AUDIT]
-            .range(start.to_be_bytes()..)
+        self.inner
+            .tree
+            .range(keys::id(AUDIT, start)..keys::prefix_end(&[AUDIT]))
             .take(limit)
             .map(|r| {
                 let (k, v) = r?;
-                let id =
-                    u64::from_be_bytes(k.as_ref().try_into().map_err(|_| StoreError::Corrupt {
-                        tree: "audit",
-                        reason: "key is not 8 bytes".into(),
-                    })?);
+                let id = keys::id_of(&k).ok_or_else(|| StoreError::Corrupt {
+                    tree: "audit",
+                    reason: "key is not 8 bytes".into(),
+                })?;
                 Ok((id, dec("audit", &v)?))
             })
             .collect()
@@ -1100,13 +857,12 @@ impl Store {
 
     /// Closed check-ins of a local date.
     pub fn checkins_on(&self, date: NaiveDate) -> Result<Vec<Checkin>> {
-        let prefix = format!("{date}\0");
+        let prefix = keys::key(BY_DATE, format!("{date}\0").as_bytes());
         let mut out = Vec::new();
-        for key in self.trees[BY_DATE].scan_prefix(prefix.as_bytes()).keys() {
+        for key in self.inner.tree.scan_prefix(&prefix).keys() {
             let key = key?;
-            let rest = &key[prefix.len()..];
-            if let Some(v) = self.trees[CHECKINS].get(rest)? {
-                out.push(dec("checkins", &v)?);
+            if let Some(c) = self.inner.get(CHECKINS, &key[prefix.len()..])? {
+                out.push(c);
             }
         }
         Ok(out)
@@ -1114,34 +870,101 @@ impl Store {
 
     /// A circle's pairing on a date, if one was made.
     pub fn pairing(&self, circle: &str, date: NaiveDate) -> Result<Option<Pairing>> {
-        self.trees[PAIRINGS]
-            .get(pairing_key(circle, date))?
+        self.inner
+            .tree
+            .get(keys::pairing(circle, date))?
             .map(|v| dec("pairings", &v))
             .transpose()
     }
 
-    /// Makes everything committed so far durable.
+    /// Makes everything committed so far durable (through the writer, so it is ordered after
+    /// every write already queued). Blocking.
     pub fn flush(&self) -> Result<()> {
-        self.db.flush()?;
-        Ok(())
+        self.write(|inner| {
+            inner.db.flush()?;
+            Ok(())
+        })
+    }
+
+    /// [`Store::flush`] for async callers.
+    pub async fn flush_async(&self) -> Result<()> {
+        self.writer
+            .run_async(&self.inner, |inner| {
+                inner.db.flush()?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// Runs any blocking store write from an async caller, through the writer (for the
+    /// admin API's roster changes): `f` gets this store's blocking API on the writer's side.
+    pub async fn write_async<R, F>(self: &Arc<Self>, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Store) -> Result<R> + Send + 'static,
+    {
+        // The job itself is run on a blocking thread: it may call several writes, each of
+        // which waits for the writer.
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
+    }
+
+    /// Bytes the database takes on disk.
+    pub fn size_on_disk(&self) -> Result<u64> {
+        Ok(self.inner.db.size_on_disk()?)
     }
 }
 
-fn circle_membership(
-    tx: &[TransactionalTree],
-    circle: &str,
-    member: &str,
-    add: bool,
-) -> TxResult<()> {
-    let mut ids: Vec<PersonId> = match tx[CIRCLES].get(circle.as_bytes())? {
-        Some(v) => dec("circles", &v).map_err(ConflictableTransactionError::Abort)?,
-        None => Vec::new(),
+/// Most members ticked in one group commit.
+pub const DUE_GROUP: usize = 256;
+
+/// One group of due members: ticks up to [`DUE_GROUP`] of them, each its own atomic step.
+/// Returns what they produced, the handled keys, and whether more may be due.
+fn due_group(
+    inner: &Inner,
+    now: DateTime<Utc>,
+    mut handled: HashSet<Vec<u8>>,
+) -> Result<(Committed, HashSet<Vec<u8>>, bool)> {
+    let mut all = Committed::default();
+    let end = {
+        let mut k = keys::key(keys::DUE, &keys::instant_floor(now));
+        k.push(0xff);
+        keys::prefix_end(&k)
     };
+    let mut done = 0;
+    while done < DUE_GROUP {
+        let mut next = None;
+        for entry in inner.tree.range(vec![keys::DUE]..end.clone()) {
+            let (key, id) = entry?;
+            if keys::instant_of(&key[1..]).is_none_or(|at| at > now) {
+                break;
+            }
+            if !handled.contains(key.as_ref()) {
+                next = Some((key, id));
+                break;
+            }
+        }
+        let Some((key, id)) = next else {
+            return Ok((all, handled, false));
+        };
+        handled.insert(key.to_vec());
+        let id = String::from_utf8_lossy(&id).into_owned();
+        let (_, c) = inner.step(now, false, |v, b| Ok(village::tick(v, b, &id, now)))?;
+        all.extend(c);
+        done += 1;
+    }
+    Ok((all, handled, true))
+}
+
+fn circle_membership(tx: &Tx<'_>, circle: &str, member: &str, add: bool) -> Result<()> {
+    let mut ids: Vec<PersonId> = tx.get(CIRCLES, circle.as_bytes())?.unwrap_or_default();
     ids.retain(|id| id != member);
     if add {
         ids.push(member.to_string());
         ids.sort();
     }
-    tx[CIRCLES].insert(circle.as_bytes(), enc(&ids))?;
+    tx.put(CIRCLES, circle.as_bytes(), &ids);
     Ok(())
 }

@@ -242,7 +242,7 @@ fn a_store_from_another_schema_version_is_refused() {
     match Store::open(dir.path(), village()) {
         Err(StoreError::Schema {
             found: 99,
-            expected: 1,
+            expected: porchlight_store::SCHEMA_VERSION,
         }) => {}
         Err(e) => panic!("wrong error: {e}"),
         Ok(_) => panic!("opened a store of another schema"),
@@ -270,4 +270,91 @@ fn a_phone_number_belongs_to_one_person() {
         )
         .unwrap();
     assert_eq!(c.events[0].1.by.as_deref(), Some("b"));
+}
+
+/// A data directory written by schema 1 (a sled tree per record kind, sled-generated ids)
+/// opens, is migrated, and keeps its people, members, due index, outbox and audit log.
+#[test]
+fn a_schema_1_data_directory_is_migrated() {
+    use porchlight_core::engine::{MemberState, Outgoing};
+    use porchlight_store::OutboxEntry;
+    let dir = tempfile::tempdir().unwrap();
+    let start = t("2026-11-24T05:00:00Z");
+    {
+        // Written the way schema 1 wrote it.
+        let db = sled::open(dir.path()).unwrap();
+        let tree = |n: &str| db.open_tree(n).unwrap();
+        tree("meta")
+            .insert("schema_version", &1u32.to_be_bytes())
+            .unwrap();
+        let mut mary = Person::new("mary", "Mary Lopez");
+        mary.phone = Some("+12025550143".into());
+        for p in [mary, Person::new("bob", "Bob"), Person::new("desk", "Desk")] {
+            tree("people")
+                .insert(p.id.as_bytes(), serde_json::to_vec(&p).unwrap())
+                .unwrap();
+        }
+        tree("phones").insert("+12025550143", "mary").unwrap();
+        let mut m = Member::new("mary");
+        m.buddies = vec!["bob".into()];
+        let st = MemberState::new(m, village().timezone, start);
+        let due = st.next_due().unwrap();
+        let mut due_key = ((due.timestamp_millis() as u64) ^ (1u64 << 63))
+            .to_be_bytes()
+            .to_vec();
+        due_key.extend_from_slice(b"mary");
+        tree("due").insert(due_key, "mary").unwrap();
+        tree("members")
+            .insert("mary", serde_json::to_vec(&st).unwrap())
+            .unwrap();
+        for (id, to) in [(7u64, "bob"), (8, "bob"), (9, "desk")] {
+            let entry = OutboxEntry {
+                id,
+                queued_at: start,
+                message: Outgoing {
+                    to: to.into(),
+                    kind: MessageKind::AllClear,
+                    text: format!("message {id}"),
+                    member: "mary".into(),
+                    checkin: None,
+                    level: None,
+                    urgent: true,
+                    context: None,
+                },
+                delivery: Default::default(),
+            };
+            tree("outbox")
+                .insert(id.to_be_bytes(), serde_json::to_vec(&entry).unwrap())
+                .unwrap();
+        }
+        tree("audit")
+            .insert(41u64.to_be_bytes(), b"{}".to_vec())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let store = Store::open(dir.path(), village()).unwrap();
+    assert_eq!(store.member_count(), 1);
+    assert_eq!(store.outbox_len(), 3);
+    assert_eq!(
+        store.person_by_phone("+12025550143").unwrap().unwrap().id,
+        "mary"
+    );
+    assert!(store.next_due().unwrap().is_some());
+    // The outbox index was built: one head per recipient, in order.
+    let (ready, _) = store.outbox_ready(start, &Default::default(), 10).unwrap();
+    let ids: Vec<u64> = ready.iter().map(|e| e.id).collect();
+    assert_eq!(ids, [7, 9]);
+    store.outbox_delivered(7, &Default::default()).unwrap();
+    let (ready, _) = store.outbox_ready(start, &Default::default(), 10).unwrap();
+    let ids: Vec<u64> = ready.iter().map(|e| e.id).collect();
+    assert_eq!(ids, [8, 9]);
+    // The check-in runs from the migrated due index, and new ids follow the old ones.
+    let c = store.run_due(t("2026-11-24T14:00:00Z")).unwrap();
+    assert!(c.messages.iter().all(|m| m.id > 9));
+    assert!(c.events.iter().all(|(id, _)| *id > 41));
+    assert_eq!(c.messages[0].message.to, "mary");
+    drop(store);
+    // And it opens again as schema 2.
+    let store = Store::open(dir.path(), village()).unwrap();
+    assert_eq!(store.member_count(), 1);
 }

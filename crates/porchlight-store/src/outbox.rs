@@ -1,0 +1,327 @@
+//! The indexed outbox.
+//!
+//! Each queued message sits in its recipient's **lane**: `urgent` (alerts, help, all-clears,
+//! notices to coordinators) or `routine` (prompts, reminders, roll calls, acknowledgements).
+//! Within a lane a recipient's messages go strictly in order, so an all-clear never overtakes
+//! its alert and a reminder never overtakes its prompt; across lanes an alert may pass a
+//! routine message that is waiting to retry. The head of every (recipient, lane) is filed in
+//! the ready index under its next attempt, so the dispatcher finds due work with one range
+//! read (O(log n) plus what it takes), a retry re-files the head, and a delivery files the
+//! next message of the lane. Depth is a counter, never a scan.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use porchlight_core::delivery::DeliveryState;
+use porchlight_core::text::MessageKind;
+use porchlight_core::village;
+
+use crate::keys::{self, DEAD, META, OUTBOX, PENDING, READY, SENT};
+use crate::tx::Tx;
+use crate::{Committed, OutboxEntry, Result, Store, StoreError, counter, dec, enc};
+
+/// Lane byte of the routine lane.
+const ROUTINE: u8 = b'r';
+/// Lane byte of the urgent lane.
+const URGENT: u8 = b'u';
+
+/// Which lane a message travels in. Only what can safely wait is routine; anything else
+/// (including kinds added later) is urgent.
+fn lane_of(entry: &OutboxEntry) -> u8 {
+    use MessageKind::{
+        AwayAck, BackAck, BudgetWarning, CheckOn, CheckOnReminder, Prompt, Reminder, RollCall,
+    };
+    match entry.message.kind {
+        Prompt | Reminder | CheckOn | CheckOnReminder | RollCall | AwayAck | BackAck
+        | BudgetWarning
+            if !entry.message.urgent =>
+        {
+            ROUTINE
+        }
+        _ => URGENT,
+    }
+}
+
+/// When a message's next attempt is due: a message never tried is due at once (filed at the
+/// epoch, so fresh messages go in id order, before retries).
+fn ready_at(entry: &OutboxEntry) -> DateTime<Utc> {
+    entry
+        .delivery
+        .next_attempt_at
+        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
+}
+
+/// Queues a message: in its lane, and in the ready index when it heads the lane.
+pub(crate) fn enqueue(tx: &Tx<'_>, entry: &OutboxEntry) -> Result<()> {
+    let lane = lane_of(entry);
+    let to = &entry.message.to;
+    let heads = tx.first_key(&keys::lane_prefix(lane, to))?.is_none();
+    tx.put_raw(keys::lane(lane, to, entry.id), Vec::new());
+    if heads {
+        tx.put_raw(
+            keys::ready(ready_at(entry), entry.id),
+            to.as_bytes().to_vec(),
+        );
+    }
+    tx.put_raw(keys::id(OUTBOX, entry.id), enc(entry));
+    tx.add_counter(counter::OUTBOX, 1)
+}
+
+/// Takes a message out of the outbox (delivered, dead or dropped), files the next message of
+/// its lane, and forgets its check-in's pending prompt. Returns the stored entry.
+fn take(tx: &Tx<'_>, id: u64) -> Result<Option<OutboxEntry>> {
+    let Some(entry) = tx.get::<OutboxEntry>(OUTBOX, &id.to_be_bytes())? else {
+        return Ok(None);
+    };
+    let lane = lane_of(&entry);
+    let to = &entry.message.to;
+    tx.del(keys::id(OUTBOX, id));
+    tx.del(keys::lane(lane, to, id));
+    tx.del(keys::ready(ready_at(&entry), id));
+    tx.add_counter(counter::OUTBOX, -1)?;
+    if let Some(next) = tx.first_key(&keys::lane_prefix(lane, to))? {
+        let next_id = keys::lane_id(&next).ok_or_else(|| StoreError::Corrupt {
+            tree: "lanes",
+            reason: "key too short".into(),
+        })?;
+        if let Some(n) = tx.get::<OutboxEntry>(OUTBOX, &next_id.to_be_bytes())? {
+            tx.put_raw(keys::ready(ready_at(&n), n.id), to.as_bytes().to_vec());
+        }
+    }
+    if let Some(c) = &entry.message.checkin {
+        let pending = keys::key(PENDING, c.as_bytes());
+        if tx
+            .raw(&pending)?
+            .is_some_and(|v| v.as_slice() == entry.id.to_be_bytes())
+        {
+            tx.del(pending);
+        }
+    }
+    Ok(Some(entry))
+}
+
+/// Rebuilds the lanes and the ready index for an outbox written without them (migration).
+pub(crate) fn index_all(tree: &sled::Tree) -> Result<u64> {
+    let mut n = 0;
+    let mut heads: HashSet<(u8, String)> = HashSet::new();
+    let mut batch = sled::Batch::default();
+    for r in tree.scan_prefix([OUTBOX]).values() {
+        let entry: OutboxEntry = dec("outbox", &r?)?;
+        let lane = lane_of(&entry);
+        let to = entry.message.to.clone();
+        batch.insert(keys::lane(lane, &to, entry.id), Vec::new());
+        if heads.insert((lane, to.clone())) {
+            batch.insert(keys::ready(ready_at(&entry), entry.id), to.into_bytes());
+        }
+        n += 1;
+    }
+    tree.apply_batch(batch)?;
+    Ok(n)
+}
+
+impl Store {
+    /// Queued messages in id order, up to `limit`.
+    pub fn outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
+        self.inner.scan(OUTBOX, limit)
+    }
+
+    /// Number of queued messages (a counter, not a scan).
+    pub fn outbox_len(&self) -> usize {
+        usize::try_from(self.inner.counter(counter::OUTBOX)).unwrap_or(usize::MAX)
+    }
+
+    /// Removes a message from the outbox without recording a delivery (`simulate`).
+    pub fn outbox_remove(&self, id: u64) -> Result<()> {
+        self.write(move |inner| {
+            let tx = Tx::new(&inner.tree);
+            take(&tx, id)?;
+            tx.apply()
+        })
+    }
+
+    /// Messages due for an attempt at `now`: the head message of each (recipient, lane) whose
+    /// recipient is not in `busy`, at most one per recipient, oldest due first, at most
+    /// `limit`; and the earliest future instant at which another head becomes due. Reads the
+    /// ready index only.
+    pub fn outbox_ready(
+        &self,
+        now: DateTime<Utc>,
+        busy: &HashSet<String>,
+        limit: usize,
+    ) -> Result<(Vec<OutboxEntry>, Option<DateTime<Utc>>)> {
+        let tree = &self.inner.tree;
+        let mut split = keys::key(READY, &keys::instant_floor(now));
+        split.push(0xff);
+        let split = keys::prefix_end(&split);
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut ready = Vec::new();
+        for r in tree.range(vec![READY]..split.clone()) {
+            if ready.len() >= limit {
+                break;
+            }
+            let (k, to) = r?;
+            let to = String::from_utf8_lossy(&to).into_owned();
+            if busy.contains(&to) || seen.contains(&to) {
+                continue;
+            }
+            let Some(id) = keys::ready_id(&k) else {
+                continue;
+            };
+            // Written between our index read and this one: it is picked up next time.
+            if let Some(entry) = self.inner.get::<OutboxEntry>(OUTBOX, &id.to_be_bytes())? {
+                seen.insert(to);
+                ready.push(entry);
+            }
+        }
+        let later = tree
+            .range(split..keys::prefix_end(&[READY]))
+            .keys()
+            .next()
+            .transpose()?
+            .and_then(|k| keys::instant_of(&k[1..]));
+        Ok((ready, later))
+    }
+
+    /// Saves the delivery state of a message still in the outbox, re-filing it in the ready
+    /// index under its next attempt.
+    pub fn outbox_update(&self, id: u64, state: &DeliveryState) -> Result<()> {
+        let state = state.clone();
+        self.write(move |inner| {
+            let tx = Tx::new(&inner.tree);
+            let Some(mut entry) = tx.get::<OutboxEntry>(OUTBOX, &id.to_be_bytes())? else {
+                return Err(StoreError::NotFound(format!("message {id}")));
+            };
+            let old = keys::ready(ready_at(&entry), id);
+            let filed = tx.raw(&old)?;
+            entry.delivery = state;
+            if let Some(to) = filed {
+                tx.del(old);
+                tx.put_raw(keys::ready(ready_at(&entry), id), to);
+            }
+            tx.put_raw(keys::id(OUTBOX, id), enc(&entry));
+            tx.apply()
+        })
+    }
+
+    /// Moves a delivered message from the outbox to the sent history.
+    pub fn outbox_delivered(&self, id: u64, state: &DeliveryState) -> Result<()> {
+        let state = state.clone();
+        self.write(move |inner| {
+            let tx = Tx::new(&inner.tree);
+            if let Some(mut entry) = take(&tx, id)? {
+                entry.delivery = state;
+                tx.put_raw(keys::id(SENT, id), enc(&entry));
+            }
+            tx.apply()
+        })
+    }
+
+    /// Dead-letters a message and commits the engine's reaction (the escalation moves on,
+    /// coordinators are told unless `tell_coordinators` is false) in the same batch.
+    pub fn outbox_dead_letter(
+        &self,
+        id: u64,
+        state: &DeliveryState,
+        tell_coordinators: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Committed> {
+        let state = state.clone();
+        self.write(move |inner| {
+            let tx = Tx::new(&inner.tree);
+            let Some(mut entry) = take(&tx, id)? else {
+                return Ok(Committed::default());
+            };
+            entry.delivery = state;
+            tx.put_raw(keys::id(DEAD, id), enc(&entry));
+            let reason = entry
+                .delivery
+                .reason
+                .clone()
+                .unwrap_or_else(|| "undeliverable".into());
+            let out = village::delivery_failed(
+                &inner.village,
+                &tx,
+                &entry.message,
+                &reason,
+                tell_coordinators,
+                now,
+            );
+            tx.check()?;
+            let c = crate::commit(&tx, &inner.village, &out, now, false)?;
+            tx.apply()?;
+            Ok(c)
+        })
+    }
+
+    /// SMS segments sent on a village day.
+    pub fn sms_used(&self, day: NaiveDate) -> Result<u32> {
+        Ok(self
+            .inner
+            .tree
+            .get(keys::key(META, format!("sms/{day}").as_bytes()))?
+            .and_then(|v| v.as_ref().try_into().ok().map(u32::from_be_bytes))
+            .unwrap_or(0))
+    }
+
+    /// Reserves SMS segments of a day's budget: the new total, or `None` when `cap` would be
+    /// exceeded (nothing is reserved then). Atomic: the one writer decides.
+    pub fn reserve_sms(
+        &self,
+        day: NaiveDate,
+        segments: u32,
+        cap: Option<u32>,
+    ) -> Result<Option<u32>> {
+        self.write(move |inner| {
+            let key = keys::key(META, format!("sms/{day}").as_bytes());
+            let n = inner
+                .tree
+                .get(&key)?
+                .and_then(|v| v.as_ref().try_into().ok().map(u32::from_be_bytes))
+                .unwrap_or(0);
+            let total = n.saturating_add(segments);
+            if cap.is_some_and(|c| total > c) {
+                return Ok(None);
+            }
+            inner.tree.insert(key, &total.to_be_bytes())?;
+            Ok(Some(total))
+        })
+    }
+
+    /// Gives back reserved segments whose send failed.
+    pub fn release_sms(&self, day: NaiveDate, segments: u32) -> Result<()> {
+        self.write(move |inner| {
+            let key = keys::key(META, format!("sms/{day}").as_bytes());
+            let n = inner
+                .tree
+                .get(&key)?
+                .and_then(|v| v.as_ref().try_into().ok().map(u32::from_be_bytes))
+                .unwrap_or(0);
+            inner
+                .tree
+                .insert(key, &n.saturating_sub(segments).to_be_bytes())?;
+            Ok(())
+        })
+    }
+
+    /// Queues a budget notice to coordinators, at most once per day and threshold.
+    pub fn budget_notice(
+        &self,
+        day: NaiveDate,
+        percent: u8,
+        now: DateTime<Utc>,
+    ) -> Result<Committed> {
+        self.write(move |inner| {
+            let claim = keys::key(META, format!("budget/{day}/{percent}").as_bytes());
+            if inner.tree.get(&claim)?.is_some() {
+                return Ok(Committed::default());
+            }
+            let tx = Tx::new(&inner.tree);
+            tx.put_raw(claim, b"1".to_vec());
+            let out = village::budget_notice(&inner.village, &tx, percent, now);
+            tx.check()?;
+            let c = crate::commit(&tx, &inner.village, &out, now, false)?;
+            tx.apply()?;
+            Ok(c)
+        })
+    }
+}

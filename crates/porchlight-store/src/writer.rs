@@ -1,0 +1,162 @@
+//! The one store writer and its group commit.
+//!
+//! Every mutation is a job run by one writer. In the daemon the writer is a dedicated thread
+//! fed by a channel: it runs what is queued in order (each job's steps are atomic batches),
+//! makes the whole group durable with **one blocking `flush()`**, and only then answers each
+//! caller. So a reply is on disk before its 2xx, a burst of replies costs one flush, and
+//! `flush_async` — which deadlocks sled 0.34 when called concurrently (sled issues 1308 and
+//! 1241) — is never used. Async callers await the answer; nothing blocks a tokio worker.
+//!
+//! `simulate` and unit tests use the inline writer instead: the caller's own thread runs the
+//! job under a mutex, with a flush only when asked for.
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use tokio::sync::oneshot;
+
+use crate::{Inner, Result, StoreError};
+
+/// Called once the job's group is durable (or could not be made so).
+type Ack = Box<dyn FnOnce(Option<&StoreError>) + Send>;
+/// A unit of work for the writer.
+type Job = Box<dyn FnOnce(&Inner) -> Ack + Send>;
+
+/// Most jobs made durable by one flush.
+const MAX_GROUP: usize = 1024;
+
+/// Who runs the store's writes.
+pub(crate) enum Writer {
+    /// The caller's thread, one at a time.
+    Inline(Mutex<()>),
+    /// A dedicated thread with group commit.
+    Thread {
+        jobs: Option<mpsc::Sender<Job>>,
+        handle: Option<JoinHandle<()>>,
+    },
+}
+
+impl Writer {
+    /// Starts the writer thread over `inner`.
+    pub(crate) fn thread(inner: Arc<Inner>) -> std::io::Result<Writer> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let handle = std::thread::Builder::new()
+            .name("porchlight-store-writer".into())
+            .spawn(move || run(&inner, &rx))?;
+        Ok(Writer::Thread {
+            jobs: Some(tx),
+            handle: Some(handle),
+        })
+    }
+
+    /// Queues a job; its answer arrives once its group is durable.
+    fn submit<R, F>(&self, f: F) -> oneshot::Receiver<Result<R>>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Inner) -> Result<R> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |inner| {
+            let r = f(inner);
+            Box::new(move |flush: Option<&StoreError>| {
+                let r = match (r, flush) {
+                    (Ok(_), Some(e)) => Err(StoreError::Unavailable(e.to_string())),
+                    (r, _) => r,
+                };
+                let _ = tx.send(r);
+            })
+        });
+        if let Writer::Thread {
+            jobs: Some(jobs), ..
+        } = self
+        {
+            // A send error drops the job and with it `tx`: the receiver then reports the writer
+            // as gone.
+            let _ = jobs.send(job);
+        }
+        rx
+    }
+
+    /// Runs a job and waits for it to be durable. Must not be called on an async worker
+    /// thread (use [`Writer::run_async`] there).
+    pub(crate) fn run<R, F>(&self, inner: &Inner, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Inner) -> Result<R> + Send + 'static,
+    {
+        match self {
+            Writer::Inline(lock) => {
+                let _one = lock
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let r = f(inner)?;
+                if inner.sync {
+                    inner.db.flush()?;
+                }
+                Ok(r)
+            }
+            Writer::Thread { .. } => self.submit(f).blocking_recv().unwrap_or_else(|_| gone()),
+        }
+    }
+
+    /// [`Writer::run`] for async callers: awaits the writer instead of blocking.
+    pub(crate) async fn run_async<R, F>(&self, inner: &Inner, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Inner) -> Result<R> + Send + 'static,
+    {
+        match self {
+            Writer::Inline(_) => self.run(inner, f),
+            Writer::Thread { .. } => self.submit(f).await.unwrap_or_else(|_| gone()),
+        }
+    }
+
+    /// Stops the writer thread after it has finished what is queued.
+    pub(crate) fn stop(&mut self) {
+        if let Writer::Thread { jobs, handle } = self {
+            drop(jobs.take());
+            if let Some(h) = handle.take() {
+                let _ = h.join();
+            }
+        }
+    }
+}
+
+fn gone<R>() -> Result<R> {
+    Err(StoreError::Unavailable(
+        "the store writer has stopped".into(),
+    ))
+}
+
+/// The writer thread: take what is queued, run it, one flush, answer everyone.
+fn run(inner: &Inner, rx: &mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut acks: Vec<Ack> = Vec::new();
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            // A panicking job loses only its own answer (its caller sees the writer error);
+            // the writer goes on serving everyone else.
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(inner))) {
+                Ok(ack) => acks.push(ack),
+                Err(_) => tracing::error!("a store job panicked; its caller gets an error"),
+            }
+            if acks.len() < MAX_GROUP {
+                next = rx.try_recv().ok();
+            }
+        }
+        let flushed = inner.db.flush().map(|_| ()).map_err(StoreError::from);
+        if let Err(e) = &flushed {
+            tracing::error!(error = %e, "cannot make a group of writes durable");
+        }
+        metrics_group(acks.len());
+        for ack in acks {
+            ack(flushed.as_ref().err());
+        }
+    }
+}
+
+/// Group sizes, for the log at debug level (commit batching is visible when profiling).
+fn metrics_group(n: usize) {
+    tracing::trace!(jobs = n, "group committed");
+}
