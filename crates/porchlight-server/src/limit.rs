@@ -1,7 +1,11 @@
-//! A per-client token bucket for the public endpoints (inbound SMS, calls, reply links).
+//! A per-client token bucket for the public endpoints.
 //!
-//! Generous by default — a village's whole roster answering at once must never be refused —
-//! but it stops one client from flooding the daemon. Over the limit: 429 with `Retry-After`.
+//! A validly signed provider request (Twilio SMS and voice, the Android gateway) is **never**
+//! refused for rate: the provider does not retry a 429, so the reply would be lost and become
+//! a false alarm, and one provider address carries a whole village's traffic. Only what fails
+//! authentication there costs tokens ([`limit_failures`]), and reply links — where anyone can
+//! try tokens — are limited before they run ([`limit`]). Over the limit: 429 with
+//! `Retry-After`.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -70,6 +74,35 @@ pub async fn limit(State(limiter): State<Arc<Limiter>>, req: Request, next: Next
     next.run(req).await
 }
 
+/// Middleware for the signed provider endpoints: the request runs (its signature is checked
+/// by the handler); only one that fails authentication takes a token, and a client out of
+/// tokens gets 429 instead of 403.
+pub async fn limit_failures(
+    State(limiter): State<Arc<Limiter>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let resp = next.run(req).await;
+    if resp.status() == StatusCode::FORBIDDEN {
+        if let Some(ip) = ip {
+            if !limiter.allow(ip, Instant::now()) {
+                metrics::counter!("porchlight_rate_limited_total").increment(1);
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(header::RETRY_AFTER, "1")],
+                    "too many requests",
+                )
+                    .into_response();
+            }
+        }
+    }
+    resp
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +125,58 @@ mod tests {
             assert!(l.allow(ip, t1));
         }
         assert!(!l.allow(ip, t1));
+    }
+
+    /// A provider behind one address sends far more than a bucket holds: every request that
+    /// passes authentication is served; only failed ones are limited.
+    #[tokio::test]
+    async fn signed_provider_requests_are_never_limited() {
+        use axum::body::Body;
+        use axum::routing::post;
+        use tower::ServiceExt;
+        let limiter = Arc::new(Limiter::default());
+        let app = axum::Router::new()
+            .route(
+                "/sms/twilio",
+                post(|req: Request| async move {
+                    if req.headers().contains_key("x-good") {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::FORBIDDEN
+                    }
+                }),
+            )
+            .route_layer(axum::middleware::from_fn_with_state(
+                limiter,
+                limit_failures,
+            ));
+        let from: SocketAddr = "10.0.0.7:443".parse().unwrap();
+        let call = |good: bool| {
+            let mut req = Request::builder().method("POST").uri("/sms/twilio");
+            if good {
+                req = req.header("x-good", "1");
+            }
+            let mut req = req.body(Body::empty()).unwrap();
+            req.extensions_mut().insert(ConnectInfo(from));
+            app.clone().oneshot(req)
+        };
+        // Failures cost tokens until the address is refused...
+        let mut failures = 0;
+        loop {
+            match call(false).await.unwrap().status() {
+                StatusCode::FORBIDDEN => failures += 1,
+                StatusCode::TOO_MANY_REQUESTS => break,
+                other => panic!("unexpected {other}"),
+            }
+            assert!(
+                failures < 10 * BURST as usize,
+                "failures were never limited"
+            );
+        }
+        assert!(failures >= BURST as usize);
+        // ...yet a validly signed request from it is served, however many.
+        for _ in 0..1000 {
+            assert_eq!(call(true).await.unwrap().status(), StatusCode::OK);
+        }
     }
 }

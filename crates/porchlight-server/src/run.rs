@@ -86,21 +86,28 @@ async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
 
 /// The whole HTTP surface.
 pub fn http_router(app: Arc<App>) -> Router {
-    let public = Router::new()
+    let limiter = Arc::new(crate::limit::Limiter::default());
+    let providers = Router::new()
         .route("/sms/twilio", post(crate::inbound::sms_twilio))
         .route("/voice/twilio", post(crate::inbound::voice_twilio))
         .route(
             "/sms/android-sms-gateway",
             post(crate::inbound::sms_android),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            limiter.clone(),
+            crate::limit::limit_failures,
+        ));
+    let public = Router::new()
         .route(
             "/r/{token}",
             get(crate::inbound::link_page).post(crate::inbound::link_answer),
         )
         .route_layer(axum::middleware::from_fn_with_state(
-            Arc::new(crate::limit::Limiter::default()),
+            limiter,
             crate::limit::limit,
         ))
+        .merge(providers)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
