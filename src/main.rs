@@ -9,6 +9,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use clap::{Parser, Subcommand};
 use porchlight_server::config::{Config, process_env};
 
+mod bench;
 mod client;
 mod scenario;
 mod simulate;
@@ -34,6 +35,48 @@ struct Server {
         default_value = "http://127.0.0.1:7878"
     )]
     server: String,
+}
+
+/// What to measure.
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// Simulated member-days through the real engine and sled store, beside raw sled.
+    Store {
+        /// Members of the generated village.
+        #[arg(long, default_value_t = 10_000)]
+        members: usize,
+        /// Days to simulate.
+        #[arg(long, default_value_t = 1)]
+        days: u32,
+        /// Seed for the generated village.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// The real daemon: N members due at one instant, all quiet; prompt and alert latency at a
+    /// local webhook receiver.
+    Daemon {
+        /// Members due at the same instant.
+        #[arg(long, default_value_t = 1000)]
+        members: usize,
+        /// Check-in window, seconds.
+        #[arg(long, default_value_t = 20)]
+        window: u64,
+        /// Seconds from start to the shared due instant (setup must fit in it).
+        #[arg(long, default_value_t = 30)]
+        lead: u64,
+    },
+    /// Signed inbound SMS replies per second at several concurrencies, beside /healthz.
+    Inbound {
+        /// Members (senders).
+        #[arg(long, default_value_t = 1000)]
+        members: usize,
+        /// Seconds per run.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        /// Concurrent connections, comma-separated.
+        #[arg(long, default_value = "1,16,64", value_delimiter = ',')]
+        connections: Vec<usize>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -74,6 +117,9 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Measure throughput and latency (the figures of BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(BenchCmd),
     /// Members: add, list, show, remove.
     #[command(subcommand)]
     Member(MemberCmd),
@@ -305,6 +351,32 @@ fn run(cli: Cli) -> Result<(), Failure> {
             );
             Ok(())
         }
+        Command::Bench(cmd) => {
+            let rt = tokio::runtime::Runtime::new().map_err(|e| runtime(e.to_string()))?;
+            match cmd {
+                BenchCmd::Store {
+                    members,
+                    days,
+                    seed,
+                } => {
+                    if members == 0 || members > 10_000_000 {
+                        return Err(usage("--members must be between 1 and 10000000"));
+                    }
+                    bench::store(members, days, seed)
+                }
+                BenchCmd::Daemon {
+                    members,
+                    window,
+                    lead,
+                } => rt.block_on(bench::daemon(members, window, lead)),
+                BenchCmd::Inbound {
+                    members,
+                    seconds,
+                    connections,
+                } => rt.block_on(bench::inbound(members, seconds, &connections)),
+            }
+            .map_err(runtime)
+        }
         Command::Member(cmd) => client_command(ClientCmd::Member(cmd)),
         Command::Person(cmd) => client_command(ClientCmd::Person(cmd)),
         other @ (Command::Away { .. }
@@ -330,8 +402,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     (s, w)
                 }
                 None => {
-                    if members == 0 || members > 100_000 {
-                        return Err(usage("--members must be between 1 and 100000"));
+                    if members == 0 || members > 1_000_000 {
+                        return Err(usage("--members must be between 1 and 1000000"));
                     }
                     simulate::generate(members, seed)
                 }
@@ -350,7 +422,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 return Err(usage("--days must be between 1 and 3660"));
             }
             let store = match &data {
-                Some(dir) => porchlight_store::Store::open(dir, scenario.village.clone()),
+                // One flush at the end (simulated time owes nothing to a crash mid-run).
+                Some(dir) => porchlight_store::Store::open_with(
+                    dir,
+                    scenario.village.clone(),
+                    porchlight_store::Durability::OnFlush,
+                ),
                 None => porchlight_store::Store::temporary(scenario.village.clone()),
             }
             .map_err(|e| runtime(format!("cannot open the store: {e}")))?;

@@ -395,6 +395,11 @@ pub fn run(
 }
 
 impl Summary {
+    /// Timeline events counted.
+    pub fn events(&self) -> usize {
+        self.counts.values().sum()
+    }
+
     fn note(&mut self, ev: &Event) {
         *self.counts.entry(kind_name(ev.event)).or_default() += 1;
         match ev.event {

@@ -174,10 +174,26 @@ pub(crate) mod counter {
     pub const MEMBERS: &str = "member_count";
 }
 
+/// Records and bytes written by engine steps (for benchmarks).
+#[derive(Default)]
+pub(crate) struct WriteStats {
+    records: std::sync::atomic::AtomicU64,
+    bytes: std::sync::atomic::AtomicU64,
+}
+
+impl WriteStats {
+    fn add(&self, records: u64, bytes: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.records.fetch_add(records, Relaxed);
+        self.bytes.fetch_add(bytes, Relaxed);
+    }
+}
+
 /// The sled database and the village: what the writer works on.
 pub(crate) struct Inner {
     pub(crate) db: sled::Db,
     pub(crate) tree: sled::Tree,
+    pub(crate) stats: WriteStats,
     village: Village,
     /// Flush after every inline write.
     pub(crate) sync: bool,
@@ -356,7 +372,7 @@ impl Inner {
     where
         F: FnOnce(&Village, &dyn Book) -> Result<Outcome>,
     {
-        let tx = Tx::new(&self.tree);
+        let tx = Tx::new(self);
         let out = f(&self.village, &tx)?;
         tx.check()?;
         let committed = commit(&tx, &self.village, &out, now, direct)?;
@@ -421,6 +437,7 @@ impl Store {
         let inner = Arc::new(Inner {
             db,
             tree,
+            stats: WriteStats::default(),
             village,
             sync: false,
         });
@@ -461,7 +478,7 @@ impl Store {
     pub fn put_person(&self, p: &Person) -> Result<()> {
         let p = p.clone();
         self.write(move |inner| {
-            let tx = Tx::new(&inner.tree);
+            let tx = Tx::new(inner);
             let old: Option<Person> = tx.get(PEOPLE, p.id.as_bytes())?;
             if let Some(phone) = &p.phone {
                 if let Some(owner) = tx.raw(&keys::key(PHONES, phone.as_bytes()))? {
@@ -524,7 +541,7 @@ impl Store {
     /// exist. Their first check-in is the first occurrence after `now`.
     pub fn put_member(&self, member: Member, now: DateTime<Utc>) -> Result<MemberState> {
         self.write(move |inner| {
-            let tx = Tx::new(&inner.tree);
+            let tx = Tx::new(inner);
             let person: Person = tx
                 .get(PEOPLE, member.id.as_bytes())?
                 .ok_or_else(|| StoreError::NotFound(format!("person {}", member.id)))?;
@@ -558,7 +575,7 @@ impl Store {
     pub fn remove_member(&self, id: &str) -> Result<bool> {
         let id = id.to_string();
         self.write(move |inner| {
-            let tx = Tx::new(&inner.tree);
+            let tx = Tx::new(inner);
             let Some(old) = tx.get::<MemberState>(MEMBERS, id.as_bytes())? else {
                 return Ok(false);
             };
@@ -909,6 +926,16 @@ impl Store {
         tokio::task::spawn_blocking(move || f(&store))
             .await
             .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
+    }
+
+    /// Records (keys written or removed) and bytes written through the store since it was
+    /// opened, for benchmarks' raw-sled baseline.
+    pub fn write_stats(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.inner.stats.records.load(Relaxed),
+            self.inner.stats.bytes.load(Relaxed),
+        )
     }
 
     /// Bytes the database takes on disk.

@@ -133,7 +133,7 @@ impl Store {
     /// Removes a message from the outbox without recording a delivery (`simulate`).
     pub fn outbox_remove(&self, id: u64) -> Result<()> {
         self.write(move |inner| {
-            let tx = Tx::new(&inner.tree);
+            let tx = Tx::new(inner);
             take(&tx, id)?;
             tx.apply()
         })
@@ -187,7 +187,7 @@ impl Store {
     pub fn outbox_update(&self, id: u64, state: &DeliveryState) -> Result<()> {
         let state = state.clone();
         self.write(move |inner| {
-            let tx = Tx::new(&inner.tree);
+            let tx = Tx::new(inner);
             let Some(mut entry) = tx.get::<OutboxEntry>(OUTBOX, &id.to_be_bytes())? else {
                 return Err(StoreError::NotFound(format!("message {id}")));
             };
@@ -207,7 +207,7 @@ impl Store {
     pub fn outbox_delivered(&self, id: u64, state: &DeliveryState) -> Result<()> {
         let state = state.clone();
         self.write(move |inner| {
-            let tx = Tx::new(&inner.tree);
+            let tx = Tx::new(inner);
             if let Some(mut entry) = take(&tx, id)? {
                 entry.delivery = state;
                 tx.put_raw(keys::id(SENT, id), enc(&entry));
@@ -227,7 +227,7 @@ impl Store {
     ) -> Result<Committed> {
         let state = state.clone();
         self.write(move |inner| {
-            let tx = Tx::new(&inner.tree);
+            let tx = Tx::new(inner);
             let Some(mut entry) = take(&tx, id)? else {
                 return Ok(Committed::default());
             };
@@ -315,7 +315,7 @@ impl Store {
             if inner.tree.get(&claim)?.is_some() {
                 return Ok(Committed::default());
             }
-            let tx = Tx::new(&inner.tree);
+            let tx = Tx::new(inner);
             tx.put_raw(claim, b"1".to_vec());
             let out = village::budget_notice(&inner.village, &tx, percent, now);
             tx.check()?;

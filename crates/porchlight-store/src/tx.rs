@@ -20,6 +20,7 @@ use crate::{Result, StoreError, dec, enc};
 /// A step in progress.
 pub(crate) struct Tx<'a> {
     tree: &'a Tree,
+    stats: &'a crate::WriteStats,
     /// Writes so far: `None` is a removal.
     writes: RefCell<BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
     /// The first failed read inside an engine callback (the [`Book`] methods cannot return an
@@ -28,9 +29,10 @@ pub(crate) struct Tx<'a> {
 }
 
 impl<'a> Tx<'a> {
-    pub(crate) fn new(tree: &'a Tree) -> Tx<'a> {
+    pub(crate) fn new(inner: &'a crate::Inner) -> Tx<'a> {
         Tx {
-            tree,
+            tree: &inner.tree,
+            stats: &inner.stats,
             writes: RefCell::new(BTreeMap::new()),
             error: RefCell::new(None),
         }
@@ -140,13 +142,20 @@ impl<'a> Tx<'a> {
             return Ok(());
         }
         let mut batch = sled::Batch::default();
+        let (mut records, mut bytes) = (0u64, 0u64);
         for (k, v) in writes {
+            records += 1;
+            bytes += k.len() as u64;
             match v {
-                Some(v) => batch.insert(k, v),
+                Some(v) => {
+                    bytes += v.len() as u64;
+                    batch.insert(k, v);
+                }
                 None => batch.remove(k),
             }
         }
         self.tree.apply_batch(batch)?;
+        self.stats.add(records, bytes);
         Ok(())
     }
 
