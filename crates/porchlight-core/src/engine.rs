@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Audience, CheckinBy, Member, Person, PersonId, Village};
 use crate::reply::{Reply, Role};
 use crate::schedule::resolve_local;
-use crate::text::{MessageKind, Vars, render};
+use crate::text::{DayPart, MessageKind, Vars, What, render};
 
 /// Why a check-in exists.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,6 +129,12 @@ pub struct Alert {
     /// Buddies who said they can't go (or could not be reached).
     #[serde(default)]
     pub declined: Vec<PersonId>,
+    /// Who raised a help alert: the member, or someone who went to look.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raised_by: Option<PersonId>,
+    /// Raised because someone could not get an answer at the member's door.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_answer: bool,
 }
 
 impl Alert {
@@ -181,6 +187,25 @@ pub struct Checkin {
     /// The escalation, once missed or help.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert: Option<Alert>,
+    /// Replies that did not say which member they were about, held until the sender answers
+    /// the question "which one do you mean?".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<PendingReply>,
+}
+
+/// A reply held until its sender says which member it was about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingReply {
+    /// Who sent it.
+    pub by: PersonId,
+    /// In what role.
+    pub role: Role,
+    /// What it meant.
+    pub reply: Reply,
+    /// The text.
+    pub text: String,
+    /// When.
+    pub at: DateTime<Utc>,
 }
 
 /// A member's whole state: what the store keeps under the member's id.
@@ -279,6 +304,26 @@ pub struct Event {
     /// Text of a reply or a reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// How a reply was read and why (`read as help: distress words "fell"`), for the timeline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+}
+
+impl Event {
+    /// An event with only its instant, kind and member set.
+    pub fn new(at: DateTime<Utc>, event: EventKind, member: impl Into<PersonId>) -> Event {
+        Event {
+            at,
+            event,
+            member: member.into(),
+            checkin: None,
+            to: None,
+            by: None,
+            level: None,
+            text: None,
+            why: None,
+        }
+    }
 }
 
 /// How a reply to a message is to be read.
@@ -354,6 +399,15 @@ pub struct Engine<'a> {
     roster: &'a dyn Roster,
     now: DateTime<Utc>,
     effects: Vec<Effect>,
+    why: Option<String>,
+}
+
+/// Extra values for a message: who did something, a detail, and what happened.
+#[derive(Default)]
+struct Extra<'x> {
+    who: &'x str,
+    detail: &'x str,
+    what: Option<What>,
 }
 
 /// The reason recorded on a check-in skipped because the service was down for its window.
@@ -533,7 +587,14 @@ impl<'a> Engine<'a> {
             roster,
             now,
             effects: Vec::new(),
+            why: None,
         }
+    }
+
+    /// How the reply this step handles was read (`read as help: distress words "fell"`):
+    /// recorded on the reply's events, so the timeline shows why.
+    pub fn set_why(&mut self, why: Option<String>) {
+        self.why = why;
     }
 
     /// The instant this step runs at.
@@ -552,16 +613,25 @@ impl<'a> Engine<'a> {
     }
 
     fn record(&mut self, st: &MemberState, c: Option<&Checkin>, event: EventKind) -> &mut Event {
-        self.effects.push(Effect::Record(Event {
-            at: self.now,
+        let reply_event = matches!(
             event,
-            member: st.member.id.clone(),
-            checkin: c.map(|c| c.id.clone()),
-            to: None,
-            by: None,
-            level: None,
-            text: None,
-        }));
+            EventKind::Answered
+                | EventKind::Help
+                | EventKind::Claimed
+                | EventKind::Declined
+                | EventKind::Resolved
+                | EventKind::Away
+                | EventKind::Back
+                | EventKind::OptedOut
+                | EventKind::OptedIn
+                | EventKind::Note
+        );
+        let mut e = Event::new(self.now, event, st.member.id.clone());
+        e.checkin = c.map(|c| c.id.clone());
+        if reply_event {
+            e.why = self.why.clone();
+        }
+        self.effects.push(Effect::Record(e));
         match self.effects.last_mut() {
             Some(Effect::Record(e)) => e,
             _ => unreachable!("just pushed a record"),
@@ -586,6 +656,45 @@ impl<'a> Engine<'a> {
         role: Option<Role>,
         detail: &str,
     ) {
+        let extra = Extra {
+            detail,
+            ..Extra::default()
+        };
+        self.send_x(st, c, to, kind, level, urgent, role, &extra);
+    }
+
+    /// What an alert about a check-in says happened.
+    fn what_of(&self, st: &MemberState, c: Option<&Checkin>) -> What {
+        let Some(c) = c else {
+            return What::NotAnswered;
+        };
+        match &c.alert {
+            Some(a) if a.reason == AlertReason::Help => {
+                if a.no_answer {
+                    What::NoAnswerAtDoor
+                } else if a.raised_by.as_ref().is_some_and(|b| *b != st.member.id) {
+                    What::SaysNeedsHelp
+                } else {
+                    What::AskedForHelp
+                }
+            }
+            _ if c.asked != st.member.id => What::NotConfirmed,
+            _ => What::NotAnswered,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn send_x(
+        &mut self,
+        st: &MemberState,
+        c: Option<&Checkin>,
+        to: &str,
+        kind: MessageKind,
+        level: Option<u8>,
+        urgent: bool,
+        role: Option<Role>,
+        extra: &Extra<'_>,
+    ) {
         let recipient = self.person(to);
         let member = self.person(&st.member.id);
         let when = match kind {
@@ -600,6 +709,25 @@ impl<'a> Engine<'a> {
                 st.timezone,
             ),
         };
+        let what = extra.what.unwrap_or_else(|| self.what_of(st, c));
+        let raised_by = c
+            .and_then(|c| c.alert.as_ref())
+            .and_then(|a| a.raised_by.clone())
+            .map(|b| self.person(&b).first_name().to_string())
+            .unwrap_or_default();
+        let who = if extra.who.is_empty() && kind != MessageKind::AllClear {
+            raised_by.as_str()
+        } else {
+            extra.who
+        };
+        let tz = recipient.timezone.unwrap_or(st.timezone);
+        let hour: u32 = self
+            .now
+            .with_timezone(&tz)
+            .format("%H")
+            .to_string()
+            .parse()
+            .unwrap_or(9);
         let text = render(
             kind,
             recipient.language,
@@ -608,9 +736,11 @@ impl<'a> Engine<'a> {
                 member: member.first_name(),
                 member_full: &member.name,
                 when: &when,
-                who: "",
-                detail,
+                who,
+                detail: extra.detail,
                 link: "",
+                what,
+                part: DayPart::of_hour(hour),
             },
         );
         let context = match (role, c) {
@@ -746,6 +876,7 @@ impl<'a> Engine<'a> {
             answered_by: None,
             answer: None,
             alert: None,
+            pending: Vec::new(),
         };
         let prompt_at = st.after_quiet(at);
         if prompt_at + window <= self.now {
@@ -881,6 +1012,8 @@ impl<'a> Engine<'a> {
                     exhausted: false,
                     shift_secs: 0,
                     declined: Vec::new(),
+                    raised_by: None,
+                    no_answer: false,
                 });
             }
             Timer::Step(at) => {
@@ -1011,19 +1144,8 @@ impl<'a> Engine<'a> {
                 level,
             });
         }
-        let since = fmt_local(alert.since, st.timezone);
-        let detail = format!("since {since}");
         for r in recipients {
-            self.send(
-                st,
-                Some(c),
-                &r,
-                kind,
-                Some(level),
-                true,
-                Some(role),
-                &detail,
-            );
+            self.send(st, Some(c), &r, kind, Some(level), true, Some(role), "");
             let e = self.record(st, Some(c), EventKind::Alerted);
             e.to = Some(r);
             e.level = Some(level);
@@ -1058,7 +1180,6 @@ impl<'a> Engine<'a> {
         } else {
             MessageKind::BuddyAlert
         };
-        let detail = format!("since {}", fmt_local(alert.since, st.timezone));
         self.send(
             st,
             Some(c),
@@ -1067,7 +1188,7 @@ impl<'a> Engine<'a> {
             Some(level),
             true,
             Some(Role::Buddy),
-            &detail,
+            "",
         );
         let e = self.record(st, Some(c), EventKind::Alerted);
         e.to = Some(buddy);
@@ -1108,7 +1229,7 @@ impl<'a> Engine<'a> {
                     self.send(st, None, &me, MessageKind::BackAck, None, false, None, "");
                 }
             }
-            Reply::Ok | Reply::Other | Reply::OnMyWay | Reply::Cannot => {
+            Reply::Ok | Reply::Other | Reply::OnMyWay | Reply::Cannot | Reply::NoAnswer => {
                 if !self.sign_of_life(st, &me, text) {
                     // Nothing was waiting: keep the text for the coordinator.
                     self.record(st, None, EventKind::Note).text = Some(text.to_string());
@@ -1179,6 +1300,19 @@ impl<'a> Engine<'a> {
     /// Closes an alert: records who resolved it and sends the all-clear to exactly the people
     /// who were alerted.
     pub fn resolve(&mut self, st: &mut MemberState, c: &mut Checkin, by: &str, reason: &str) {
+        self.resolve_as(st, c, by, reason, None);
+    }
+
+    /// [`Engine::resolve`]; `removed` is the reason when the member is being removed, which
+    /// the all-clear says instead of "is OK".
+    fn resolve_as(
+        &mut self,
+        st: &mut MemberState,
+        c: &mut Checkin,
+        by: &str,
+        reason: &str,
+        removed: Option<&str>,
+    ) {
         c.status = CheckinStatus::Resolved;
         c.answered_at = Some(self.now);
         c.answered_by = Some(by.to_string());
@@ -1196,9 +1330,9 @@ impl<'a> Engine<'a> {
         alert.claim = None;
         alert.next_buddy_at = None;
         let who = if by == st.member.id {
-            "they answered".to_string()
+            String::new()
         } else {
-            format!("confirmed by {}", self.person(by).first_name())
+            self.person(by).first_name().to_string()
         };
         let mut told: Vec<PersonId> = Vec::new();
         for a in alert.alerted.clone() {
@@ -1206,7 +1340,12 @@ impl<'a> Engine<'a> {
                 continue;
             }
             told.push(a.person.clone());
-            self.send(
+            let extra = Extra {
+                who: &who,
+                detail: removed.unwrap_or(""),
+                what: removed.map(|_| What::Removed),
+            };
+            self.send_x(
                 st,
                 Some(c),
                 &a.person,
@@ -1214,7 +1353,7 @@ impl<'a> Engine<'a> {
                 Some(a.level),
                 true,
                 None,
-                &who,
+                &extra,
             );
             let e = self.record(st, Some(c), EventKind::AllClear);
             e.to = Some(a.person.clone());
@@ -1224,6 +1363,20 @@ impl<'a> Engine<'a> {
 
     /// The member (or someone checking on them) asked for help: alert buddies and family now.
     pub fn help(&mut self, st: &mut MemberState, by: &str, text: &str) {
+        self.raise_help(st, by, text, false);
+    }
+
+    /// Help raised about the member by someone else (a buddy, family, a coordinator), or by
+    /// the member themself when `by` is the member: see [`Engine::help`].
+    pub fn help_from(&mut self, st: &mut MemberState, by: &str, text: &str, no_answer: bool) {
+        self.raise_help(st, by, text, no_answer);
+        self.archive_closed(st);
+    }
+
+    /// Help raised by the member, or by someone who went to look (`no_answer`: they could not
+    /// get an answer at the door). From the member, buddies and family are told at once and
+    /// coordinators keep their offset; from anyone else every level is told at once.
+    fn raise_help(&mut self, st: &mut MemberState, by: &str, text: &str, no_answer: bool) {
         if let Some(existing) = st.open.iter().find(|c| c.status == CheckinStatus::Help) {
             // A help alert is already running: a second "2" is kept for the coordinator.
             let id = existing.id.clone();
@@ -1257,6 +1410,7 @@ impl<'a> Engine<'a> {
                 answered_by: None,
                 answer: None,
                 alert: None,
+                pending: Vec::new(),
             },
         };
         c.status = CheckinStatus::Help;
@@ -1280,6 +1434,8 @@ impl<'a> Engine<'a> {
             exhausted: false,
             shift_secs: 0,
             declined: Vec::new(),
+            raised_by: Some(by.to_string()),
+            no_answer,
         });
         let e = self.record(st, Some(&c), EventKind::Help);
         e.by = Some(by.to_string());
@@ -1287,10 +1443,11 @@ impl<'a> Engine<'a> {
         if by == st.member.id {
             self.send(st, Some(&c), by, MessageKind::HelpAck, None, true, None, "");
         }
-        // Every buddy and family level fires now; coordinators keep their offsets.
+        // Every buddy and family level fires now; coordinators keep their offsets unless
+        // someone who went to look raised it.
         let steps = st.member.policy.escalation.clone();
         while let Some(step) = steps.get(c.alert.as_ref().map_or(usize::MAX, |a| a.steps_fired)) {
-            if step.notify == Audience::Coordinators {
+            if step.notify == Audience::Coordinators && by == st.member.id {
                 break;
             }
             self.fire_step(st, &mut c, true);
@@ -1328,9 +1485,9 @@ impl<'a> Engine<'a> {
             (CheckinStatus::Prompted | CheckinStatus::Held, Reply::Ok) => {
                 self.answer(st, &mut c, from, text)
             }
-            (CheckinStatus::Prompted | CheckinStatus::Held, Reply::Help) => {
+            (CheckinStatus::Prompted | CheckinStatus::Held, Reply::Help | Reply::NoAnswer) => {
                 st.open[i] = c;
-                self.help(st, from, text);
+                self.raise_help(st, from, text, *reply == Reply::NoAnswer);
                 self.archive_closed(st);
                 return;
             }
@@ -1369,23 +1526,50 @@ impl<'a> Engine<'a> {
                 e.by = Some(from.to_string());
                 e.level = c.alert.as_ref().map(Alert::level);
             }
-            (CheckinStatus::Missed | CheckinStatus::Help, Reply::Help) => {
-                // Someone who went to look says the member needs help: this is now a help
-                // alert (never held by quiet hours), and the next level is told at once.
+            (CheckinStatus::Missed | CheckinStatus::Help, Reply::Help | Reply::NoAnswer) => {
+                // Someone who went to look says the member needs help, or could not get an
+                // answer at the door: this is now a help alert (never held by quiet hours),
+                // and every level not yet told, coordinators included, is told at once.
                 c.status = CheckinStatus::Help;
+                let no_answer = *reply == Reply::NoAnswer;
                 let all_fired = {
                     let alert = c.alert.as_mut().expect("missed implies alert");
+                    let was_help = alert.reason == AlertReason::Help;
                     alert.reason = AlertReason::Help;
+                    if !was_help || alert.raised_by.as_deref() == Some(st.member.id.as_str()) {
+                        alert.raised_by = Some(from.to_string());
+                        alert.no_answer = no_answer;
+                    }
                     alert.claim = None;
                     alert.exhausted = false;
-                    alert.hurry_at = Some(self.now);
+                    alert.hurry_at = None;
+                    alert.next_buddy_at = None;
                     alert.steps_fired >= st.member.policy.escalation.len()
                 };
                 let e = self.record(st, Some(&c), EventKind::Help);
                 e.by = Some(from.to_string());
                 e.text = Some(text.to_string());
+                // Buddies still waiting their turn are told now, then every level left.
+                let queued = c
+                    .alert
+                    .as_mut()
+                    .map(|a| std::mem::take(&mut a.buddy_queue))
+                    .unwrap_or_default();
+                for b in queued {
+                    if let Some(a) = c.alert.as_mut() {
+                        a.buddy_queue = vec![b];
+                    }
+                    self.next_buddy(st, &mut c);
+                }
+                while c
+                    .alert
+                    .as_ref()
+                    .is_some_and(|a| a.steps_fired < st.member.policy.escalation.len())
+                {
+                    self.fire_step(st, &mut c, true);
+                }
                 if all_fired {
-                    // Every level was already told: tell coordinators again, now, that it is help.
+                    // Every level was already told: tell coordinators again, now, what happened.
                     let level = c.alert.as_ref().map(Alert::level);
                     for coord in self.village.coordinators.clone() {
                         self.send(
@@ -1399,6 +1583,9 @@ impl<'a> Engine<'a> {
                             "",
                         );
                     }
+                }
+                if let Some(a) = c.alert.as_mut() {
+                    a.last_contact_at = self.now;
                 }
                 st.open[i] = c;
                 self.tick(st);
@@ -1560,6 +1747,39 @@ impl<'a> Engine<'a> {
         true
     }
 
+    /// The member is being removed from the village: every open check-in closes. An open
+    /// alert is resolved with the reason, and everyone who was alerted is told it is closed
+    /// and why; a check-in still waiting for an answer is skipped. Nothing is dropped silently.
+    pub fn remove(&mut self, st: &mut MemberState, by: &str, reason: &str) {
+        let short: String = reason.chars().take(40).collect();
+        for i in 0..st.open.len() {
+            let mut c = st.open[i].clone();
+            if c.status.is_closed() {
+                continue;
+            }
+            if c.alert.is_some() {
+                self.resolve_as(
+                    st,
+                    &mut c,
+                    by,
+                    &format!("member removed: {reason}"),
+                    Some(&short),
+                );
+            } else {
+                c.status = CheckinStatus::Skipped;
+                let e = self.record(st, Some(&c), EventKind::Skipped);
+                e.by = Some(by.to_string());
+                e.text = Some(format!("member removed: {reason}"));
+            }
+            st.open[i] = c;
+        }
+        let e = self.record(st, None, EventKind::Note);
+        e.by = Some(by.to_string());
+        e.text = Some(format!("member removed: {reason}"));
+        st.next_at = None;
+        self.archive_closed(st);
+    }
+
     /// A roll call: prompt the member now with its own window, whatever the hour.
     pub fn roll_call(&mut self, st: &mut MemberState, rollcall: &str, window: TimeDelta) {
         let date = st.local_date(self.now);
@@ -1587,6 +1807,7 @@ impl<'a> Engine<'a> {
             answered_by: None,
             answer: None,
             alert: None,
+            pending: Vec::new(),
         };
         self.record(st, Some(&c), EventKind::RollCall).text = Some(rollcall.to_string());
         self.prompt(st, &mut c);
@@ -1688,6 +1909,7 @@ pub fn kind_label(kind: MessageKind) -> &'static str {
         MessageKind::AwayAck | MessageKind::BackAck => "acknowledgement",
         MessageKind::DeliveryFailed => "delivery notice",
         MessageKind::BudgetWarning => "budget notice",
+        MessageKind::WhichMember => "question",
     }
 }
 

@@ -6,7 +6,8 @@
 //! - [`schedule`]: `"HH:MM"` and cron schedules in IANA time zones, DST-correct.
 //! - [`model`]: people, members, policies, the village.
 //! - [`engine`]: the check-in lifecycle and escalation, `(state, event, now) -> effects`.
-//! - [`reply`]: reading replies (PRODUCT §5) as a pure function.
+//! - [`reply`]: what replies mean (PRODUCT §5), and in which role they are read.
+//! - [`interpret`]: reading a whole text the way a person would (English, Spanish, negation, typos).
 //! - [`circle`]: daily pairings of check-in circles.
 //! - [`text`]: message templates (English, Spanish) and SMS segment counting.
 //! - [`phone`]: E.164 phone number validation.
@@ -19,6 +20,7 @@
 pub mod circle;
 pub mod delivery;
 pub mod engine;
+pub mod interpret;
 pub mod memory;
 pub mod model;
 pub mod phone;
@@ -31,6 +33,7 @@ pub use engine::{
     Checkin, CheckinKind, CheckinStatus, Effect, Engine, Event, EventKind, MemberState, Outgoing,
     ReplyContext, Roster,
 };
+pub use interpret::{Confidence, Reading};
 pub use model::{
     Audience, CheckinBy, ContactWay, EscalationStep, Language, Member, Person, PersonId, Policy,
     QuietHours, Span, Village,

@@ -1,9 +1,10 @@
 //! Reading replies: PRODUCT §5's table as a pure function of who wrote and what they wrote.
 //!
-//! Text is trimmed, case-folded and tolerant of punctuation and extra words: the first word
-//! (or a short phrase at the start) decides, so "Ok thanks dear!" is OK and "yes!!" is yes.
+//! The meanings ([`Reply`]) and roles ([`Role`]) live here; the reading itself (the whole text,
+//! negation, Spanish, typos, emoji) is [`crate::interpret`]. [`parse`] is kept as a shorthand
+//! for `interpret(..).reply`.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 /// In what capacity a person's reply is read.
@@ -30,6 +31,9 @@ pub enum Reply {
     Ok,
     /// The member needs help now (member), or: escalate at once (buddy, family).
     Help,
+    /// A buddy or family member could not reach the member (no answer at the door, on the
+    /// phone): escalate at once to the next levels and coordinators. Not "can't go".
+    NoAnswer,
     /// Away until a local date (exclusive: check-ins resume on it).
     Away {
         /// First day back.
@@ -49,161 +53,10 @@ pub enum Reply {
     Other,
 }
 
-/// Normalizes a text: lowercase words with punctuation stripped (apostrophes dropped, so
-/// "can't" reads "cant").
-pub fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| {
-        c.is_whitespace()
-            || matches!(
-                c,
-                ',' | '.' | '!' | '?' | ';' | ':' | '¡' | '¿' | '(' | ')' | '"'
-            )
-    })
-    .map(|w| {
-        w.chars()
-            .filter(|c| !matches!(c, '\'' | '’' | '`' | '*' | '-' | '~'))
-            .flat_map(char::to_lowercase)
-            .collect::<String>()
-    })
-    .filter(|w| !w.is_empty())
-    .collect()
-}
-
-const OK_WORDS: &[&str] = &[
-    "1", "ok", "okay", "okey", "oka", "k", "kk", "yes", "y", "yep", "yeah", "yup", "fine", "good",
-    "great", "well", "alright", "allright", "si", "sí", "bien", "bueno", "vale", "👍", "👌", "✅",
-    "😊", "🙂",
-];
-const HELP_WORDS: &[&str] = &[
-    "2",
-    "sos",
-    "need",
-    "help",
-    "emergency",
-    "ayuda",
-    "socorro",
-    "auxilio",
-    "🆘",
-];
-const STOP_WORDS: &[&str] = &[
-    "stop",
-    "stopall",
-    "unsubscribe",
-    "cancel",
-    "end",
-    "quit",
-    "revoke",
-    "optout",
-];
-const START_WORDS: &[&str] = &["start", "unstop"];
-const SEEN_WORDS: &[&str] = &["seen", "saw", "visto", "vi"];
-const OTW_WORDS: &[&str] = &["otw", "going", "omw", "voy"];
-const CANNOT_WORDS: &[&str] = &["no", "cant", "cannot", "unable", "busy", "nope"];
-
 /// Reads a reply from someone in `role`. `today` is the sender's local date (for "away 3").
+/// The meaning of [`crate::interpret::interpret`], without its confidence and reason.
 pub fn parse(role: Role, text: &str, today: NaiveDate) -> Reply {
-    let w = words(text);
-    let first = w.first().map(String::as_str).unwrap_or("");
-    let phrase = w
-        .iter()
-        .take(3)
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .join(" ");
-
-    // Carrier keywords are exact whole messages: "stop" inside a sentence is not an opt-out,
-    // but carriers act on the bare word, so we must too.
-    if w.len() == 1 && STOP_WORDS.contains(&first) {
-        return Reply::Stop;
-    }
-    if w.len() == 1 && START_WORDS.contains(&first) {
-        return Reply::Start;
-    }
-    // A lone emoji thumbs-up may come with skin tone modifiers.
-    let first_base: String = first
-        .chars()
-        .filter(|c| !('\u{1F3FB}'..='\u{1F3FF}').contains(c))
-        .collect();
-    let first = first_base.as_str();
-
-    match role {
-        Role::Member => {
-            if HELP_WORDS.contains(&first) {
-                return Reply::Help;
-            }
-            if first == "away" || first == "fuera" {
-                if let Some(until) = parse_away(&w[1..], today) {
-                    return Reply::Away { until };
-                }
-            }
-            if first == "back"
-                || first == "home"
-                || phrase.starts_with("im back")
-                || first == "regrese"
-            {
-                return Reply::Back;
-            }
-            if OK_WORDS.contains(&first) {
-                return Reply::Ok;
-            }
-            Reply::Other
-        }
-        Role::Buddy | Role::Family | Role::Coordinator => {
-            if role == Role::Buddy
-                && (OTW_WORDS.contains(&first)
-                    || phrase.starts_with("on my way")
-                    || phrase.starts_with("on the way")
-                    || phrase.starts_with("heading over"))
-            {
-                return Reply::OnMyWay;
-            }
-            if HELP_WORDS.contains(&first) {
-                return Reply::Help;
-            }
-            if role == Role::Buddy && CANNOT_WORDS.contains(&first) {
-                return Reply::Cannot;
-            }
-            if OK_WORDS.contains(&first)
-                || SEEN_WORDS.contains(&first)
-                || phrase.starts_with("shes fine")
-                || phrase.starts_with("hes fine")
-                || phrase.starts_with("all good")
-            {
-                return Reply::Ok;
-            }
-            Reply::Other
-        }
-        Role::Unknown => Reply::Other,
-    }
-}
-
-/// "3" → three days; "until 12/24" or "12/24" → that date (this year, or next if passed).
-fn parse_away(rest: &[String], today: NaiveDate) -> Option<NaiveDate> {
-    let rest: Vec<&str> = rest
-        .iter()
-        .map(String::as_str)
-        .filter(|w| {
-            !matches!(
-                *w,
-                "until" | "till" | "til" | "for" | "hasta" | "days" | "day" | "dias" | "días"
-            )
-        })
-        .collect();
-    let arg = *rest.first()?;
-    if let Ok(days) = arg.parse::<u32>() {
-        if (1..=365).contains(&days) {
-            return today.checked_add_days(chrono::Days::new(u64::from(days)));
-        }
-        return None;
-    }
-    let (m, d) = arg.split_once('/')?;
-    let (m, d): (u32, u32) = (m.parse().ok()?, d.split('/').next()?.parse().ok()?);
-    let this_year = NaiveDate::from_ymd_opt(today.year(), m, d)?;
-    if this_year > today {
-        Some(this_year)
-    } else {
-        NaiveDate::from_ymd_opt(today.year() + 1, m, d)
-    }
+    crate::interpret::interpret(role, text, today).reply
 }
 
 #[cfg(test)]
@@ -261,14 +114,7 @@ mod tests {
 
     #[test]
     fn member_anything_else_is_a_sign_of_life() {
-        for t in [
-            "I'm fine, at the doctor's",
-            "who is this?",
-            "3",
-            "stop calling me",
-            "",
-            "🌞",
-        ] {
+        for t in ["who is this?", "3", "stop calling me", "", "🌞"] {
             assert_eq!(member(t), Reply::Other, "{t:?}");
         }
     }

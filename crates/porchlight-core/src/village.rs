@@ -8,11 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::circle::{self, Pairing};
 use crate::engine::{
-    Effect, Engine, Event, EventKind, MemberState, Outgoing, ReplyContext, Roster,
+    Effect, Engine, Event, EventKind, MemberState, Outgoing, PendingReply, ReplyContext, Roster,
 };
+use crate::interpret::{Reading, interpret, meaning_label, names_in, read_about};
 use crate::model::{CheckinBy, Person, PersonId, Village};
-use crate::reply::{self, Reply, Role};
-use crate::text::{MessageKind, Vars, render};
+use crate::reply::{Reply, Role};
+use crate::text::{MessageKind, Vars, or_list, render};
 
 /// How many recent reply contexts are kept per person.
 pub const MAX_CONTEXTS: usize = 8;
@@ -122,6 +123,25 @@ pub fn reply_in_context(
     )
 }
 
+/// How long a "which one do you mean?" question waits for its answer.
+const PENDING_FOR: TimeDelta = TimeDelta::hours(12);
+
+fn note(
+    member: &str,
+    checkin: Option<&String>,
+    by: Option<String>,
+    text: &str,
+    why: String,
+    now: DateTime<Utc>,
+) -> Effect {
+    let mut e = Event::new(now, EventKind::Note, member);
+    e.checkin = checkin.cloned();
+    e.by = by;
+    e.text = Some(text.to_string());
+    e.why = Some(why);
+    Effect::Record(e)
+}
+
 fn reply_inner(
     village: &Village,
     book: &dyn Book,
@@ -137,30 +157,18 @@ fn reply_inner(
     };
     let Some(person) = person else {
         // Unknown number: recorded for coordinators, nothing else.
-        out.effects.push(Effect::Record(Event {
-            at: now,
-            event: EventKind::Note,
-            member: String::new(),
-            checkin: None,
-            to: None,
-            by: match from {
-                Sender::Phone(p) => Some(p.clone()),
-                Sender::Person(id) => Some(id.clone()),
-            },
-            level: None,
-            text: Some(text.to_string()),
-        }));
+        let reading = interpret(Role::Unknown, text, village_today(village, None, None, now));
+        let by = match from {
+            Sender::Phone(p) => p.clone(),
+            Sender::Person(id) => id.clone(),
+        };
+        out.effects
+            .push(note("", None, Some(by), text, reading.explain(), now));
         return out;
     };
     let own = book.member(&person.id);
-    let tz = own
-        .as_ref()
-        .map(|m| m.timezone)
-        .or(person.timezone)
-        .unwrap_or(village.timezone);
-    let today = now.with_timezone(&tz).date_naive();
+    let today = village_today(village, own.as_ref(), Some(&person), now);
 
-    // The newest request to this person that is still open decides how the reply is read.
     let is_open = |ctx: &ReplyContext| {
         book.member(&ctx.member)
             .is_some_and(|m| m.open.iter().any(|c| c.id == ctx.checkin))
@@ -168,97 +176,374 @@ fn reply_inner(
     if let Some(ctx) = forced {
         if !is_open(ctx) {
             // A link for a check-in that is closed answers nothing else: rerouting it to the
-            // sender's newest request could clear a different member's alert.
-            out.effects.push(Effect::Record(Event {
-                at: now,
-                event: EventKind::Note,
-                member: ctx.member.clone(),
-                checkin: Some(ctx.checkin.clone()),
-                to: None,
-                by: Some(person.id.clone()),
-                level: None,
-                text: Some(format!("{text} (by a link for a check-in already closed)")),
-            }));
+            // sender's newest request could clear a different member's alert. But a help
+            // request is never a note: the link names exactly one member, and they need help.
+            let reading = interpret(ctx.role, text, today);
+            if reading.is_distress() {
+                if let Some(mut about) = book.member(&ctx.member) {
+                    let mut engine = Engine::new(village, book, now);
+                    engine.set_why(Some(format!(
+                        "{} (by a link for a check-in already closed)",
+                        reading.explain()
+                    )));
+                    let r = Reply::Help;
+                    if about.member.id == person.id {
+                        engine.member_reply(&mut about, &r, text);
+                    } else {
+                        engine.help_from(&mut about, &person.id, text, false);
+                    }
+                    out.push(about, engine.into_effects());
+                    return out;
+                }
+            }
+            out.effects.push(note(
+                &ctx.member,
+                Some(&ctx.checkin),
+                Some(person.id.clone()),
+                &format!("{text} (by a link for a check-in already closed)"),
+                reading.explain(),
+                now,
+            ));
             return out;
         }
     }
-    let forced = forced.cloned();
-    let context = forced.or_else(|| {
-        book.contexts(&person.id)
-            .into_iter()
-            .rev()
-            .find(|ctx| is_open(ctx))
-    });
-    match context {
-        Some(ctx) if ctx.member != person.id => {
-            let parsed = reply::parse(ctx.role, text, today);
-            if matches!(parsed, Reply::Stop | Reply::Start) {
+    // Every open request this person holds, newest first, one per member.
+    let mut open: Vec<ReplyContext> = Vec::new();
+    let candidates: Vec<ReplyContext> = match forced {
+        Some(ctx) => vec![ctx.clone()],
+        None => book.contexts(&person.id).into_iter().rev().collect(),
+    };
+    for ctx in candidates {
+        if is_open(&ctx) && !open.iter().any(|c| c.member == ctx.member) {
+            open.push(ctx);
+        }
+    }
+    let others: Vec<ReplyContext> = open
+        .iter()
+        .filter(|c| c.member != person.id)
+        .cloned()
+        .collect();
+    let newest_is_own = open.first().is_some_and(|c| c.member == person.id);
+    let names: Vec<(String, String)> = others
+        .iter()
+        .map(|c| {
+            let name = book
+                .person(&c.member)
+                .map_or_else(|| c.member.clone(), |p| p.name);
+            (c.member.clone(), name)
+        })
+        .collect();
+    let name_refs: Vec<(&str, &str)> = names
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let named = if others.is_empty() {
+        Vec::new()
+    } else {
+        names_in(text, &name_refs)
+    };
+
+    if others.is_empty() || (newest_is_own && named.is_empty() && forced.is_none()) {
+        // Their own check-in (or nothing open): read as the member they are.
+        if let Some(mut mine) = own {
+            let reading = interpret(Role::Member, text, today);
+            let mut engine = Engine::new(village, book, now);
+            engine.set_why(Some(reading.explain()));
+            engine.member_reply(&mut mine, &reading.reply, text);
+            out.push(mine, engine.into_effects());
+        } else {
+            let reading = interpret(Role::Family, text, today);
+            if matches!(reading.reply, Reply::Stop | Reply::Start) {
                 opt(
                     village,
                     book,
                     &mut out,
                     &person,
-                    parsed == Reply::Stop,
+                    reading.reply == Reply::Stop,
                     text,
                     now,
                 );
-                return out;
-            }
-            if let Some(mut about) = book.member(&ctx.member) {
-                let mut engine = Engine::new(village, book, now);
-                engine.reply_about(
-                    &mut about,
-                    &ctx.checkin,
-                    &person.id,
-                    ctx.role,
-                    &parsed,
+            } else {
+                out.effects.push(note(
+                    "",
+                    None,
+                    Some(person.id.clone()),
                     text,
-                );
-                out.push(about, engine.into_effects());
+                    reading.explain(),
+                    now,
+                ));
             }
-            // A member who answers for someone else is plainly up and about.
-            if let Some(mut mine) = own {
-                let mut engine = Engine::new(village, book, now);
-                if engine.sign_of_life(&mut mine, &person.id, text) {
-                    engine.tick(&mut mine);
-                    out.push(mine, engine.into_effects());
+        }
+        return out;
+    }
+
+    // Read once per role the person was asked in.
+    let mut readings: Vec<(Role, Reading)> = Vec::new();
+    let mut read = |role: Role| -> Reading {
+        if let Some((_, r)) = readings.iter().find(|(r, _)| *r == role) {
+            return r.clone();
+        }
+        let r = interpret(role, text, today);
+        readings.push((role, r.clone()));
+        r
+    };
+    let role_of = |member: &str| {
+        others
+            .iter()
+            .find(|c| c.member == member)
+            .map_or(Role::Family, |c| c.role)
+    };
+    let newest = &others[0];
+    let whole = read(newest.role);
+    if matches!(whole.reply, Reply::Stop | Reply::Start) {
+        opt(
+            village,
+            book,
+            &mut out,
+            &person,
+            whole.reply == Reply::Stop,
+            text,
+            now,
+        );
+        return out;
+    }
+
+    // What to do about whom: (member, reading).
+    let mut plan: Vec<(String, Reply, String)> = Vec::new();
+    let mut own_help = false;
+    if whole.is_distress() && whole.first_person && own.is_some() && named.is_empty() {
+        // "I fell": the sender's own distress. Their help is raised; a buddy who was asked
+        // about someone else can't go now, so the next buddy is asked.
+        own_help = true;
+        for c in &others {
+            if c.role == Role::Buddy {
+                plan.push((
+                    c.member.clone(),
+                    Reply::Cannot,
+                    format!("{} (the sender's own distress)", whole.explain()),
+                ));
+            }
+        }
+    } else if !named.is_empty() {
+        // Understood by name: each member named gets what the text says about them.
+        let mut by_role: Vec<(String, Reading)> = Vec::new();
+        for role in [Role::Buddy, Role::Family, Role::Coordinator] {
+            if others.iter().any(|c| c.role == role) {
+                for (id, r) in read_about(role, text, today, &name_refs) {
+                    if role_of(&id) == role {
+                        by_role.push((id, r));
+                    }
                 }
             }
         }
-        _ => {
-            if let Some(mut mine) = own {
-                let parsed = reply::parse(Role::Member, text, today);
-                let mut engine = Engine::new(village, book, now);
-                engine.member_reply(&mut mine, &parsed, text);
-                out.push(mine, engine.into_effects());
-            } else {
-                let parsed = reply::parse(Role::Family, text, today);
-                if matches!(parsed, Reply::Stop | Reply::Start) {
-                    opt(
-                        village,
-                        book,
-                        &mut out,
-                        &person,
-                        parsed == Reply::Stop,
-                        text,
-                        now,
-                    );
-                } else {
-                    out.effects.push(Effect::Record(Event {
-                        at: now,
-                        event: EventKind::Note,
-                        member: String::new(),
-                        checkin: None,
-                        to: None,
-                        by: Some(person.id.clone()),
-                        level: None,
-                        text: Some(text.to_string()),
-                    }));
+        for (id, r) in by_role {
+            let held = pending_for(book, &id, &person.id, now);
+            match (&r.reply, held) {
+                (Reply::Other, Some(p)) => plan.push((
+                    id.clone(),
+                    p.reply.clone(),
+                    format!(
+                        "read as {} about {}: the answer to \"which one?\" after \"{}\"",
+                        meaning_label(&p.reply),
+                        name_of(&names, &id),
+                        p.text
+                    ),
+                )),
+                _ => plan.push((
+                    id.clone(),
+                    r.reply.clone(),
+                    format!("{} (about {}, named)", r.explain(), name_of(&names, &id)),
+                )),
+            }
+        }
+    } else if others.len() == 1 {
+        let r = read(newest.role);
+        plan.push((newest.member.clone(), r.reply.clone(), r.explain()));
+    } else {
+        match whole.reply {
+            Reply::Help | Reply::NoAnswer => {
+                // Distress without a name, several open: every one of them is escalated.
+                for c in &others {
+                    let r = read(c.role);
+                    plan.push((
+                        c.member.clone(),
+                        r.reply.clone(),
+                        format!(
+                            "{} (no member named: every open request escalated)",
+                            r.explain()
+                        ),
+                    ));
                 }
+            }
+            Reply::Ok | Reply::OnMyWay | Reply::Cannot => {
+                // A bare "1" with several open resolves none: ask which.
+                ask_which(
+                    village, book, &mut out, &person, &others, &names, &whole, text, now,
+                );
+            }
+            _ => {
+                out.effects.push(note(
+                    "",
+                    None,
+                    Some(person.id.clone()),
+                    text,
+                    whole.explain(),
+                    now,
+                ));
             }
         }
     }
+
+    for (member, reply, why) in plan {
+        let Some(ctx) = others.iter().find(|c| c.member == member) else {
+            continue;
+        };
+        let Some(mut about) = out
+            .members
+            .iter()
+            .find(|m| m.member.id == member)
+            .cloned()
+            .or_else(|| book.member(&member))
+        else {
+            continue;
+        };
+        for c in &mut about.open {
+            c.pending.retain(|p| p.by != person.id);
+        }
+        let mut engine = Engine::new(village, book, now);
+        engine.set_why(Some(why));
+        engine.reply_about(&mut about, &ctx.checkin, &person.id, ctx.role, &reply, text);
+        out.push(about, engine.into_effects());
+    }
+    // Whatever the sender's own check-in: they are plainly up and about (or asked for help).
+    if let Some(mut mine) = own {
+        let mut engine = Engine::new(village, book, now);
+        if own_help {
+            engine.set_why(Some(whole.explain()));
+            engine.member_reply(&mut mine, &Reply::Help, text);
+            out.push(mine, engine.into_effects());
+        } else if engine.sign_of_life(&mut mine, &person.id, text) {
+            engine.tick(&mut mine);
+            out.push(mine, engine.into_effects());
+        }
+    }
     out
+}
+
+fn village_today(
+    village: &Village,
+    own: Option<&MemberState>,
+    person: Option<&Person>,
+    now: DateTime<Utc>,
+) -> NaiveDate {
+    let tz = own
+        .map(|m| m.timezone)
+        .or(person.and_then(|p| p.timezone))
+        .unwrap_or(village.timezone);
+    now.with_timezone(&tz).date_naive()
+}
+
+fn name_of<'n>(names: &'n [(String, String)], id: &'n str) -> &'n str {
+    names
+        .iter()
+        .find(|(i, _)| i == id)
+        .map_or(id, |(_, n)| n.as_str())
+}
+
+/// A reply from `by` held on one of `member`'s open check-ins, still fresh.
+fn pending_for(
+    book: &dyn Book,
+    member: &str,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Option<PendingReply> {
+    book.member(member)?
+        .open
+        .iter()
+        .flat_map(|c| c.pending.iter())
+        .filter(|p| p.by == by && now - p.at <= PENDING_FOR)
+        .max_by_key(|p| p.at)
+        .cloned()
+}
+
+/// Several open requests and a reply that names none: nothing is resolved; the reply is held
+/// on each, and the sender is asked which member they mean.
+#[allow(clippy::too_many_arguments)]
+fn ask_which(
+    village: &Village,
+    book: &dyn Book,
+    out: &mut Outcome,
+    person: &Person,
+    others: &[ReplyContext],
+    names: &[(String, String)],
+    reading: &Reading,
+    text: &str,
+    now: DateTime<Utc>,
+) {
+    let _ = village;
+    for ctx in others {
+        let Some(mut st) = out
+            .members
+            .iter()
+            .find(|m| m.member.id == ctx.member)
+            .cloned()
+            .or_else(|| book.member(&ctx.member))
+        else {
+            continue;
+        };
+        if let Some(c) = st.open.iter_mut().find(|c| c.id == ctx.checkin) {
+            c.pending.retain(|p| p.by != person.id);
+            c.pending.push(PendingReply {
+                by: person.id.clone(),
+                role: ctx.role,
+                reply: reading.reply.clone(),
+                text: text.to_string(),
+                at: now,
+            });
+        }
+        out.push(st, Vec::new());
+    }
+    // First names, or full names where two share a first name.
+    let first = |n: &str| n.split_whitespace().next().unwrap_or(n).to_string();
+    let listed: Vec<String> = names
+        .iter()
+        .map(|(_, n)| {
+            let f = first(n);
+            if names.iter().filter(|(_, m)| first(m) == f).count() > 1 {
+                n.clone()
+            } else {
+                f
+            }
+        })
+        .take(4)
+        .collect();
+    let refs: Vec<&str> = listed.iter().map(String::as_str).collect();
+    let detail = or_list(person.language, &refs);
+    let vars = Vars {
+        name: person.first_name(),
+        member: refs.first().copied().unwrap_or(""),
+        detail: &detail,
+        ..Default::default()
+    };
+    out.effects.push(Effect::Send(Outgoing {
+        to: person.id.clone(),
+        kind: MessageKind::WhichMember,
+        text: render(MessageKind::WhichMember, person.language, &vars),
+        member: others[0].member.clone(),
+        checkin: None,
+        level: None,
+        urgent: true,
+        context: None,
+    }));
+    let mut e = Event::new(now, EventKind::Note, "");
+    e.by = Some(person.id.clone());
+    e.text = Some(text.to_string());
+    e.why = Some(format!(
+        "{}, but {} are open and none was named: nothing resolved, asked which one",
+        reading.explain(),
+        listed.join(", ")
+    ));
+    out.effects.push(Effect::Record(e));
 }
 
 /// STOP / START from someone who is not answering as a member: their flag changes, and a
@@ -296,6 +581,7 @@ fn opt(
         by: Some(person.id.clone()),
         level: None,
         text: Some(text.to_string()),
+        why: None,
     }));
     if stop {
         let vars = Vars {
@@ -387,6 +673,41 @@ pub fn resolve(
     Some(out)
 }
 
+/// A coordinator removes a member (`by` is who). Every open check-in of theirs is closed: an
+/// open alert is resolved with `reason` and everyone alerted gets a closing all-clear that says
+/// why; the removal is recorded. The returned state has nothing open and nothing scheduled;
+/// the caller deletes the member after committing the effects. (Callers refuse the removal of
+/// a member with an open alert unless forced; see [`open_alerts`].)
+pub fn remove_member(
+    village: &Village,
+    book: &dyn Book,
+    member: &str,
+    reason: &str,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Outcome {
+    let mut out = Outcome::default();
+    if let Some(mut st) = book.member(member) {
+        let mut engine = Engine::new(village, book, now);
+        engine.remove(&mut st, by, reason);
+        out.push(st, engine.into_effects());
+    }
+    out
+}
+
+/// The ids of a member's open alerts (missed or help), for refusing a removal unless forced.
+pub fn open_alerts(book: &dyn Book, member: &str) -> Vec<String> {
+    book.member(member)
+        .map(|st| {
+            st.open
+                .iter()
+                .filter(|c| c.alert.is_some() && !c.status.is_closed())
+                .map(|c| c.id.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A message was dead-lettered: let the engine react (see [`Engine::delivery_failed`]).
 pub fn delivery_failed(
     village: &Village,
@@ -413,6 +734,7 @@ pub fn delivery_failed(
         by: None,
         level: msg.level,
         text: Some(reason.to_string()),
+        why: None,
     }));
     let never_tell = matches!(
         msg.kind,
@@ -489,6 +811,7 @@ pub fn budget_notice(
         by: None,
         level: None,
         text: Some(format!("SMS budget {detail} used")),
+        why: None,
     }));
     let vars = Vars {
         detail: &detail,

@@ -725,33 +725,25 @@ fn every_buddy_cant_moves_to_family_at_once() {
 }
 
 #[test]
-fn buddy_help_escalates_to_next_level_at_once() {
+fn buddy_help_escalates_to_every_level_at_once() {
+    // PRODUCT §5: a buddy's "2" escalates at once to the next levels and coordinators (the
+    // backup buddy too), not only to the next level with coordinators at their offset.
     let mut book = default_book();
     reply_at(&mut book, "bob", "2", at("2026-11-24T16:05:00Z"));
-    let now: BTreeSet<_> = alerts(&book)
-        .into_iter()
-        .filter(|a| a.0 == at("2026-11-24T16:05:00Z"))
-        .collect();
+    let t = at("2026-11-24T16:05:00Z");
+    let now: BTreeSet<_> = alerts(&book).into_iter().filter(|a| a.0 == t).collect();
     assert_eq!(
         now,
         set(&[
-            (at("2026-11-24T16:05:00Z"), s("fay"), 2),
-            (at("2026-11-24T16:05:00Z"), s("finn"), 2),
+            (t, s("bea"), 1),
+            (t, s("fay"), 2),
+            (t, s("finn"), 2),
+            (t, s("cora"), 3),
+            (t, s("cole"), 3),
         ])
     );
-    book.run_until(at("2026-11-24T16:59:59Z"));
-    assert!(alerts(&book).iter().all(|a| a.2 < 3));
-    book.run_until(at("2026-11-24T17:00:00Z"));
-    assert_eq!(
-        alerts(&book)
-            .into_iter()
-            .filter(|a| a.2 == 3)
-            .collect::<BTreeSet<_>>(),
-        set(&[
-            (at("2026-11-24T17:00:00Z"), s("cole"), 3),
-            (at("2026-11-24T17:00:00Z"), s("cora"), 3),
-        ])
-    );
+    book.run_until(at("2026-11-24T17:30:00Z"));
+    assert_eq!(alerts(&book).len(), 6, "nobody is told twice");
 }
 
 #[test]
@@ -1255,7 +1247,12 @@ fn reply_buddy_words() {
         );
         assert_eq!(sent_to(&book, MessageKind::AllClear), vec![s("bob")]);
     }
-    for text in ["2", "help", "HELP! no answer at door"] {
+    for text in [
+        "2",
+        "help",
+        "HELP! no answer at door",
+        "no answer at her door",
+    ] {
         let mut book = default_book();
         reply_at(&mut book, "bob", text, t);
         assert_eq!(
@@ -1263,7 +1260,13 @@ fn reply_buddy_words() {
                 .into_iter()
                 .filter(|a| a.0 == t)
                 .collect::<BTreeSet<_>>(),
-            set(&[(t, s("fay"), 2), (t, s("finn"), 2)]),
+            set(&[
+                (t, s("bea"), 1),
+                (t, s("fay"), 2),
+                (t, s("finn"), 2),
+                (t, s("cora"), 3),
+                (t, s("cole"), 3)
+            ]),
             "{text:?}"
         );
     }
