@@ -335,6 +335,7 @@ const HELP_CUES: &[&str] = &[
     "auxilio",
     "socorro",
     "need a hand",
+    "needs help",
     "need hand",
     "need someone",
     "need somebody",
@@ -346,6 +347,8 @@ const HELP_CUES: &[&str] = &[
     "come quickly",
     "come now",
     "come asap",
+    "please come",
+    "come please",
     "hurry",
     "necesito a alguien",
     "vengan",
@@ -505,7 +508,6 @@ const OK_SET_PHRASES: &[&str] = &[
     "never better",
     "no problem",
     "no problems",
-    "no worries",
     "nothing wrong",
     "no issues",
     "sin novedad",
@@ -513,15 +515,22 @@ const OK_SET_PHRASES: &[&str] = &[
     "sin problemas",
     "no pasa nada",
     "nada malo",
-    "no te preocupes",
+];
+
+/// Words that carry a negation but say nothing about anyone ("don't worry").
+const NEUTRAL: &[&str] = &[
     "dont worry",
+    "no te preocupes",
+    "no se preocupe",
+    "no worries",
+    "no rush",
+    "no hurry",
 ];
 
 const MEMBER_OK: &[&str] = &[
     "1",
     "ok",
     "yes",
-    "y",
     "fine",
     "good",
     "great",
@@ -709,7 +718,7 @@ const CLAIM_CUES: &[&str] = &[
 ];
 
 /// Weak claims: "yes" to "can you knock?". A confirmation in the same text beats them.
-const WEAK_CLAIM_CUES: &[&str] = &["yes", "sure", "will do", "si", "claro", "y", "of course"];
+const WEAK_CLAIM_CUES: &[&str] = &["yes", "sure", "will do", "si", "claro", "of course"];
 
 const CANNOT_CUES: &[&str] = &[
     "nope",
@@ -755,10 +764,14 @@ const SEEN_CUES: &[&str] = &[
     "hable",
     "called *",
     "answered",
+    "shes home",
+    "hes home",
+    "she is home",
+    "he is home",
+    "is home",
     "contesto",
     "checked",
     "checked on",
-    "home",
     "safe",
     "bien",
     "esta bien",
@@ -773,6 +786,21 @@ const SEEN_CUES: &[&str] = &[
 /// OK words that, after "I'm", are about the sender themself.
 const SELF_STATE: &[&str] = &[
     "ok", "fine", "good", "great", "alright", "well", "bien", "safe", "all good", "home",
+];
+
+const GREETINGS: &[&str] = &[
+    "good morning",
+    "good afternoon",
+    "good evening",
+    "good night",
+    "buenos dias",
+    "buenas tardes",
+    "buenas noches",
+    "hello",
+    "hi",
+    "hey",
+    "hola",
+    "morning",
 ];
 
 const STOP_WORDS: &[&str] = &[
@@ -836,6 +864,8 @@ const ALL_CUES: &[&[&str]] = &[
     UNWELL_CUES,
     NEGATABLE_OK,
     OK_SET_PHRASES,
+    GREETINGS,
+    NEUTRAL,
     MEMBER_OK,
     AWAY_SELF_CUES,
     NO_ANSWER_CUES,
@@ -924,7 +954,17 @@ impl Text {
 
     /// Whether a hit is negated: a negator before it in the same clause, with only bridge
     /// words between ("don't need any help", "no me siento bien", but not "no I need help").
-    fn negated(&self, h: &Hit) -> bool {
+    fn negated(&mut self, h: &Hit) -> bool {
+        match self.negator_of(h) {
+            Some(j) => {
+                self.used[j] = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn negator_of(&self, h: &Hit) -> Option<usize> {
         let clause = self.toks[h.at].clause;
         let mut j = h.at;
         let mut bridged = 0;
@@ -932,17 +972,17 @@ impl Text {
             j -= 1;
             let t = &self.toks[j];
             if t.clause != clause {
-                return false;
+                return None;
             }
             if NEGATORS.contains(&t.w.as_str()) {
-                return true;
+                return Some(j);
             }
             if !BRIDGES.contains(&t.w.as_str()) || bridged >= 3 {
-                return false;
+                return None;
             }
             bridged += 1;
         }
-        false
+        None
     }
 
     fn hedged(&self, h: &Hit) -> bool {
@@ -1070,8 +1110,15 @@ fn read_tokens(role: Role, toks: Vec<Tok>, today: NaiveDate) -> Reading {
         return Reading::new(Reply::Start, High, "carrier keyword START");
     }
 
-    // Phrases that carry their own negation come first, so "not bad" is not "bad".
+    // A lone "y" is yes ("y" inside a Spanish sentence is "and").
+    if n == 1 && t.word(0) == "y" {
+        t.toks[0].w = "yes".into();
+    }
+    // Phrases that carry their own negation come first, so "not bad" is not "bad"; greetings
+    // are no answer ("good morning" is not "good").
     let ok_set = t.take(OK_SET_PHRASES);
+    t.take(GREETINGS);
+    t.take(NEUTRAL);
     // Distress, strongest lists first.
     let mut distress: Vec<String> = Vec::new();
     let mut negated_distress: Vec<String> = Vec::new();
@@ -1088,7 +1135,7 @@ fn read_tokens(role: Role, toks: Vec<Tok>, today: NaiveDate) -> Reading {
         distress.push("2".into());
     }
     // "need" alone is on the member's table of help words.
-    if t.word(0) == "need" && n <= 2 && role == Role::Member {
+    if t.word(0) == "need" && n <= 2 {
         t.used[0] = true;
         distress.push("need".into());
     }
@@ -1250,6 +1297,14 @@ fn read_other(t: &mut Text, role: Role, ok_set: &[Hit], negated: &[String]) -> R
             Reply::Cannot,
             if n <= 3 { High } else { Medium },
             format!("can't-go words {}", quoted(&cannot)),
+        );
+    }
+    // Going / can't-go words from family are no confirmation ("ok, on my way").
+    if !buddy && (!claims.is_empty() || !cannot.is_empty()) {
+        return Reading::new(
+            Reply::Other,
+            Low,
+            "going / can't-go words are a buddy's: a note",
         );
     }
     // A confirmation: plain OK or seen words, not hedged or asked.
@@ -1424,9 +1479,11 @@ pub fn names_in(text: &str, candidates: &[(&str, &str)]) -> Vec<String> {
         .collect()
 }
 
-/// What a text says about each candidate it names: the text is cut where each name begins
-/// (words before the first name go with it), so "Walt is fine, Betty not home" reads OK for
-/// Walt and no answer for Betty. Empty when no candidate is named.
+/// What a text says about each candidate it names. Each clause goes with the names in it, and
+/// a clause without a name with the one before ("Seen Walt, he's fine"); within a clause, the
+/// words from one name to the next go with it when both parts say something ("Walt fine Betty
+/// no answer"), else the whole clause goes with every name in it ("Saw Walt and Betty").
+/// Distress or no answer said of a member in any part wins. Empty when no candidate is named.
 pub fn read_about(
     role: Role,
     text: &str,
@@ -1444,20 +1501,80 @@ pub fn read_about(
             t.w = NAME.to_string();
         }
     }
-    // Group mentions by start position; segments run from one name to the next.
-    let mut starts: Vec<usize> = found.iter().map(|(at, _, _)| *at).collect();
-    starts.dedup();
+    let content = |ts: &[Tok]| {
+        ts.iter()
+            .filter(|t| {
+                t.w != NAME
+                    && !matches!(t.w.as_str(), "and" | "y" | "&" | "both" | "ambos" | "ambas")
+            })
+            .count()
+    };
+    // Units of (names, words).
+    let mut units: Vec<(Vec<usize>, Vec<Tok>)> = Vec::new();
+    let mut orphan: Vec<Tok> = Vec::new();
+    let last_clause = toks.last().map_or(0, |t| t.clause);
+    for clause in 0..=last_clause {
+        let idx: Vec<usize> = (0..toks.len())
+            .filter(|i| toks[*i].clause == clause)
+            .collect();
+        if idx.is_empty() {
+            continue;
+        }
+        let (from, to) = (idx[0], idx[idx.len() - 1] + 1);
+        let here: Vec<&(usize, usize, usize)> = found
+            .iter()
+            .filter(|(at, _, _)| *at >= from && *at < to)
+            .collect();
+        if here.is_empty() {
+            match units.last_mut() {
+                Some(u) => u.1.extend(toks[from..to].iter().cloned()),
+                None => orphan.extend(toks[from..to].iter().cloned()),
+            }
+            continue;
+        }
+        let mut starts: Vec<usize> = here.iter().map(|(at, _, _)| *at).collect();
+        starts.dedup();
+        let parts: Vec<(usize, usize)> = starts
+            .iter()
+            .enumerate()
+            .map(|(k, st)| {
+                let a = if k == 0 { from } else { *st };
+                let b = starts.get(k + 1).copied().unwrap_or(to);
+                (a, b)
+            })
+            .collect();
+        let split = parts.len() > 1 && parts.iter().all(|(a, b)| content(&toks[*a..*b]) > 0);
+        let first_unit = units.len();
+        if split {
+            for (k, (a, b)) in parts.iter().enumerate() {
+                let names: Vec<usize> = here
+                    .iter()
+                    .filter(|(at, _, _)| *at == starts[k])
+                    .map(|(_, _, ci)| *ci)
+                    .collect();
+                units.push((names, toks[*a..*b].to_vec()));
+            }
+        } else {
+            let names: Vec<usize> = here.iter().map(|(_, _, ci)| *ci).collect();
+            units.push((names, toks[from..to].to_vec()));
+        }
+        if !orphan.is_empty() {
+            // Words before the first name ("Seen nobody. Walt's door locked") go with it.
+            let mut words = std::mem::take(&mut orphan);
+            let unit = &mut units[first_unit];
+            words.append(&mut unit.1);
+            unit.1 = words;
+        }
+    }
     let mut out: Vec<(String, Reading)> = Vec::new();
-    for (si, start) in starts.iter().enumerate() {
-        let from = if si == 0 { 0 } else { *start };
-        let to = starts.get(si + 1).copied().unwrap_or(toks.len());
-        let seg: Vec<Tok> = toks[from..to].to_vec();
-        let reading = read_tokens(role, seg, today);
-        for (_, _, ci) in found.iter().filter(|(at, _, _)| at == start) {
-            let id = candidates[*ci].0.to_string();
+    for (names, words) in units {
+        let reading = read_tokens(role, words, today);
+        for ci in names {
+            let id = candidates[ci].0.to_string();
             if let Some(existing) = out.iter_mut().find(|(i, _)| *i == id) {
-                // Named twice: distress or no answer in either part wins.
-                if rank(&reading.reply) > rank(&existing.1.reply) {
+                if rank(&reading.reply) > rank(&existing.1.reply)
+                    || existing.1.reply == Reply::Other
+                {
                     existing.1 = reading.clone();
                 }
             } else {
@@ -1465,26 +1582,7 @@ pub fn read_about(
             }
         }
     }
-    // "Walt and Betty are fine": a name with nothing said of it takes what the next says.
-    for i in (0..out.len()).rev() {
-        if out[i].1.reply == Reply::Other && i + 1 < out.len() {
-            let next = out[i + 1].1.clone();
-            let seg_words = segment_len(&toks, &starts, i);
-            if seg_words <= 2 {
-                out[i].1 = next;
-            }
-        }
-    }
     out
-}
-
-fn segment_len(toks: &[Tok], starts: &[usize], i: usize) -> usize {
-    let from = if i == 0 { 0 } else { starts[i] };
-    let to = starts.get(i + 1).copied().unwrap_or(toks.len());
-    toks[from..to]
-        .iter()
-        .filter(|t| t.w != NAME && !matches!(t.w.as_str(), "and" | "y" | "&"))
-        .count()
 }
 
 /// How urgent a meaning is, for "the safest of two readings".

@@ -85,7 +85,6 @@ mod tests {
             "Y",
             "fine",
             "Fine, thank you",
-            "good morning",
             "👍",
             "👍🏽",
             "Sí, bien",
