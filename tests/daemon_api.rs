@@ -117,6 +117,59 @@ async fn every_admin_route_needs_the_right_token() {
     let (s, v) = admin.call(Method::GET, "/api/v1/no-such-route", None).await;
     assert_eq!(s, 404);
     assert_error_shape(&v, "not_found", "unknown route");
+    // The scheme is case-insensitive (RFC 7235): "bearer" and "BEARER" are the same.
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let r = http
+            .get(format!("{}/api/v1/members", d.base))
+            .header("authorization", format!("{scheme} {}", common::TOKEN))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "scheme {scheme}");
+    }
+}
+
+/// A message can be looked up by the id providers see (`webhook-id`, `msg_` + 16 hex digits)
+/// as well as by its number; anything else is a 400, an unknown id a 404.
+#[tokio::test(flavor = "multi_thread")]
+async fn messages_are_found_by_either_id() {
+    let d = common::start("", &[]);
+    let admin = Admin::new(&d.base);
+    admin
+        .add_member(json!({"name": "Mary Lopez", "phone": MARY_PHONE}))
+        .await;
+    let (s, v) = admin
+        .call(Method::POST, "/api/v1/rollcall", Some(json!({})))
+        .await;
+    assert!(s.is_success(), "{v}");
+    // The first message of a new store is number 0.
+    let id = 0u64;
+    let mut found = false;
+    for _ in 0..100 {
+        let (s, _) = admin
+            .call(Method::GET, &format!("/api/v1/messages/{id}"), None)
+            .await;
+        if s == 200 {
+            found = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(found, "the roll call's message was never recorded");
+    let by_number = admin.get(&format!("/api/v1/messages/{id}")).await;
+    let hex = by_number["id"].as_str().unwrap().to_string();
+    assert_eq!(hex, format!("msg_{id:016x}"));
+    let by_hex = admin.get(&format!("/api/v1/messages/{hex}")).await;
+    assert_eq!(by_hex, by_number);
+    let (s, v) = admin
+        .call(Method::GET, "/api/v1/messages/msg_zz", None)
+        .await;
+    assert_eq!(s, 400);
+    assert_error_shape(&v, "invalid", "a garbled id");
+    let (s, _) = admin
+        .call(Method::GET, "/api/v1/messages/msg_00000000000fffff", None)
+        .await;
+    assert_eq!(s, 404);
 }
 
 #[tokio::test(flavor = "multi_thread")]

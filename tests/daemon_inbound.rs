@@ -149,6 +149,26 @@ async fn a_signed_sms_answers_and_a_bad_or_missing_signature_records_nothing() {
     let row = admin.row("mary-lopez").await;
     assert!(row["answered_at"].is_string(), "{row}");
     assert!(row["alert"].is_null(), "{row}");
+
+    // Twilio retrying the same MessageSid: answered 200, recorded once.
+    let events_before = admin.get("/api/v1/events").await.as_array().unwrap().len();
+    let r = post_twilio(&d.base, "/sms/twilio", &params, Some(&good)).await;
+    assert_eq!(r.status(), 200, "a replay");
+    let events_after = admin.get("/api/v1/events").await.as_array().unwrap().len();
+    assert_eq!(events_before, events_after, "a replay records nothing");
+
+    // Twilio signs the full URL it calls, query string included (`?src=console`).
+    let q = inbound_sms(MARY_PHONE, "fine", "SM00000000000000000000000000000002");
+    let without_query = signed("/sms/twilio", &q);
+    let r = post_twilio(&d.base, "/sms/twilio?src=console", &q, Some(&without_query)).await;
+    assert_eq!(
+        r.status(),
+        403,
+        "signed without the query string it was sent with"
+    );
+    let with_query = signed("/sms/twilio?src=console", &q);
+    let r = post_twilio(&d.base, "/sms/twilio?src=console", &q, Some(&with_query)).await;
+    assert_eq!(r.status(), 200, "signed over the full URL");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -64,6 +64,7 @@ pub fn event_type(kind: MessageKind, level: Option<u8>) -> &'static str {
         MessageKind::AwayAck | MessageKind::BackAck => "member.away_changed",
         MessageKind::DeliveryFailed => "delivery.failed",
         MessageKind::BudgetWarning => "budget.warning",
+        MessageKind::WhichMember => "alert.which_member",
     }
 }
 

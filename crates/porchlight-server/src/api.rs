@@ -156,7 +156,13 @@ pub async fn require_token(State(app): State<Arc<App>>, req: Request, next: Next
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        // The scheme is case-insensitive (RFC 7235 §2.1): "bearer" and "BEARER" are fine.
+        .and_then(|v| {
+            let (scheme, token) = v.split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| token.trim_start())
+        })
         .unwrap_or("");
     if !bool::from(given.as_bytes().ct_eq(expected.expose().as_bytes())) {
         return ApiError::new(
@@ -1110,19 +1116,32 @@ async fn events(
 }
 
 /// One message's delivery: where it is and every attempt.
-#[utoipa::path(get, path = "/api/v1/messages/{id}", params(("id" = u64, Path)),
+#[utoipa::path(get, path = "/api/v1/messages/{id}", params(("id" = String, Path, description = "the number, or msg_ and 16 hex digits")),
     responses((status = 200, body = Object), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 async fn message(
     State(app): State<Arc<App>>,
-    Path(id): Path<u64>,
+    Path(id): Path<String>,
 ) -> ApiResult<axum::Json<serde_json::Value>> {
-    let (place, entry) = app
-        .store
-        .message(id)?
-        .ok_or_else(|| ApiError::not_found(format!("message {id} not found")))?;
-    Ok(axum::Json(
-        serde_json::json!({ "place": place, "id": entry.message_id(), "message": entry }),
-    ))
+    // Either the number or the id providers see (`msg_` + 16 hex digits, the `webhook-id`).
+    let number = match id.strip_prefix("msg_") {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => id.parse::<u64>().ok(),
+    }
+    .ok_or_else(|| {
+        ApiError::invalid(format!(
+            "message id {id:?} is neither a number nor msg_ and 16 hex digits"
+        ))
+    })?;
+    blocking(move || {
+        let (place, entry) = app
+            .store
+            .message(number)?
+            .ok_or_else(|| ApiError::not_found(format!("message {id} not found")))?;
+        Ok(axum::Json(
+            serde_json::json!({ "place": place, "id": entry.message_id(), "message": entry }),
+        ))
+    })
+    .await
 }
 
 // ----- import / export -------------------------------------------------------------------

@@ -152,6 +152,7 @@ fn twilio_tokens(app: &App) -> Vec<&str> {
 fn verified_twilio(
     app: &App,
     path: &str,
+    uri: &axum::http::Uri,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Vec<(String, String)>, Rejected> {
@@ -169,7 +170,16 @@ fn verified_twilio(
         .unwrap_or("");
     if tokens.is_empty()
         || signature.is_empty()
-        || !twilio_valid(&tokens, &format!("{base}{path}"), &params, signature)
+        // Twilio signs the full URL it called, query string included.
+        || !twilio_valid(
+            &tokens,
+            &match uri.query() {
+                Some(q) => format!("{base}{path}?{q}"),
+                None => format!("{base}{path}"),
+            },
+            &params,
+            signature,
+        )
     {
         metrics::counter!("porchlight_inbound_rejected_total", "endpoint" => path.to_string())
             .increment(1);
@@ -254,8 +264,13 @@ async fn record(
 }
 
 /// `POST /sms/twilio`: an inbound text.
-pub async fn sms_twilio(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let params = match verified_twilio(&app, "/sms/twilio", &headers, &body) {
+pub async fn sms_twilio(
+    State(app): State<Arc<App>>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = match verified_twilio(&app, "/sms/twilio", &uri, &headers, &body) {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
@@ -282,10 +297,11 @@ pub async fn sms_twilio(State(app): State<Arc<App>>, headers: HeaderMap, body: B
 /// `POST /voice/twilio`: the key a landline member pressed during a check-in call.
 pub async fn voice_twilio(
     State(app): State<Arc<App>>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let params = match verified_twilio(&app, "/voice/twilio", &headers, &body) {
+    let params = match verified_twilio(&app, "/voice/twilio", &uri, &headers, &body) {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };

@@ -652,7 +652,15 @@ impl Store {
         // spin forever on a fixed `now`).
         let mut handled: HashSet<Vec<u8>> = HashSet::new();
         loop {
-            let (c, h, more) = self.write(move |inner| due_group(inner, now, handled))?;
+            let again = handled.clone();
+            let (c, h, more) = match self.write(move |inner| due_group(inner, now, handled, true)) {
+                Ok(r) => r,
+                Err(e) => {
+                    // Find and keep what can be committed: one member at a time.
+                    tracing::warn!(error = %e, "a group of due members failed; retrying one by one");
+                    self.write(move |inner| due_group(inner, now, again, false))?
+                }
+            };
             handled = h;
             skipped.extend(
                 c.events
@@ -710,26 +718,24 @@ impl Store {
     ) -> Result<Option<(Outcome, Committed)>> {
         self.writer
             .run_async(&self.inner, move |inner| {
-                if let Some(pid) = &provider_id {
-                    if inner
-                        .tree
-                        .get(keys::key(INBOUND, pid.as_bytes()))?
-                        .is_some()
-                    {
+                let tx = Tx::new(inner);
+                let seen = provider_id
+                    .as_ref()
+                    .map(|pid| keys::key(INBOUND, pid.as_bytes()));
+                if let Some(k) = &seen {
+                    if tx.raw(k)?.is_some() {
                         return Ok(None);
                     }
                 }
-                let r = inner.step(now, direct, |v, b| {
-                    Ok(village::reply(v, b, &from, &text, now))
-                })?;
-                if let Some(pid) = &provider_id {
-                    // Its own tiny batch right after the step, in the same group commit: both
-                    // are durable before anyone hears back.
-                    inner
-                        .tree
-                        .insert(keys::key(INBOUND, pid.as_bytes()), enc(&now))?;
+                let out = village::reply(&inner.village, &tx, &from, &text, now);
+                tx.check()?;
+                let committed = commit(&tx, &inner.village, &out, now, direct)?;
+                // In the same batch as the reply: a retry is either seen or never recorded.
+                if let Some(k) = seen {
+                    tx.put_raw(k, enc(&now));
                 }
-                Ok(Some(r))
+                tx.apply()?;
+                Ok(Some((out, committed)))
             })
             .await
     }
@@ -947,12 +953,15 @@ impl Store {
 /// Most members ticked in one group commit.
 pub const DUE_GROUP: usize = 256;
 
-/// One group of due members: ticks up to [`DUE_GROUP`] of them, each its own atomic step.
+/// One group of due members: ticks up to [`DUE_GROUP`] of them. With `shared`, all their
+/// steps go into one batch (one log write for the group: what makes a burst cheap); without,
+/// each member is its own batch, so one member whose step fails cannot hold back the others.
 /// Returns what they produced, the handled keys, and whether more may be due.
 fn due_group(
     inner: &Inner,
     now: DateTime<Utc>,
     mut handled: HashSet<Vec<u8>>,
+    shared: bool,
 ) -> Result<(Committed, HashSet<Vec<u8>>, bool)> {
     let mut all = Committed::default();
     let end = {
@@ -960,29 +969,40 @@ fn due_group(
         k.push(0xff);
         keys::prefix_end(&k)
     };
-    let mut done = 0;
-    while done < DUE_GROUP {
-        let mut next = None;
-        for entry in inner.tree.range(vec![keys::DUE]..end.clone()) {
-            let (key, id) = entry?;
-            if keys::instant_of(&key[1..]).is_none_or(|at| at > now) {
-                break;
-            }
-            if !handled.contains(key.as_ref()) {
-                next = Some((key, id));
-                break;
-            }
+    // Steps only move their own member's due entry, so the group is chosen up front; an
+    // entry a step re-files at or before `now` is picked up by the next group.
+    let mut group: Vec<(Vec<u8>, String)> = Vec::new();
+    let mut more = false;
+    for entry in inner.tree.range(vec![keys::DUE]..end) {
+        let (key, id) = entry?;
+        if keys::instant_of(&key[1..]).is_none_or(|at| at > now) {
+            break;
         }
-        let Some((key, id)) = next else {
-            return Ok((all, handled, false));
-        };
-        handled.insert(key.to_vec());
-        let id = String::from_utf8_lossy(&id).into_owned();
-        let (_, c) = inner.step(now, false, |v, b| Ok(village::tick(v, b, &id, now)))?;
-        all.extend(c);
-        done += 1;
+        if handled.contains(key.as_ref()) {
+            continue;
+        }
+        if group.len() == DUE_GROUP {
+            more = true;
+            break;
+        }
+        group.push((key.to_vec(), String::from_utf8_lossy(&id).into_owned()));
     }
-    Ok((all, handled, true))
+    if shared {
+        let tx = Tx::new(inner);
+        for (_, id) in &group {
+            let out = village::tick(&inner.village, &tx, id, now);
+            tx.check()?;
+            all.extend(commit(&tx, &inner.village, &out, now, false)?);
+        }
+        tx.apply()?;
+    } else {
+        for (_, id) in &group {
+            let (_, c) = inner.step(now, false, |v, b| Ok(village::tick(v, b, id, now)))?;
+            all.extend(c);
+        }
+    }
+    handled.extend(group.into_iter().map(|(k, _)| k));
+    Ok((all, handled, more))
 }
 
 fn circle_membership(tx: &Tx<'_>, circle: &str, member: &str, add: bool) -> Result<()> {

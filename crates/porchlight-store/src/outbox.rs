@@ -312,10 +312,10 @@ impl Store {
     ) -> Result<Committed> {
         self.write(move |inner| {
             let claim = keys::key(META, format!("budget/{day}/{percent}").as_bytes());
-            if inner.tree.get(&claim)?.is_some() {
+            let tx = Tx::new(inner);
+            if tx.raw(&claim)?.is_some() {
                 return Ok(Committed::default());
             }
-            let tx = Tx::new(inner);
             tx.put_raw(claim, b"1".to_vec());
             let out = village::budget_notice(&inner.village, &tx, percent, now);
             tx.check()?;
