@@ -431,6 +431,9 @@ fn names_as_people_write_them() {
     let r = about("Walt is fine but no answer at Betty's door");
     assert_eq!(r[0].1.reply, Reply::Ok);
     assert_eq!(r[1].1.reply, Reply::NoAnswer);
+    let r = about("Walt fine, no answer at Betty's door");
+    assert_eq!(r[0].1.reply, Reply::Ok);
+    assert_eq!(r[1].1.reply, Reply::NoAnswer);
     let r = about("Walt fell, Betty ok");
     assert_eq!(r[0].1.reply, Reply::Help);
     assert_eq!(r[1].1.reply, Reply::Ok);
