@@ -241,10 +241,17 @@ enum MemberCmd {
         #[command(flatten)]
         server: Server,
     },
-    /// Remove a member (their history stays).
+    /// Remove a member (their history stays). Refused while they have an open alert, unless
+    /// --force with a --reason: the alert is resolved and everyone alerted gets the all-clear.
     Remove {
         /// Member id.
         id: String,
+        /// Remove even with an open alert.
+        #[arg(long, requires = "reason")]
+        force: bool,
+        /// Why (recorded, and said in the all-clear).
+        #[arg(long)]
+        reason: Option<String>,
         #[command(flatten)]
         server: Server,
     },
@@ -572,14 +579,22 @@ async fn client_async(cmd: ClientCmd) -> Result<(), Failure> {
                     .await?,
             );
         }
-        ClientCmd::Member(MemberCmd::Remove { id, server }) => {
+        ClientCmd::Member(MemberCmd::Remove {
+            id,
+            force,
+            reason,
+            server,
+        }) => {
             let c = client::Client::new(&server.server, token)?;
-            c.json(
-                Method::DELETE,
-                &format!("/api/v1/members/{}", enc(&id)),
-                None,
-            )
-            .await?;
+            let mut path = format!("/api/v1/members/{}", enc(&id));
+            if force {
+                path.push_str("?force=true");
+            }
+            if let Some(r) = &reason {
+                path.push_str(if force { "&" } else { "?" });
+                path.push_str(&format!("reason={}", enc(r)));
+            }
+            c.json(Method::DELETE, &path, None).await?;
             println!("removed member {id}");
         }
         ClientCmd::Person(PersonCmd::Add {

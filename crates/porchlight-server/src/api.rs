@@ -673,17 +673,47 @@ async fn put_member(
     .await
 }
 
-/// Removes a member (their person record and history stay).
-#[utoipa::path(delete, path = "/api/v1/members/{id}", params(("id" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+/// How a member is removed.
+#[derive(Deserialize, utoipa::IntoParams, Default)]
+pub struct RemoveQuery {
+    /// Remove even with an open alert: it is resolved and everyone alerted gets the all-clear.
+    #[serde(default)]
+    pub force: bool,
+    /// Why (required with `force`; recorded and said in the all-clear).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Removes a member (their person record and history stay). A member with an open alert is
+/// refused with 409 unless `force=true` and a `reason` are given: then the alert is resolved
+/// with that reason and everyone alerted gets the all-clear — an alert never just vanishes.
+#[utoipa::path(delete, path = "/api/v1/members/{id}", params(("id" = String, Path), RemoveQuery),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
 async fn delete_member(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
+    Query(q): Query<RemoveQuery>,
 ) -> ApiResult<StatusCode> {
+    let reason = q.reason.unwrap_or_default().trim().to_string();
+    if q.force && reason.is_empty() {
+        return Err(ApiError::invalid(
+            "reason: a forced removal needs a reason (it is recorded and sent with the all-clear)",
+        ));
+    }
     blocking(move || {
-        if !app.store.remove_member(&id)? {
+        let reason = if reason.is_empty() {
+            "removed from the roster".to_string()
+        } else {
+            reason
+        };
+        let Some(committed) =
+            app.store
+                .remove_member_with(&id, q.force, "coordinator", &reason, Utc::now())?
+        else {
             return Err(ApiError::not_found(format!("member {id:?} not found")));
-        }
+        };
+        app.after_commit(&committed);
         Ok(StatusCode::NO_CONTENT)
     })
     .await

@@ -571,13 +571,38 @@ impl Store {
         })
     }
 
-    /// Removes a member (their person and history stay).
-    pub fn remove_member(&self, id: &str) -> Result<bool> {
-        let id = id.to_string();
+    /// Removes a member (their person and history stay). A member with an open alert is
+    /// refused ([`StoreError::Conflict`] naming the alerts) unless `force`: then the alert is
+    /// resolved with `reason`, everyone alerted gets the all-clear, and the removal is recorded,
+    /// all in the same batch. `Ok(None)` when there is no such member.
+    pub fn remove_member_with(
+        &self,
+        id: &str,
+        force: bool,
+        by: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Committed>> {
+        let (id, by, reason) = (id.to_string(), by.to_string(), reason.to_string());
         self.write(move |inner| {
             let tx = Tx::new(inner);
+            if tx.get::<MemberState>(MEMBERS, id.as_bytes())?.is_none() {
+                return Ok(None);
+            }
+            let open = village::open_alerts(&tx, &id);
+            tx.check()?;
+            if !open.is_empty() && !force {
+                return Err(StoreError::Conflict(format!(
+                    "{id} has an open alert ({}); resolve it first, or remove with force and a reason (everyone alerted gets the all-clear)",
+                    open.join(", ")
+                )));
+            }
+            let out = village::remove_member(&inner.village, &tx, &id, &reason, &by, now);
+            tx.check()?;
+            let committed = commit(&tx, &inner.village, &out, now, false)?;
+            // The outcome wrote the member's final state; now the member goes.
             let Some(old) = tx.get::<MemberState>(MEMBERS, id.as_bytes())? else {
-                return Ok(false);
+                return Ok(Some(committed));
             };
             tx.del(keys::key(MEMBERS, id.as_bytes()));
             tx.add_counter(counter::MEMBERS, -1)?;
@@ -588,8 +613,16 @@ impl Store {
                 circle_membership(&tx, c, &id, false)?;
             }
             tx.apply()?;
-            Ok(true)
+            Ok(Some(committed))
         })
+    }
+
+    /// Removes a member with no open alert (see [`Store::remove_member_with`]); `false` when
+    /// there is no such member.
+    pub fn remove_member(&self, id: &str) -> Result<bool> {
+        Ok(self
+            .remove_member_with(id, false, "coordinator", "removed", Utc::now())?
+            .is_some())
     }
 
     /// A member's state.
