@@ -303,6 +303,27 @@ async fn reply_links_show_a_page_on_get_and_answer_only_on_post() {
     assert_eq!(r.status(), 400);
     assert_eq!(admin.state("mary-lopez").await, "prompted");
 
+    // Only the page's own answers: a forged "stop" must not opt Mary out of SMS.
+    for forged in ["stop", "away 30", "ok", "<script>"] {
+        let r = http
+            .post(&link)
+            .form(&[("answer", forged)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "answer={forged}");
+    }
+    assert_eq!(admin.state("mary-lopez").await, "prompted");
+    let people = admin.get("/api/v1/people").await;
+    assert!(
+        people
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["opted_out"] == false),
+        "{people}"
+    );
+
     // POST answers.
     let r = http
         .post(&link)
@@ -312,4 +333,46 @@ async fn reply_links_show_a_page_on_get_and_answer_only_on_post() {
         .unwrap();
     assert_eq!(r.status(), 200);
     admin.wait_state(5, "mary-lopez", "answered");
+}
+
+/// A Spanish-speaking member's reply page is in Spanish, and says so to the browser.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spanish_speakers_reply_page_is_in_spanish() {
+    let config = format!(
+        "[server]\npublic_url = \"{PUBLIC_URL}\"\n\n[policy]\nwindow = \"60s\"\nreminders = []\n"
+    );
+    let d = common::start(&config, &[]);
+    let admin = Admin::new(&d.base);
+    admin
+        .add_member(json!({
+            "name": "Rosa Garcia", "phone": MARY_PHONE, "language": "es",
+            "checkin": common::cron_in(3),
+        }))
+        .await;
+    let token = common::wait_for(15, "a printed prompt with a reply link", || {
+        printed_link_token(&d)
+    });
+    let http = support::client();
+    let page = http
+        .get(format!("{}/r/{token}", d.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("lang=\"es\""), "{page}");
+    assert!(page.contains("Necesito ayuda"), "{page}");
+    assert!(!page.contains("I need a hand"), "{page}");
+    let done = http
+        .post(format!("{}/r/{token}", d.base))
+        .form(&[("answer", "1")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(done.contains("Gracias"), "{done}");
+    admin.wait_state(5, "rosa-garcia", "answered");
 }

@@ -11,8 +11,9 @@ use axum::response::{Html, IntoResponse, Response};
 use base64::Engine as _;
 use chrono::Utc;
 use hmac::{Hmac, Mac};
+use porchlight_core::model::Language;
 use porchlight_core::reply::Role;
-use porchlight_core::text::MessageKind;
+use porchlight_core::text::{self, MessageKind};
 use porchlight_core::village::Sender;
 use porchlight_store::Committed;
 use subtle::ConstantTimeEq;
@@ -314,26 +315,34 @@ pub async fn voice_twilio(
     };
     let phone = normalize_phone(phone.unwrap_or(""));
     let digits = param(&params, "Digits").unwrap_or("").trim().to_string();
-    let say = |text: &str| {
+    // Spoken in the member's language.
+    let store = app.store.clone();
+    let who = phone.clone();
+    let lang = tokio::task::spawn_blocking(move || store.person_by_phone(&who))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .flatten()
+        .map_or(Language::En, |p| p.language);
+    let say = |line: text::VoiceLine| {
         let body = format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say>{}</Say></Response>",
-            xml_escape(text)
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say language=\"{}\">{}</Say></Response>",
+            text::voice_language(lang),
+            xml_escape(text::voice_prompt(lang, line))
         );
         ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response()
     };
     if digits.is_empty() {
         // No key is not an answer.
-        return say("We did not get a key. Goodbye.");
+        return say(text::VoiceLine::NoKey);
     }
     // The spoken answer replaces any texted acknowledgement: a landline can't receive texts.
     let call = param(&params, "CallSid")
         .filter(|s| !s.is_empty())
         .map(|s| format!("twilio-call:{s}:{digits}"));
     match record(&app, &Sender::Phone(phone), &digits, true, call).await {
-        Ok(_) if digits == "2" => {
-            say("Thank you. We are asking your neighbors and family to reach you now.")
-        }
-        Ok(_) => say("Thank you. Have a good day."),
+        Ok(_) if digits == "2" => say(text::VoiceLine::HelpAck),
+        Ok(_) => say(text::VoiceLine::Thanks),
         Err(r) => r.into_response(),
     }
 }
@@ -438,9 +447,10 @@ const PAGE_STYLE: &str = "body{font-family:system-ui,sans-serif;font-size:1.5rem
 h1{font-size:2rem}button{display:block;width:100%;font-size:1.6rem;padding:1.2rem;margin:1rem 0;border-radius:.6rem;border:3px solid #111;cursor:pointer}\
 .ok{background:#e6f4ea}.help{background:#fde8e8}.other{background:#f1f1f1}p.note{font-size:1.1rem;color:#333}";
 
-fn page(title: &str, body: &str) -> Html<String> {
+fn page(lang: &str, title: &str, body: &str) -> Html<String> {
+    let title = html_escape(title);
     Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"robots\" content=\"noindex\"><title>{title}</title><style>{PAGE_STYLE}</style></head><body><main>{body}</main></body></html>"
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"robots\" content=\"noindex\"><title>{title}</title><style>{PAGE_STYLE}</style></head><body><main>{body}</main></body></html>"
     ))
 }
 
@@ -448,12 +458,17 @@ fn html_escape(s: &str) -> String {
     xml_escape(s).replace('\'', "&#39;")
 }
 
-/// `GET /r/{token}`: a large, accessible page with the choices. It records nothing: link
-/// scanners and previews fetch it too.
-pub async fn link_page(State(app): State<Arc<App>>, Path(token): Path<String>) -> Response {
-    let now = Utc::now();
+/// What a reply-link page needs: the link, and the recipient's and member's records.
+type LinkView = (
+    porchlight_store::LinkToken,
+    Option<porchlight_core::model::Person>,
+    Option<porchlight_core::model::Person>,
+);
+
+/// Reads a link and its people off the async workers; `None` for an unknown or expired link.
+async fn link_view(app: &App, token: String, now: chrono::DateTime<Utc>) -> Option<LinkView> {
     let store = app.store.clone();
-    let found = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         let link = store.link(&token).ok().flatten()?;
         let person = store.person(&link.person).ok().flatten();
         let member = store.person(&link.context.member).ok().flatten();
@@ -461,93 +476,92 @@ pub async fn link_page(State(app): State<Arc<App>>, Path(token): Path<String>) -
     })
     .await
     .ok()
-    .flatten();
-    let (link, person, member) = match found {
-        Some((l, p, m)) if l.expires_at > now => (l, p, m),
-        _ => {
-            return (
-                StatusCode::NOT_FOUND,
-                page("Link expired", "<h1>This link has expired</h1><p>Please reply to the text message instead.</p>"),
-            )
-                .into_response();
-        }
-    };
-    let name = person
-        .as_ref()
-        .map_or("there", |p| p.first_name())
-        .to_string();
-    let member_name = member
-        .as_ref()
-        .map_or("them", |p| p.first_name())
-        .to_string();
-    let (question, choices): (String, Vec<(&str, &str, String)>) = match link.context.role {
-        Role::Member => (
-            format!("Hello {}. Are you OK today?", html_escape(&name)),
-            vec![
-                ("1", "ok", "Yes, I'm OK".into()),
-                ("2", "help", "I need a hand".into()),
-            ],
-        ),
-        Role::Buddy => (
-            format!("Can you check on {}?", html_escape(&member_name)),
-            vec![
-                (
-                    "seen",
-                    "ok",
-                    format!("I've seen {}, all is well", html_escape(&member_name)),
-                ),
-                ("on my way", "other", "I'm on my way".into()),
-                ("can't", "other", "I can't go".into()),
-                (
-                    "2",
-                    "help",
-                    format!("{} needs help", html_escape(&member_name)),
-                ),
-            ],
-        ),
-        _ => (
-            format!("Is {} OK?", html_escape(&member_name)),
-            vec![
-                ("seen", "ok", format!("{} is OK", html_escape(&member_name))),
-                (
-                    "2",
-                    "help",
-                    format!("{} needs help", html_escape(&member_name)),
-                ),
-            ],
-        ),
-    };
-    let mut body = format!("<h1>{question}</h1><form method=\"post\">");
-    for (value, class, label) in choices {
-        body.push_str(&format!(
-            "<button class=\"{class}\" type=\"submit\" name=\"answer\" value=\"{}\">{label}</button>",
-            html_escape(value)
-        ));
-    }
-    body.push_str("</form><p class=\"note\">Porchlight: your village's daily check-in.</p>");
-    page("Porchlight check-in", &body).into_response()
+    .flatten()
+    .filter(|(l, _, _)| l.expires_at > now)
 }
 
-/// `POST /r/{token}`: records the chosen answer.
+/// The page's question and buttons, in the recipient's language.
+fn link_choices(view: &LinkView) -> (Language, String, Vec<text::LinkChoice>) {
+    let (link, person, member) = view;
+    let lang = person.as_ref().map_or(Language::En, |p| p.language);
+    let words = text::link_page_strings(lang);
+    let name = person.as_ref().map_or(words.someone, |p| p.first_name());
+    let member_name = member.as_ref().map_or(words.them, |p| p.first_name());
+    let (question, choices) = text::link_page_choices(lang, link.context.role, name, member_name);
+    (lang, question, choices)
+}
+
+fn expired(lang: Language) -> Response {
+    let w = text::link_page_strings(lang);
+    (
+        StatusCode::NOT_FOUND,
+        page(
+            w.html_lang,
+            w.expired_title,
+            &format!(
+                "<h1>{}</h1><p>{}</p>",
+                html_escape(w.expired_heading),
+                html_escape(w.expired_body)
+            ),
+        ),
+    )
+        .into_response()
+}
+
+/// `GET /r/{token}`: a large, accessible page with the choices, in the recipient's language.
+/// It records nothing: link scanners and previews fetch it too.
+pub async fn link_page(State(app): State<Arc<App>>, Path(token): Path<String>) -> Response {
+    let Some(view) = link_view(&app, token, Utc::now()).await else {
+        return expired(Language::En);
+    };
+    let (lang, question, choices) = link_choices(&view);
+    let w = text::link_page_strings(lang);
+    let mut body = format!("<h1>{}</h1><form method=\"post\">", html_escape(&question));
+    for c in choices {
+        body.push_str(&format!(
+            "<button class=\"{}\" type=\"submit\" name=\"answer\" value=\"{}\">{}</button>",
+            c.class,
+            html_escape(c.value),
+            html_escape(&c.label)
+        ));
+    }
+    body.push_str(&format!(
+        "</form><p class=\"note\">{}</p>",
+        html_escape(w.footer)
+    ));
+    page(w.html_lang, w.title, &body).into_response()
+}
+
+/// `POST /r/{token}`: records the chosen answer. Only the page's own answers are accepted (a
+/// forged `answer=stop` must not opt anyone out).
 pub async fn link_answer(
     State(app): State<Arc<App>>,
     Path(token): Path<String>,
     body: Bytes,
 ) -> Response {
+    let now = Utc::now();
+    let Some(view) = link_view(&app, token.clone(), now).await else {
+        return expired(Language::En);
+    };
+    let (lang, _, choices) = link_choices(&view);
+    let w = text::link_page_strings(lang);
     let params: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
     // No default: a link scanner that posts an empty form must not answer "I'm OK".
-    let Some(answer) = param(&params, "answer").filter(|a| !a.trim().is_empty()) else {
+    let Some(choice) =
+        param(&params, "answer").and_then(|a| choices.iter().find(|c| c.value == a.trim()))
+    else {
         return (
             StatusCode::BAD_REQUEST,
             page(
-                "Choose an answer",
-                "<h1>Please choose one of the buttons</h1>",
+                w.html_lang,
+                w.choose_title,
+                &format!("<h1>{}</h1>", html_escape(w.choose_heading)),
             ),
         )
             .into_response();
     };
-    let answer: String = answer.chars().take(160).collect();
-    let now = Utc::now();
+    let answer = choice.value.to_string();
+    let help = choice.class == "help";
     let store = app.store.clone();
     let recorded = tokio::task::spawn_blocking(move || {
         let c = store.reply_link(&token, &answer, now)?;
@@ -564,20 +578,31 @@ pub async fn link_answer(
         Ok((committed, link_person)) => {
             app.after_commit(&committed);
             let direct = answers_to(&committed, link_person.as_deref());
-            let mut body = String::from("<h1>Thank you</h1><p>Your answer is recorded.</p>");
+            let said = if help && view.0.context.role == Role::Member {
+                w.help_body
+            } else {
+                w.thanks_body
+            };
+            let mut body = format!(
+                "<h1>{}</h1><p>{}</p>",
+                html_escape(w.thanks_heading),
+                html_escape(said)
+            );
             for d in direct {
                 body.push_str(&format!("<p>{}</p>", html_escape(&d)));
             }
-            page("Thank you", &body).into_response()
+            page(w.html_lang, w.thanks_title, &body).into_response()
         }
-        Err(porchlight_store::StoreError::NotFound(_)) => (
-            StatusCode::NOT_FOUND,
-            page(
-                "Link expired",
-                "<h1>This link has expired</h1><p>Please reply to the text message instead.</p>",
-            ),
-        )
-            .into_response(),
+        Err(porchlight_store::StoreError::NotFound(_)) => expired(lang),
+        Err(porchlight_store::StoreError::Unavailable(why)) => {
+            tracing::error!(reason = %why, "cannot make a link answer durable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "10")],
+                "storage unavailable; nothing was recorded, try again",
+            )
+                .into_response()
+        }
         Err(e) => {
             tracing::error!(error = %e, "cannot record a link answer");
             (
