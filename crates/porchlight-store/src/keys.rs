@@ -43,6 +43,9 @@ pub(crate) const LANES: u8 = b'q';
 pub(crate) const READY: u8 = b'r';
 /// Inbound provider message id → when it was first seen (replays are recorded once).
 pub(crate) const INBOUND: u8 = b'i';
+/// Member id → the instant bytes of their due-index entry (empty: nothing due), so a step
+/// moves the entry without decoding the old member state.
+pub(crate) const DUE_OF: u8 = b'e';
 
 /// The record kind's name, for error messages.
 pub(crate) fn name(prefix: u8) -> &'static str {
@@ -66,6 +69,7 @@ pub(crate) fn name(prefix: u8) -> &'static str {
         LANES => "lanes",
         READY => "ready",
         INBOUND => "inbound",
+        DUE_OF => "due_of",
         _ => "unknown",
     }
 }
@@ -101,6 +105,13 @@ pub(crate) fn instant_floor(at: DateTime<Utc>) -> [u8; 8] {
 /// Due-index key: the instant, then the member id.
 pub(crate) fn due(at: DateTime<Utc>, member: &str) -> Vec<u8> {
     let mut k = key(DUE, &instant(at));
+    k.extend_from_slice(member.as_bytes());
+    k
+}
+
+/// Due-index key from the instant bytes kept in [`DUE_OF`].
+pub(crate) fn due_from(instant: &[u8], member: &str) -> Vec<u8> {
+    let mut k = key(DUE, instant);
     k.extend_from_slice(member.as_bytes());
     k
 }

@@ -215,16 +215,29 @@ impl Drop for Store {
 /// Writes a member state and moves its due-index entry.
 fn put_member_state(tx: &Tx<'_>, st: &MemberState) -> Result<()> {
     let id = st.member.id.as_bytes();
-    match tx.get::<MemberState>(MEMBERS, id)? {
-        Some(old) => {
-            if let Some(at) = old.next_due() {
-                tx.del(keys::due(at, &old.member.id));
+    let due_of = keys::key(keys::DUE_OF, id);
+    match tx.raw(&due_of)? {
+        Some(instant) => {
+            if !instant.is_empty() {
+                tx.del(keys::due_from(&instant, &st.member.id));
             }
         }
-        None => tx.add_counter(counter::MEMBERS, 1)?,
+        // No side record: a new member, or one written before it existed.
+        None => match tx.get::<MemberState>(MEMBERS, id)? {
+            Some(old) => {
+                if let Some(at) = old.next_due() {
+                    tx.del(keys::due(at, &old.member.id));
+                }
+            }
+            None => tx.add_counter(counter::MEMBERS, 1)?,
+        },
     }
-    if let Some(at) = st.next_due() {
-        tx.put_raw(keys::due(at, &st.member.id), id.to_vec());
+    match st.next_due() {
+        Some(at) => {
+            tx.put_raw(keys::due(at, &st.member.id), id.to_vec());
+            tx.put_raw(due_of, keys::instant(at).to_vec());
+        }
+        None => tx.put_raw(due_of, Vec::new()),
     }
     tx.put(MEMBERS, id, st);
     Ok(())
@@ -421,7 +434,21 @@ impl Store {
         village: Village,
         durability: Durability,
     ) -> Result<Store> {
-        let db = sled::Config::new().path(path.as_ref()).open()?;
+        // A database closed a moment ago (a restart, a test reopening it) may still be locked
+        // while sled's I/O threads finish: wait a little for the lock rather than fail. A
+        // directory held by another running daemon stays locked and is refused.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        let db = loop {
+            match sled::Config::new().path(path.as_ref()).open() {
+                Err(sled::Error::Io(e))
+                    if e.to_string().contains("could not acquire lock")
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other?,
+            }
+        };
         Store::with_db(db, village, durability)
     }
 
@@ -605,6 +632,7 @@ impl Store {
                 return Ok(Some(committed));
             };
             tx.del(keys::key(MEMBERS, id.as_bytes()));
+            tx.del(keys::key(keys::DUE_OF, id.as_bytes()));
             tx.add_counter(counter::MEMBERS, -1)?;
             if let Some(at) = old.next_due() {
                 tx.del(keys::due(at, &id));
