@@ -29,6 +29,23 @@ pub struct Scenario {
     pub members: Vec<Member>,
     /// Scripted replies, in time order.
     pub replies: Vec<ScriptedReply>,
+    /// Scripted member removals, in time order.
+    pub removals: Vec<ScriptedRemoval>,
+}
+
+/// A member removal the scenario makes a coordinator do (as `DELETE /api/v1/members/{id}`).
+#[derive(Debug, Clone)]
+pub struct ScriptedRemoval {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Member id.
+    pub member: String,
+    /// Who removes them (a person id, or "coordinator").
+    pub by: String,
+    /// Why: recorded, and said in the all-clear of a forced removal.
+    pub reason: String,
+    /// Remove even with an open alert (it is resolved and everyone alerted gets the all-clear).
+    pub force: bool,
 }
 
 /// A reply the scenario makes someone send.
@@ -57,6 +74,8 @@ struct ScenarioFile {
     member: Vec<MemberFile>,
     #[serde(default)]
     reply: Vec<ReplyFile>,
+    #[serde(default)]
+    remove: Vec<RemoveFile>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -105,6 +124,17 @@ struct ReplyFile {
     at: String,
     from: String,
     text: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RemoveFile {
+    at: String,
+    member: String,
+    by: Option<String>,
+    reason: Option<String>,
+    #[serde(default)]
+    force: bool,
 }
 
 fn person_from(
@@ -350,6 +380,51 @@ fn validate(file: ScenarioFile) -> Result<Scenario, Invalid> {
         });
     }
     replies.sort_by_key(|r| r.at);
+    let mut removals = Vec::new();
+    for (i, r) in file.remove.iter().enumerate() {
+        let key = format!("remove[{i}]");
+        let at = DateTime::parse_from_rfc3339(&r.at)
+            .map_err(|e| {
+                bad(
+                    format!("{key}.at"),
+                    format!("{:?} is not an RFC 3339 instant ({e})", r.at),
+                )
+            })?
+            .with_timezone(&Utc);
+        if !members.iter().any(|(_, m)| m.id == r.member) {
+            return Err(bad(
+                format!("{key}.member"),
+                format!("no [[member]] with id {:?}", r.member),
+            ));
+        }
+        if let Some(by) = &r.by {
+            if !known(by) {
+                return Err(bad(
+                    format!("{key}.by"),
+                    format!("no person with id {by:?}"),
+                ));
+            }
+        }
+        let reason = r.reason.as_deref().unwrap_or("").trim().to_string();
+        if r.force && reason.is_empty() {
+            return Err(bad(
+                format!("{key}.reason"),
+                "a forced removal needs a reason (it is recorded and sent with the all-clear)",
+            ));
+        }
+        removals.push(ScriptedRemoval {
+            at,
+            member: r.member.clone(),
+            by: r.by.clone().unwrap_or_else(|| "coordinator".into()),
+            reason: if reason.is_empty() {
+                "removed from the roster".into()
+            } else {
+                reason
+            },
+            force: r.force,
+        });
+    }
+    removals.sort_by_key(|r| r.at);
     Ok(Scenario {
         start,
         days: file.days,
@@ -357,6 +432,7 @@ fn validate(file: ScenarioFile) -> Result<Scenario, Invalid> {
         people,
         members: members.into_iter().map(|(_, m)| m).collect(),
         replies,
+        removals,
     })
 }
 

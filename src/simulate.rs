@@ -7,7 +7,7 @@
 //! the next (the store's due index), so a month takes well under a second.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::io::Write;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
@@ -17,11 +17,11 @@ use porchlight_core::model::{CheckinBy, Member, Person, Policy, QuietHours, Vill
 use porchlight_core::reply::Role;
 use porchlight_core::text::{MessageKind, segments};
 use porchlight_core::village::Sender;
-use porchlight_store::{Committed, Store};
+use porchlight_store::{Committed, Store, StoreError};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, ScriptedRemoval};
 
 /// What to simulate.
 pub struct Options {
@@ -57,6 +57,7 @@ pub struct World {
     scripted: bool,
     habits: HashMap<String, Habit>,
     queue: BinaryHeap<Reverse<Pending>>,
+    removals: VecDeque<ScriptedRemoval>,
     seq: u64,
     rng: ChaCha8Rng,
 }
@@ -239,11 +240,13 @@ pub fn generate(n: usize, seed: u64) -> (Scenario, World) {
         people,
         members,
         replies: Vec::new(),
+        removals: Vec::new(),
     };
     let world = World {
         scripted: false,
         habits,
         queue: BinaryHeap::new(),
+        removals: VecDeque::new(),
         seq: 0,
         rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5eed),
     };
@@ -256,6 +259,7 @@ pub fn scripted(s: &Scenario) -> World {
         scripted: true,
         habits: HashMap::new(),
         queue: BinaryHeap::new(),
+        removals: s.removals.iter().cloned().collect(),
         seq: 0,
         rng: ChaCha8Rng::seed_from_u64(0),
     };
@@ -346,16 +350,37 @@ pub fn run(
     loop {
         let next_tick = store.next_due().map_err(err)?;
         let next_reply = world.queue.peek().map(|Reverse(p)| p.at);
+        let next_removal = world.removals.front().map(|r| r.at);
         let (at, is_reply) = match (next_tick, next_reply) {
             (Some(t), Some(r)) if r < t => (r, true),
             (Some(t), _) => (t, false),
             (None, Some(r)) => (r, true),
-            (None, None) => break,
+            (None, None) if next_removal.is_none() => break,
+            (None, None) => (DateTime::<Utc>::MAX_UTC, false),
         };
+        // A scripted removal strictly before anything else due happens first.
+        let removal = next_removal
+            .filter(|r| *r < at)
+            .and_then(|_| world.removals.pop_front());
+        let at = removal.as_ref().map_or(at, |r| r.at);
         if at > end {
             break;
         }
-        let committed: Committed = if is_reply {
+        let committed: Committed = if let Some(r) = removal {
+            match store.remove_member_with(&r.member, r.force, &r.by, &r.reason, at) {
+                Ok(Some(c)) => c,
+                Ok(None) => {
+                    eprintln!("porchlight: {at}: remove {}: no such member", r.member);
+                    Committed::default()
+                }
+                // As the API's 409: the member stays, their alert stays open.
+                Err(StoreError::Conflict(why)) => {
+                    eprintln!("porchlight: {at}: removal of {} refused: {why}", r.member);
+                    Committed::default()
+                }
+                Err(e) => return Err(err(e)),
+            }
+        } else if is_reply {
             let Reverse(p) = world.queue.pop().expect("peeked");
             let (_, c) = store
                 .reply(&Sender::Person(p.from.clone()), &p.text, at)
