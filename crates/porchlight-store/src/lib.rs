@@ -439,7 +439,11 @@ impl Store {
         // directory held by another running daemon stays locked and is refused.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
         let db = loop {
-            match sled::Config::new().path(path.as_ref()).open() {
+            match sled::Config::new()
+                .path(path.as_ref())
+                .cache_capacity(CACHE_BYTES)
+                .open()
+            {
                 Err(sled::Error::Io(e))
                     if e.to_string().contains("could not acquire lock")
                         && std::time::Instant::now() < deadline =>
@@ -455,7 +459,10 @@ impl Store {
     /// A store in a temporary directory that is deleted when the store is dropped (inline
     /// writes, no flushes).
     pub fn temporary(village: Village) -> Result<Store> {
-        let db = sled::Config::new().temporary(true).open()?;
+        let db = sled::Config::new()
+            .temporary(true)
+            .cache_capacity(CACHE_BYTES)
+            .open()?;
         Store::with_db(db, village, Durability::OnFlush)
     }
 
@@ -1010,6 +1017,10 @@ impl Store {
         Ok(self.inner.db.size_on_disk()?)
     }
 }
+
+/// sled's page cache. sled's default (1 GiB) lets a large village's process grow to several
+/// GiB; hot records (members, due index, outbox heads) fit easily in far less.
+pub const CACHE_BYTES: u64 = 128 * 1024 * 1024;
 
 /// Most members ticked in one group commit.
 pub const DUE_GROUP: usize = 256;
