@@ -543,7 +543,12 @@ impl Printer<'_> {
             )?;
         }
         let member = if ev.member.is_empty() {
-            "(unknown sender)".to_string()
+            // Not about one member: a known sender is named (a buddy asked which member they
+            // meant), an unknown number is said to be one.
+            match ev.by.as_deref() {
+                Some(by) if self.names.contains_key(by) => "(not one member)".to_string(),
+                _ => "(unknown sender)".to_string(),
+            }
         } else {
             self.name(&ev.member)
         };

@@ -471,7 +471,6 @@ async fn a_buddy_holding_two_alerts_is_asked_which_and_only_the_named_one_is_cle
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "bug: a buddy's \"No answer at Mary's door\" (a help-class button) on the link of an alert already resolved is recorded as a note, and the page says \"Your answer is recorded\""]
 async fn no_answer_at_the_door_on_a_closed_buddy_link_escalates() {
     let (twilio, d, admin) = village("2s").await;
     add_mary(&admin, 3).await;

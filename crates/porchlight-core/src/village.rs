@@ -179,7 +179,9 @@ fn reply_inner(
             // sender's newest request could clear a different member's alert. But a help
             // request is never a note: the link names exactly one member, and they need help.
             let reading = interpret(ctx.role, text, today);
-            if reading.is_distress() {
+            // Nobody answering at the door is as urgent as a help request: it reopens.
+            let no_answer = ctx.member != person.id && reading.reply == Reply::NoAnswer;
+            if reading.is_distress() || no_answer {
                 if let Some(mut about) = book.member(&ctx.member) {
                     let mut engine = Engine::new(village, book, now);
                     engine.set_why(Some(format!(
@@ -190,7 +192,7 @@ fn reply_inner(
                     if about.member.id == person.id {
                         engine.member_reply(&mut about, &r, text);
                     } else {
-                        engine.help_from(&mut about, &person.id, text, false);
+                        engine.help_from(&mut about, &person.id, text, no_answer);
                     }
                     out.push(about, engine.into_effects());
                     return out;
