@@ -194,6 +194,8 @@ pub(crate) struct Inner {
     pub(crate) db: sled::Db,
     pub(crate) tree: sled::Tree,
     pub(crate) stats: WriteStats,
+    /// The writer thread's group commit in progress (see [`writer`]); `None` otherwise.
+    pub(crate) group: std::sync::Mutex<Option<tx::Overlay>>,
     village: Village,
     /// Flush after every inline write.
     pub(crate) sync: bool,
@@ -472,6 +474,7 @@ impl Store {
             db,
             tree,
             stats: WriteStats::default(),
+            group: std::sync::Mutex::new(None),
             village,
             sync: false,
         });

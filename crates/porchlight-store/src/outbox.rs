@@ -325,3 +325,82 @@ impl Store {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use porchlight_core::engine::Outgoing;
+    use porchlight_core::model::Village;
+
+    fn entry(id: u64, to: &str, kind: MessageKind) -> OutboxEntry {
+        OutboxEntry {
+            id,
+            queued_at: "2026-11-24T12:00:00Z".parse().unwrap(),
+            message: Outgoing {
+                to: to.into(),
+                kind,
+                text: format!("message {id}"),
+                member: "mary".into(),
+                checkin: None,
+                level: None,
+                urgent: false,
+                context: None,
+            },
+            delivery: DeliveryState::default(),
+        }
+    }
+
+    /// Every message filed in the ready index (the heads of all lanes).
+    fn heads(store: &Store) -> Vec<u64> {
+        let mut ids: Vec<u64> = store
+            .inner
+            .tree
+            .scan_prefix([READY])
+            .keys()
+            .map(|k| keys::ready_id(&k.unwrap()).unwrap())
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Steps of one writer group see each other's queued messages: the second message to Bob
+    /// in the same lane is not filed as a second head, even before the group reaches sled.
+    #[test]
+    fn steps_of_one_group_see_each_others_lanes() {
+        let store = Store::temporary(Village::default()).unwrap();
+        let inner = &store.inner;
+        *inner.group.lock().unwrap() = Some(crate::tx::Overlay::new());
+        for e in [
+            entry(1, "bob", MessageKind::AllClear),
+            entry(2, "bob", MessageKind::AllClear),
+            entry(3, "bob", MessageKind::Prompt),
+            entry(4, "ann", MessageKind::Prompt),
+        ] {
+            let tx = Tx::new(inner);
+            enqueue(&tx, &e).unwrap();
+            tx.apply().unwrap();
+        }
+        // Nothing reaches sled (or readers) before the group is written.
+        assert!(heads(&store).is_empty());
+        let writes = inner.group.lock().unwrap().take().unwrap();
+        crate::tx::apply_writes(&inner.tree, &inner.stats, writes).unwrap();
+        // One head per (recipient, lane): Bob's first urgent and first routine, Ann's prompt.
+        assert_eq!(heads(&store), [1, 3, 4]);
+        assert_eq!(store.outbox_len(), 4);
+        // Delivering a head files the next one of its lane, inside a group too.
+        *inner.group.lock().unwrap() = Some(crate::tx::Overlay::new());
+        let tx = Tx::new(inner);
+        take(&tx, 1).unwrap();
+        tx.apply().unwrap();
+        let tx = Tx::new(inner);
+        // The second step sees the first one's removal: message 2 is now the head.
+        assert_eq!(
+            tx.first_key(&keys::lane_prefix(URGENT, "bob")).unwrap(),
+            Some(keys::lane(URGENT, "bob", 2))
+        );
+        drop(tx);
+        let writes = inner.group.lock().unwrap().take().unwrap();
+        crate::tx::apply_writes(&inner.tree, &inner.stats, writes).unwrap();
+        assert_eq!(heads(&store), [2, 3, 4]);
+    }
+}

@@ -1,6 +1,10 @@
 //! One atomic step: reads see the step's own writes, and the writes go to sled as one
 //! `apply_batch` (atomic on one tree). Only the store writer runs steps, so no two steps ever
 //! conflict and nothing needs sled's optimistic multi-tree transactions.
+//!
+//! On the writer thread a step's writes join the **group** being committed instead (see
+//! [`crate::writer`]): later steps of the group read them, and the whole group goes to sled
+//! as one batch before its one flush — one log write for a burst, not one per reply.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -18,9 +22,14 @@ use crate::keys::{self, CIRCLES, CONTEXTS, MEMBERS, PAIRINGS, PENDING, PEOPLE, P
 use crate::{Result, StoreError, dec, enc};
 
 /// A step in progress.
+/// Writes of a group commit in progress: `None` is a removal.
+pub(crate) type Overlay = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
 pub(crate) struct Tx<'a> {
     tree: &'a Tree,
     stats: &'a crate::WriteStats,
+    /// The writer's group in progress, when this step runs inside one.
+    group: &'a std::sync::Mutex<Option<Overlay>>,
     /// Writes so far: `None` is a removal.
     writes: RefCell<BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
     /// The first failed read inside an engine callback (the [`Book`] methods cannot return an
@@ -33,6 +42,7 @@ impl<'a> Tx<'a> {
         Tx {
             tree: &inner.tree,
             stats: &inner.stats,
+            group: &inner.group,
             writes: RefCell::new(BTreeMap::new()),
             error: RefCell::new(None),
         }
@@ -41,6 +51,9 @@ impl<'a> Tx<'a> {
     /// Raw bytes under a full key, seeing this step's writes.
     pub(crate) fn raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         if let Some(v) = self.writes.borrow().get(key) {
+            return Ok(v.clone());
+        }
+        if let Some(v) = self.group_guard().as_ref().and_then(|g| g.get(key)) {
             return Ok(v.clone());
         }
         Ok(self.tree.get(key)?.map(|v| v.to_vec()))
@@ -68,27 +81,52 @@ impl<'a> Tx<'a> {
         self.writes.borrow_mut().insert(key, None);
     }
 
-    /// The first key starting with `prefix`, seeing this step's writes.
+    /// The group in progress (only the writer thread ever holds the lock: uncontended).
+    fn group_guard(&self) -> std::sync::MutexGuard<'_, Option<Overlay>> {
+        self.group
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The first key starting with `prefix`, seeing this step's and the group's writes.
     pub(crate) fn first_key(&self, prefix: &[u8]) -> Result<Option<Vec<u8>>> {
-        let writes = self.writes.borrow();
-        let mut stored = None;
+        let own = self.writes.borrow();
+        let guard = self.group_guard();
+        let group = guard.as_ref();
+        let deleted = |k: &[u8]| match own.get(k) {
+            Some(v) => v.is_none(),
+            None => matches!(group.and_then(|g| g.get(k)), Some(None)),
+        };
+        let mut best: Option<Vec<u8>> = None;
         for r in self.tree.scan_prefix(prefix).keys() {
             let k = r?;
-            if matches!(writes.get(k.as_ref()), Some(None)) {
-                continue;
+            if !deleted(&k) {
+                best = Some(k.to_vec());
+                break;
             }
-            stored = Some(k.to_vec());
-            break;
         }
-        let written = writes
+        let mut consider = |k: &Vec<u8>| {
+            if best.as_ref().is_none_or(|b| k < b) {
+                best = Some(k.clone());
+            }
+        };
+        if let Some(g) = group {
+            if let Some((k, _)) = g
+                .range(prefix.to_vec()..)
+                .take_while(|(k, _)| k.starts_with(prefix))
+                .find(|(k, v)| v.is_some() && !matches!(own.get(*k), Some(None)))
+            {
+                consider(k);
+            }
+        }
+        if let Some((k, _)) = own
             .range(prefix.to_vec()..)
             .take_while(|(k, _)| k.starts_with(prefix))
             .find(|(_, v)| v.is_some())
-            .map(|(k, _)| k.clone());
-        Ok(match (stored, written) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        })
+        {
+            consider(k);
+        }
+        Ok(best)
     }
 
     /// A u64 counter in `meta`.
@@ -135,12 +173,30 @@ impl<'a> Tx<'a> {
         }
     }
 
-    /// Writes everything as one atomic batch.
+    /// Writes everything as one atomic batch — or, inside a writer group, adds it to the
+    /// group, which is written as one batch before the group's flush.
     pub(crate) fn apply(self) -> Result<()> {
         let writes = self.writes.into_inner();
         if writes.is_empty() {
             return Ok(());
         }
+        {
+            let mut guard = self
+                .group
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(group) = guard.as_mut() {
+                group.extend(writes);
+                return Ok(());
+            }
+        }
+        apply_writes(self.tree, self.stats, writes)
+    }
+}
+
+/// Writes an overlay to sled as one atomic batch.
+pub(crate) fn apply_writes(tree: &Tree, stats: &crate::WriteStats, writes: Overlay) -> Result<()> {
+    {
         let mut batch = sled::Batch::default();
         let (mut records, mut bytes) = (0u64, 0u64);
         for (k, v) in writes {
@@ -154,11 +210,13 @@ impl<'a> Tx<'a> {
                 None => batch.remove(k),
             }
         }
-        self.tree.apply_batch(batch)?;
-        self.stats.add(records, bytes);
+        tree.apply_batch(batch)?;
+        stats.add(records, bytes);
         Ok(())
     }
+}
 
+impl Tx<'_> {
     /// A read for an engine callback: failures are remembered for [`Tx::check`].
     fn soft<T: DeserializeOwned>(&self, prefix: u8, rest: &[u8]) -> Option<T> {
         match self.get(prefix, rest) {

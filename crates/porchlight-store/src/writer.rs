@@ -1,9 +1,9 @@
 //! The one store writer and its group commit.
 //!
 //! Every mutation is a job run by one writer. In the daemon the writer is a dedicated thread
-//! fed by a channel: it runs what is queued in order (each job's steps are atomic batches),
-//! makes the whole group durable with **one blocking `flush()`**, and only then answers each
-//! caller. So a reply is on disk before its 2xx, a burst of replies costs one flush, and
+//! fed by a channel: it runs what is queued in order (each step sees the group's earlier
+//! writes), writes the whole group as one atomic batch, makes it durable with **one blocking
+//! `flush()`**, and only then answers each caller. So a reply is on disk before its 2xx, a burst of replies costs one flush, and
 //! `flush_async` — which deadlocks sled 0.34 when called concurrently (sled issues 1308 and
 //! 1241) — is never used. Async callers await the answer; nothing blocks a tokio worker.
 //!
@@ -132,6 +132,8 @@ fn gone<R>() -> Result<R> {
 /// The writer thread: take what is queued, run it, one flush, answer everyone.
 fn run(inner: &Inner, rx: &mpsc::Receiver<Job>) {
     while let Ok(first) = rx.recv() {
+        // Every step of the group adds its writes to one overlay, written as one batch below.
+        set_group(inner, Some(crate::tx::Overlay::new()));
         let mut acks: Vec<Ack> = Vec::new();
         let mut next = Some(first);
         while let Some(job) = next.take() {
@@ -145,7 +147,9 @@ fn run(inner: &Inner, rx: &mpsc::Receiver<Job>) {
                 next = rx.try_recv().ok();
             }
         }
-        let flushed = inner.db.flush().map(|_| ()).map_err(StoreError::from);
+        let writes = set_group(inner, None).unwrap_or_default();
+        let flushed = crate::tx::apply_writes(&inner.tree, &inner.stats, writes)
+            .and_then(|()| inner.db.flush().map(|_| ()).map_err(StoreError::from));
         if let Err(e) = &flushed {
             tracing::error!(error = %e, "cannot make a group of writes durable");
         }
@@ -154,6 +158,15 @@ fn run(inner: &Inner, rx: &mpsc::Receiver<Job>) {
             ack(flushed.as_ref().err());
         }
     }
+}
+
+/// Starts or ends a group on the writer thread; returns the group that ended.
+fn set_group(inner: &Inner, to: Option<crate::tx::Overlay>) -> Option<crate::tx::Overlay> {
+    let mut g = inner
+        .group
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    std::mem::replace(&mut *g, to)
 }
 
 /// Group sizes, for the log at debug level (commit batching is visible when profiling).
