@@ -11,6 +11,7 @@ use porchlight_server::config::{Config, process_env};
 
 mod bench;
 mod client;
+mod compare;
 mod scenario;
 mod simulate;
 
@@ -98,9 +99,10 @@ enum Command {
         /// Days to simulate (default 30, or the scenario's `days`).
         #[arg(long)]
         days: Option<u32>,
-        /// Members of the generated village (ignored with --scenario).
-        #[arg(long, default_value_t = 20)]
-        members: usize,
+        /// Members of the generated village (ignored with --scenario; default 20, or 300 with
+        /// --compare).
+        #[arg(long)]
+        members: Option<usize>,
         /// A scenario file (TOML) instead of a generated village.
         #[arg(long)]
         scenario: Option<PathBuf>,
@@ -116,6 +118,18 @@ enum Command {
         /// Seed for the generated village's behaviour.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Compare escalation policies (two or more policy files) on the same village-year.
+        #[arg(long, num_args = 2.., value_name = "POLICY.toml")]
+        compare: Vec<PathBuf>,
+        /// With --compare: print CSV instead of the table.
+        #[arg(long, requires = "compare")]
+        csv: bool,
+        /// With --compare: a behaviour model file (rates, fixed member-days).
+        #[arg(long, requires = "compare")]
+        model: Option<PathBuf>,
+        /// With --compare: write each policy's per-member-day truth stream here (JSON lines).
+        #[arg(long, requires = "compare")]
+        truth: Option<PathBuf>,
     },
     /// Measure throughput and latency (the figures of BENCHMARKS.md).
     #[command(subcommand)]
@@ -401,7 +415,26 @@ fn run(cli: Cli) -> Result<(), Failure> {
             json,
             data,
             seed,
+            compare,
+            csv,
+            model,
+            truth,
         } => {
+            if !compare.is_empty() {
+                return compare::command(compare::Args {
+                    policies: compare,
+                    members,
+                    days,
+                    seed,
+                    start,
+                    scenario,
+                    model,
+                    truth,
+                    json,
+                    csv,
+                });
+            }
+            let members = members.unwrap_or(20);
             let (scenario, world) = match &scenario {
                 Some(path) => {
                     let s = scenario::load(path).map_err(usage)?;
@@ -477,7 +510,9 @@ fn init_tracing(json: bool) {
 fn serve(path: Option<PathBuf>) -> Result<(), Failure> {
     let config = match &path {
         Some(p) => Config::load(p, &process_env).map_err(usage)?,
-        None => Config::defaults(&process_env),
+        None => {
+            Config::defaults(&process_env).map_err(|e| usage(format!("embedded defaults: {e}")))?
+        }
     };
     init_tracing(config.log_json);
     match &path {

@@ -302,3 +302,27 @@ fn an_unknown_key_is_reported_at_its_own_line() {
         stderr(&out)
     );
 }
+
+/// Regression: `PORCHLIGHT_ADMIN_TOKEN=short porchlight serve` (no config) panicked with a
+/// backtrace. It is a usage error: exit 2, one line naming the variable, nothing started.
+#[test]
+fn a_short_admin_token_with_the_embedded_defaults_is_exit_2_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_porchlight"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env("PORCHLIGHT_ADMIN_TOKEN", "short")
+        .env("RUST_BACKTRACE", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("PORCHLIGHT_ADMIN_TOKEN"), "{err}");
+    assert!(
+        !dir.path().join("porchlight-data").exists(),
+        "nothing was started"
+    );
+}

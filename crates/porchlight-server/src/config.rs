@@ -359,11 +359,14 @@ impl Config {
     /// The embedded defaults: data in `./porchlight-data`, `127.0.0.1:7878`, the `log` channel,
     /// and reply links to this machine (`http://127.0.0.1:7878/r/...`) so they can be tried with
     /// curl right away.
-    pub fn defaults(env: Env<'_>) -> Config {
-        let mut c = validate(File::default(), None, env).expect("the embedded defaults are valid");
+    ///
+    /// The defaults themselves are always valid; what can fail is the environment they read
+    /// (an admin token that is too short): that is an error naming the variable, not a panic.
+    pub fn defaults(env: Env<'_>) -> Result<Config, String> {
+        let mut c = validate(File::default(), None, env).map_err(|e| e.to_string())?;
         let local = format!("http://{}", c.listen);
         c.village.public_url = Some(local);
-        c
+        Ok(c)
     }
 
     /// Reads and validates a config file. Errors are one line: `FILE: KEY: REASON`.
@@ -789,8 +792,16 @@ signing_key_env = "GW_KEY"
     }
 
     #[test]
+    fn defaults_with_a_short_token_are_an_error_not_a_panic() {
+        let env = |k: &str| (k == "PORCHLIGHT_ADMIN_TOKEN").then(|| "short".to_string());
+        let e = Config::defaults(&env).unwrap_err();
+        assert!(e.contains("PORCHLIGHT_ADMIN_TOKEN"), "{e}");
+        assert!(e.contains("16"), "{e}");
+    }
+
+    #[test]
     fn defaults_use_the_log_channel_on_loopback() {
-        let c = Config::defaults(&|_| None);
+        let c = Config::defaults(&|_| None).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:7878");
         assert!(matches!(c.channels["log"], ChannelConfig::Log));
         assert_eq!(c.data_dir, PathBuf::from("porchlight-data"));
