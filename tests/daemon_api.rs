@@ -367,3 +367,54 @@ async fn health_readiness_metrics_and_a_clean_sigterm() {
 
     assert_eq!(d.terminate(), Some(0), "SIGTERM is a clean stop");
 }
+
+/// Names are bounded and clean at the door: a 100,000-character name, or one carrying NUL,
+/// BEL, a line break or a right-to-left override, is a 400 naming the key, and nothing is
+/// saved; an export neutralises a name a spreadsheet would run as a formula.
+#[tokio::test(flavor = "multi_thread")]
+async fn names_are_bounded_clean_and_exported_safely() {
+    let d = common::start("", &[]);
+    let admin = Admin::new(&d.base);
+    for name in [
+        "x".repeat(100_000),
+        "Mary\u{0}Lopez".to_string(),
+        "Mary\u{7}".to_string(),
+        "Mary\r\nLopez".to_string(),
+        "Mary \u{202E}zepoL".to_string(),
+    ] {
+        let (s, v) = admin
+            .call(
+                Method::POST,
+                "/api/v1/people",
+                Some(json!({ "name": name })),
+            )
+            .await;
+        assert_eq!(s, 400, "{v}");
+        assert_error_shape(&v, "invalid", "a bad name");
+        assert!(
+            v["error"]["message"].as_str().unwrap().starts_with("name:"),
+            "{v}"
+        );
+    }
+    let people = admin.get("/api/v1/people").await;
+    assert_eq!(people.as_array().unwrap().len(), 0, "{people}");
+    let (s, v) = admin
+        .call(
+            Method::POST,
+            "/api/v1/people",
+            Some(json!({ "id": "eve", "name": "=cmd|' /C calc'!A0" })),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let csv = support::client()
+        .get(format!("{}/api/v1/export", d.base))
+        .bearer_auth(common::TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.contains("'=cmd|"), "{csv}");
+    assert!(!csv.contains(",=cmd|"), "{csv}");
+}

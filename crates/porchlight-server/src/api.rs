@@ -204,9 +204,32 @@ pub struct Created {
     pub id: String,
 }
 
+/// Longest name accepted: it goes into one-segment SMS texts and onto pages.
+pub const MAX_NAME_CHARS: usize = 80;
+
+/// Whether a character must never reach an SMS body or a page: control characters (NUL,
+/// BEL, CR/LF, ...) and the bidirectional overrides that can disguise text (U+202A-U+202E,
+/// U+2066-U+2069).
+fn forbidden_char(c: char) -> bool {
+    c.is_control()
+        || ('\u{202A}'..='\u{202E}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
 fn person_from(app: &App, p: &PersonIn, key: &str) -> ApiResult<Person> {
     if p.name.trim().is_empty() {
         return Err(ApiError::invalid(format!("{key}name: must not be empty")));
+    }
+    if p.name.trim().chars().count() > MAX_NAME_CHARS {
+        return Err(ApiError::invalid(format!(
+            "{key}name: longer than {MAX_NAME_CHARS} characters"
+        )));
+    }
+    if let Some(c) = p.name.chars().find(|c| forbidden_char(*c)) {
+        return Err(ApiError::invalid(format!(
+            "{key}name: contains the control or direction character U+{:04X}",
+            u32::from(c)
+        )));
     }
     let id = p.id.clone().unwrap_or_else(|| slugify(&p.name));
     validate_id(&id).map_err(|r| ApiError::invalid(format!("{key}id: {r}")))?;
@@ -1226,6 +1249,27 @@ struct Row {
     paused: String,
 }
 
+/// Characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
+const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A free-text cell a spreadsheet will not run: a leading formula character gets a `'`
+/// before it. (Phone numbers are validated E.164 and carry no formula.)
+fn neutralise(s: &str) -> String {
+    if s.starts_with(FORMULA_START) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
+/// The text [`neutralise`] was given back, so an export imports unchanged.
+fn unneutralise(s: &str) -> String {
+    match s.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_START) => rest.to_string(),
+        _ => s.to_string(),
+    }
+}
+
 fn opt(s: &str) -> Option<String> {
     let t = s.trim();
     (!t.is_empty()).then(|| t.to_string())
@@ -1297,7 +1341,12 @@ fn do_import(app: &App, body: &[u8]) -> Result<ImportResult, Result<Vec<RowError
     let mut errors: Vec<RowError> = Vec::new();
     for (i, rec) in reader.deserialize::<Row>().enumerate() {
         match rec {
-            Ok(r) => rows.push(r),
+            Ok(mut r) => {
+                // Undo the export's formula neutralisation.
+                r.name = unneutralise(&r.name);
+                r.circle = unneutralise(&r.circle);
+                rows.push(r);
+            }
             Err(e) => {
                 errors.push(RowError {
                     row: i + 1,
@@ -1493,7 +1542,7 @@ async fn export(State(app): State<Arc<App>>) -> ApiResult<Response> {
             let m = members.get(&p.id);
             let row = Row {
                 id: p.id.clone(),
-                name: p.name.clone(),
+                name: neutralise(&p.name),
                 phone: p.phone.clone().unwrap_or_default(),
                 timezone: p.timezone.map(|t| t.name().to_string()).unwrap_or_default(),
                 language: match p.language {
@@ -1515,7 +1564,7 @@ async fn export(State(app): State<Arc<App>>) -> ApiResult<Response> {
                     .unwrap_or_default(),
                 circle: m
                     .and_then(|m| match &m.member.by {
-                        CheckinBy::Circle(c) => Some(c.clone()),
+                        CheckinBy::Circle(c) => Some(neutralise(c)),
                         _ => None,
                     })
                     .unwrap_or_default(),
@@ -1651,4 +1700,33 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .unwrap_or_else(|e| Err(ApiError::internal(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exported_formulas_are_neutralised_and_import_back_unchanged() {
+        for name in [
+            "=cmd|' /C calc'!A0",
+            "+1+1",
+            "-2",
+            "@SUM(A1)",
+            "Mary Lopez",
+            "'quoted",
+        ] {
+            let cell = neutralise(name);
+            assert!(!cell.starts_with(FORMULA_START), "{cell}");
+            assert_eq!(unneutralise(&cell), name);
+        }
+    }
+
+    #[test]
+    fn names_with_control_or_direction_characters_are_refused() {
+        for c in ['\0', '\u{7}', '\n', '\r', '\u{202E}', '\u{2066}'] {
+            assert!(forbidden_char(c), "{c:?}");
+        }
+        assert!(!forbidden_char('é') && !forbidden_char(' '));
+    }
 }
