@@ -614,6 +614,11 @@ impl Printer<'_> {
             EventKind::RollCall => format!("roll call {text}"),
             EventKind::DeliveryFailed => format!("COULD NOT REACH {to}: {text}"),
         };
-        writeln!(out, "  {}  {:<20} {}", local.format("%H:%M"), member, what)
+        writeln!(out, "  {}  {:<20} {}", local.format("%H:%M"), member, what)?;
+        // Why a reply was taken the way it was, for the coordinator reading the timeline.
+        if let Some(why) = ev.why.as_deref().filter(|w| !w.is_empty()) {
+            writeln!(out, "  {:5}  {:<20}   ({why})", "", "")?;
+        }
+        Ok(())
     }
 }
