@@ -284,11 +284,14 @@ struct ModelFile {
     fixed: Vec<FixedFile>,
 }
 
+/// A fixed member-day: its truth, minutes and whether they pick up the phone.
+type Fixed = (Kind, Option<i64>, Option<bool>);
+
 /// The behaviour model: rates, the seed, and member-days fixed by hand.
 pub struct Model {
     rates: Rates,
     seed: u64,
-    fixed: HashMap<(usize, NaiveDate), (Kind, Option<i64>, Option<bool>)>,
+    fixed: HashMap<(usize, NaiveDate), Fixed>,
 }
 
 fn mix(seed: u64, member: usize, date: NaiveDate) -> u64 {
@@ -778,6 +781,18 @@ impl<'a> Run<'a> {
         let role = msg.context.as_ref().map(|c| c.role);
         let rates = &self.model.rates;
         let member_id = self.roster.members[self.days[d].member].id.clone();
+        // Someone already confirmed the member (fine, or found and cared for): an alert that
+        // crosses that news needs nobody else to act.
+        let alert = matches!(
+            msg.kind,
+            MessageKind::BuddyAlert
+                | MessageKind::Alert
+                | MessageKind::HelpAlert
+                | MessageKind::Exhausted
+        );
+        if alert && self.days[d].confirmed_at.is_some() {
+            return;
+        }
         match (msg.kind, role) {
             (MessageKind::Prompt, _) if msg.to == member_id => {
                 let day = &mut self.days[d];
@@ -883,16 +898,6 @@ impl<'a> Run<'a> {
                     None => self.at_the_door(d, at),
                 };
                 self.text(at, &msg.to, text, ok.then_some(d));
-                if ok && self.days[d].truth.kind == Kind::Trouble {
-                    let close = at + TimeDelta::minutes(rates.incident_close_minutes);
-                    self.push(
-                        close,
-                        Act::Close {
-                            day: d,
-                            by: msg.to.clone(),
-                        },
-                    );
-                }
             }
             _ => {}
         }
@@ -987,7 +992,19 @@ fn run_policy(
                 } => {
                     if let Some(d) = confirms {
                         let day = &mut run.days[d];
+                        let first = day.confirmed_at.is_none();
                         day.confirmed_at = Some(day.confirmed_at.map_or(at, |c| c.min(at)));
+                        if first && day.truth.kind == Kind::Trouble {
+                            // Care arrives; the desk (or whoever found them) closes the alert.
+                            let by = roster
+                                .village
+                                .coordinators
+                                .first()
+                                .cloned()
+                                .unwrap_or_else(|| from.clone());
+                            let close = at + TimeDelta::minutes(model.rates.incident_close_minutes);
+                            run.push(close, Act::Close { day: d, by });
+                        }
                     }
                     store
                         .reply(&Sender::Person(from), &text, at)
