@@ -1569,6 +1569,7 @@ fn write_table(
     )?;
     let label = rows
         .iter()
+        .filter(|(_, c)| !c.is_empty())
         .map(|(l, _)| l.chars().count())
         .max()
         .unwrap_or(0)
