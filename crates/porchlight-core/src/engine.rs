@@ -1303,15 +1303,15 @@ impl<'a> Engine<'a> {
         self.resolve_as(st, c, by, reason, None);
     }
 
-    /// [`Engine::resolve`]; `removed` is the reason when the member is being removed, which
-    /// the all-clear says instead of "is OK".
+    /// [`Engine::resolve`]; `closing` is why the alert closes when it is not "the member is
+    /// OK" (a removal, a coordinator's reason), which the all-clear says instead.
     fn resolve_as(
         &mut self,
         st: &mut MemberState,
         c: &mut Checkin,
         by: &str,
         reason: &str,
-        removed: Option<&str>,
+        closing: Option<(What, &str)>,
     ) {
         c.status = CheckinStatus::Resolved;
         c.answered_at = Some(self.now);
@@ -1342,8 +1342,8 @@ impl<'a> Engine<'a> {
             told.push(a.person.clone());
             let extra = Extra {
                 who: &who,
-                detail: removed.unwrap_or(""),
-                what: removed.map(|_| What::Removed),
+                detail: closing.map_or("", |(_, d)| d),
+                what: closing.map(|(w, _)| w),
             };
             self.send_x(
                 st,
@@ -1738,7 +1738,9 @@ impl<'a> Engine<'a> {
         };
         let mut c = st.open[i].clone();
         if c.alert.is_some() {
-            self.resolve(st, &mut c, by, reason);
+            // Everyone alerted hears the coordinator's reason, never a bare "is OK".
+            let short: String = reason.chars().take(40).collect();
+            self.resolve_as(st, &mut c, by, reason, Some((What::Closed, &short)));
         } else {
             self.answer(st, &mut c, by, reason);
         }
@@ -1763,7 +1765,7 @@ impl<'a> Engine<'a> {
                     &mut c,
                     by,
                     &format!("member removed: {reason}"),
-                    Some(&short),
+                    Some((What::Removed, &short)),
                 );
             } else {
                 c.status = CheckinStatus::Skipped;

@@ -70,6 +70,9 @@ pub enum What {
     NoAnswerAtDoor,
     /// All-clear: the alert was closed because the member was removed (`who`, `detail`).
     Removed,
+    /// All-clear: a coordinator (`who`) closed the alert for a reason (`detail`), which the
+    /// message says instead of "is OK" (the member may be in hospital, not fine).
+    Closed,
 }
 
 /// The part of the day, for a greeting that fits the local time.
@@ -282,6 +285,10 @@ pub fn render(kind: MessageKind, lang: Language, v: &Vars<'_>) -> String {
                 "Closed: {} is no longer checked on by Porchlight ({}). Thank you for looking out.",
                 v.member_full, v.detail
             ),
+            (What::Closed, _) => format!(
+                "Alert closed: {} - {} says: {}. Thank you for looking out.",
+                v.member_full, v.who, v.detail
+            ),
             (_, true) => format!(
                 "All clear: {} is OK (they answered). Thank you for looking out.",
                 v.member_full
@@ -295,6 +302,10 @@ pub fn render(kind: MessageKind, lang: Language, v: &Vars<'_>) -> String {
             (What::Removed, _) => format!(
                 "Cerrado: Porchlight ya no llama a {} ({}). Gracias por estar pendiente.",
                 v.member_full, v.detail
+            ),
+            (What::Closed, _) => format!(
+                "Alerta cerrada: {} - {} dice: {}. Gracias por estar pendiente.",
+                v.member_full, v.who, v.detail
             ),
             (_, true) => format!(
                 "Todo bien: {} esta bien (respondio). Gracias por estar pendiente.",
@@ -658,6 +669,7 @@ mod tests {
             What::SaysNeedsHelp,
             What::NoAnswerAtDoor,
             What::Removed,
+            What::Closed,
         ];
         let parts = [
             DayPart::Morning,
@@ -681,7 +693,8 @@ mod tests {
                         _ => "Harold",
                     },
                     detail: match kind {
-                        MessageKind::AllClear => "removed by Harold: moved away",
+                        // The longest reason the engine passes on (40 characters).
+                        MessageKind::AllClear => "taken to St Mary's, her daughter is with",
                         MessageKind::DeliveryFailed => "alert, SMS failed",
                         MessageKind::BudgetWarning => "80%",
                         MessageKind::WhichMember => "Margaret, Walter or Betty",

@@ -217,3 +217,39 @@ fn a_prompt_still_queued_when_the_window_closes_raises_no_alarm() {
             .any(|m| m.message.kind == MessageKind::BuddyAlert)
     );
 }
+
+/// A coordinator who closes an alert says why, and everyone alerted hears that reason — never
+/// a bare "is OK" about a member who may be in hospital.
+#[test]
+fn a_coordinators_resolution_tells_the_alerted_the_reason_not_is_ok() {
+    let s = store();
+    s.run_due(t("2026-11-24T09:00:00Z")).unwrap();
+    deliver_all(&s);
+    let missed = s.run_due(t("2026-11-24T11:00:00Z")).unwrap();
+    let checkin = missed
+        .messages
+        .iter()
+        .find(|m| m.message.kind == MessageKind::BuddyAlert)
+        .and_then(|m| m.message.checkin.clone())
+        .unwrap();
+    deliver_all(&s);
+    let c = s
+        .resolve(
+            "mary",
+            &checkin,
+            "desk",
+            "taken to St Mary's, daughter with her",
+            t("2026-11-24T11:30:00Z"),
+        )
+        .unwrap();
+    let clear: Vec<_> = c
+        .messages
+        .iter()
+        .filter(|m| m.message.kind == MessageKind::AllClear)
+        .collect();
+    assert_eq!(clear.len(), 1, "{:?}", c.messages);
+    assert_eq!(clear[0].message.to, "bob");
+    let text = &clear[0].message.text;
+    assert!(text.contains("taken to St Mary's"), "{text}");
+    assert!(!text.contains("is OK"), "{text}");
+}
