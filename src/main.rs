@@ -357,6 +357,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Serve { config } => serve(config),
         Command::CheckConfig { config } => {
             let c = Config::load(&config, &process_env).map_err(usage)?;
+            porchlight_server::config::check_storage(&c.data_dir)
+                .map_err(|e| usage(format!("{}: {e}", config.display())))?;
             println!(
                 "{}: OK — {} channel(s) [{}], village {:?} in {}, listening on {}",
                 config.display(),
@@ -514,6 +516,12 @@ fn serve(path: Option<PathBuf>) -> Result<(), Failure> {
             Config::defaults(&process_env).map_err(|e| usage(format!("embedded defaults: {e}")))?
         }
     };
+    porchlight_server::config::check_storage(&config.data_dir).map_err(|e| {
+        usage(match &path {
+            Some(p) => format!("{}: {e}", p.display()),
+            None => format!("embedded defaults: {e}"),
+        })
+    })?;
     init_tracing(config.log_json);
     match &path {
         Some(p) => tracing::info!(config = %p.display(), "starting porchlight"),

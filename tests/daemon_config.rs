@@ -326,3 +326,98 @@ fn a_short_admin_token_with_the_embedded_defaults_is_exit_2_not_a_panic() {
         "nothing was started"
     );
 }
+
+/// A type error names the key it was found under, not only its line.
+#[test]
+fn a_type_error_names_its_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (i, (from, to, key)) in [
+        (
+            "[village]",
+            "[delivery]\nmax_attempts = -5\n\n[village]",
+            "delivery.max_attempts",
+        ),
+        (
+            "daily_summary = \"18:00\"",
+            "daily_summary = 1800",
+            "village.daily_summary",
+        ),
+        (
+            "coordinators = [\"coordinator-desk\"]",
+            "coordinators = \"coordinator-desk\"",
+            "village.coordinators",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let text = GOOD.replacen(from, to, 1);
+        assert_ne!(text, GOOD, "{from}");
+        let path = write_config(&tmp, &format!("typed-{i}"), &text);
+        let out = command(&["check-config"], &path).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{to}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(key), "{to}: the message names {key}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+}
+
+/// `check-config` refuses a storage path that can't hold the store: a file (`/etc/passwd`),
+/// a directory full of other things, a path under a file. An empty or missing directory, or
+/// one that already holds a store, passes.
+#[test]
+fn check_config_checks_the_storage_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let busy = tmp.path().join("busy");
+    std::fs::create_dir(&busy).unwrap();
+    std::fs::write(busy.join("notes.txt"), "mine").unwrap();
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    for (i, (data, why)) in [
+        ("/etc/passwd".to_string(), "is a file"),
+        (busy.display().to_string(), "notes.txt"),
+        (file.join("data").display().to_string(), "is a file"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let text = GOOD.replacen("DATA_DIR", &data, 1);
+        let path = write_config(&tmp, &format!("storage-{i}"), &text);
+        let out = command(&["check-config"], &path).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{data}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("storage.path") && err.contains(why),
+            "{data}: {err}"
+        );
+        // serve refuses it the same way, before touching anything.
+        let out = command(&["serve"], &path).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "serve {data}: {}", stderr(&out));
+    }
+    assert_eq!(
+        std::fs::read_to_string(busy.join("notes.txt")).unwrap(),
+        "mine"
+    );
+    for (i, data) in [tmp.path().join("new/deeper"), tmp.path().join("empty")]
+        .into_iter()
+        .enumerate()
+    {
+        if data.ends_with("empty") {
+            std::fs::create_dir(&data).unwrap();
+        }
+        let text = GOOD.replacen("DATA_DIR", &data.display().to_string(), 1);
+        let path = write_config(&tmp, &format!("storage-ok-{i}"), &text);
+        let out = command(&["check-config"], &path).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {}",
+            data.display(),
+            stderr(&out)
+        );
+        assert!(
+            !tmp.path().join("new").exists(),
+            "check-config creates nothing"
+        );
+    }
+}
