@@ -245,6 +245,21 @@ pub struct Dispatcher<Q: Queue, C: Clock> {
     clock: Arc<C>,
     settings: Settings,
     wake: Arc<Notify>,
+    beat: Option<Arc<std::sync::atomic::AtomicI64>>,
+}
+
+// By hand: the queue, router and clock are shared, not cloned, so they need not be `Clone`.
+impl<Q: Queue, C: Clock> Clone for Dispatcher<Q, C> {
+    fn clone(&self) -> Self {
+        Dispatcher {
+            queue: self.queue.clone(),
+            router: self.router.clone(),
+            clock: self.clock.clone(),
+            settings: self.settings.clone(),
+            wake: self.wake.clone(),
+            beat: self.beat.clone(),
+        }
+    }
 }
 
 /// How long an idle dispatcher sleeps before looking again (a safety net: it is woken
@@ -260,7 +275,16 @@ impl<Q: Queue, C: Clock> Dispatcher<Q, C> {
             clock,
             settings,
             wake: Arc::new(Notify::new()),
+            beat: None,
         }
+    }
+
+    /// Records the clock's Unix seconds into `beat` on every turn of the loop (at least every
+    /// minute while idle), so a watchdog can tell a stuck dispatcher from an idle one.
+    #[must_use]
+    pub fn with_beat(mut self, beat: Arc<std::sync::atomic::AtomicI64>) -> Self {
+        self.beat = Some(beat);
+        self
     }
 
     /// A handle to call `notify_one()` on after queueing messages.
@@ -278,6 +302,12 @@ impl<Q: Queue, C: Clock> Dispatcher<Q, C> {
             std::collections::HashMap::new();
         let mut busy: HashSet<String> = HashSet::new();
         loop {
+            if let Some(beat) = &self.beat {
+                beat.store(
+                    self.clock.now().timestamp(),
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+            }
             let free = self.settings.concurrency.saturating_sub(inflight.len());
             let mut next: Option<DateTime<Utc>> = None;
             if free > 0 {

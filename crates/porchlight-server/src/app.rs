@@ -23,10 +23,10 @@ pub struct App {
     pub dispatcher: Arc<Notify>,
     /// Renders `/metrics`.
     pub metrics: Option<PrometheusHandle>,
-    /// Set while the dispatcher runs (`/readyz`).
-    pub dispatcher_running: AtomicBool,
-    /// Unix seconds of the scheduler's last completed pass (the heartbeat's proof of life).
-    pub scheduler_pass: std::sync::atomic::AtomicI64,
+    /// Progress reported by the scheduler and the dispatcher, and whether they run.
+    pub beats: Arc<crate::watchdog::Beats>,
+    /// The watchdog's latest finding (`/readyz`, the heartbeat).
+    pub verdict: crate::watchdog::Verdict,
     /// Whether the scheduler's last read of the store worked (`/readyz`, without a sled call
     /// on an async worker).
     pub store_ok: AtomicBool,
@@ -43,14 +43,33 @@ impl App {
         self.scheduler.notify_one();
     }
 
-    /// Whether the daemon can do its job.
+    /// Whether the daemon can do its job: the scheduler and the dispatcher run, the store
+    /// takes writes, and the watchdog found nothing stuck.
     pub fn ready(&self) -> bool {
-        self.dispatcher_running.load(Ordering::Relaxed) && self.store_ok.load(Ordering::Relaxed)
+        self.why_not_ready().is_empty()
     }
 
-    /// Whether the scheduler completed a pass recently (it passes at least once a minute).
-    pub fn scheduler_alive(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
-        now.timestamp() - self.scheduler_pass.load(Ordering::Relaxed) <= 180
+    /// What keeps the daemon from doing its job (empty: ready).
+    pub fn why_not_ready(&self) -> Vec<String> {
+        let mut why: Vec<String> = self
+            .verdict
+            .problems()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        for (name, up) in [
+            ("scheduler", &self.beats.scheduler_up),
+            ("dispatcher", &self.beats.dispatcher_up),
+        ] {
+            let down = crate::watchdog::Problem::Down(name).to_string();
+            if !up.load(Ordering::Relaxed) && !why.contains(&down) {
+                why.push(down);
+            }
+        }
+        if !self.store_ok.load(Ordering::Relaxed) {
+            why.push("the scheduler cannot read the store".into());
+        }
+        why
     }
 }
 

@@ -10,6 +10,8 @@
 //! - [`api`]: the admin API under `/api/v1` and its OpenAPI document.
 //! - [`limit`]: per-client rate limiting of the public endpoints.
 //! - [`run`]: `serve`: tasks, router, graceful shutdown.
+//! - [`watchdog`]: progress of the scheduler, dispatcher and store writer; restarts of
+//!   panicked tasks; store recovery after a storage fault.
 //!
 //! Domain rules live in `porchlight-core`; this crate only wires them to the world.
 
@@ -20,3 +22,4 @@ pub mod inbound;
 pub mod limit;
 pub mod queue;
 pub mod run;
+pub mod watchdog;

@@ -58,10 +58,14 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
-    if app.ready() {
-        (StatusCode::OK, "ready")
+    let why = app.why_not_ready();
+    if why.is_empty() {
+        (StatusCode::OK, "ready".to_string())
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready")
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {}", why.join("; ")),
+        )
     }
 }
 
@@ -137,7 +141,8 @@ async fn scheduler(app: Arc<App>, mut stop: watch::Receiver<bool>) {
         .await;
         let next = match pass {
             Ok((Ok(()), next)) => {
-                app.scheduler_pass
+                app.beats
+                    .scheduler
                     .store(Utc::now().timestamp(), Ordering::Relaxed);
                 next
             }
@@ -167,6 +172,44 @@ async fn scheduler(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// Looks at the daemon's parts every [`crate::watchdog::EVERY`]: records what is wrong for
+/// `/readyz` and the heartbeat, logs when that changes, and tries to recover the store after a
+/// storage fault (replies are refused with 503 meanwhile, so senders retry).
+async fn watchdog(app: Arc<App>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(crate::watchdog::EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            _ = tick.tick() => {}
+        }
+        let mut health = app.store.health();
+        if health.fault.is_some() {
+            let store = app.store.clone();
+            match tokio::task::spawn_blocking(move || store.recover()).await {
+                Ok(Ok(true)) => {
+                    health = app.store.health();
+                    // Work that waited for the store goes on now.
+                    app.scheduler.notify_one();
+                    app.dispatcher.notify_one();
+                }
+                Ok(Ok(false)) => {}
+                Ok(Err(e)) => tracing::debug!(error = %e, "storage not recovered yet"),
+                Err(e) => tracing::error!(error = %e, "storage recovery panicked"),
+            }
+        }
+        let found = crate::watchdog::problems(Utc::now().timestamp(), &app.beats, &health);
+        let text: Vec<String> = found.iter().map(ToString::to_string).collect();
+        if app.verdict.set(found) {
+            if text.is_empty() {
+                tracing::info!("all parts are working again");
+            } else {
+                tracing::error!(problems = %text.join("; "), "porchlight is not able to do its job");
+            }
+        }
+    }
+}
+
 fn app_after(app: &App, c: &porchlight_store::Committed) {
     crate::app::observe(c);
     if !c.messages.is_empty() {
@@ -190,8 +233,9 @@ async fn heartbeat(app: Arc<App>, url: String, mut stop: watch::Receiver<bool>) 
             _ = tick.tick() => {
                 // Only vouch for a daemon that is doing its job: a stuck scheduler or a stopped
                 // dispatcher means no ping, so the outside watcher raises the alarm.
-                if !app.scheduler_alive(Utc::now()) || !app.ready() {
-                    tracing::error!("not pinging the heartbeat: the scheduler or dispatcher is not running");
+                let why = app.why_not_ready();
+                if !why.is_empty() {
+                    tracing::error!(problems = %why.join("; "), "not pinging the heartbeat");
                     continue;
                 }
                 if let Err(e) = client.get(&url).send().await {
@@ -261,15 +305,17 @@ pub async fn serve(
         sms_daily_cap: config.delivery.sms_daily_cap,
         timezone: config.village.timezone,
     };
-    let dispatcher = Dispatcher::new(queue, router.clone(), Arc::new(SystemClock), settings);
+    let beats = Arc::new(crate::watchdog::Beats::new(Utc::now().timestamp()));
+    let dispatcher = Dispatcher::new(queue, router.clone(), Arc::new(SystemClock), settings)
+        .with_beat(beats.dispatcher.clone());
     let app = Arc::new(App {
         store: store.clone(),
         config: config.clone(),
         scheduler: scheduler_wake,
         dispatcher: dispatcher.waker(),
         metrics,
-        dispatcher_running: std::sync::atomic::AtomicBool::new(false),
-        scheduler_pass: std::sync::atomic::AtomicI64::new(Utc::now().timestamp()),
+        beats: beats.clone(),
+        verdict: crate::watchdog::Verdict::default(),
         store_ok: std::sync::atomic::AtomicBool::new(true),
     });
     tracing::info!(
@@ -282,24 +328,43 @@ pub async fn serve(
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
+    // The scheduler and the dispatcher are restarted if they panic (and `/readyz` fails
+    // while they are down); the watchdog watches them and the store writer.
     {
-        let app = app.clone();
-        let stop = stop_rx.clone();
-        tasks.spawn(scheduler(app, stop));
-    }
-    {
-        let app2 = app.clone();
-        let mut stop = stop_rx.clone();
-        app.dispatcher_running.store(true, Ordering::Relaxed);
+        let (app, stop) = (app.clone(), stop_rx.clone());
+        let supervised = crate::watchdog::supervise(
+            "scheduler",
+            beats.scheduler_up.clone(),
+            stop_rx.clone(),
+            Duration::from_secs(1),
+            move || scheduler(app.clone(), stop.clone()),
+        );
         tasks.spawn(async move {
-            dispatcher
-                .run(async move {
-                    let _ = stop.changed().await;
-                })
-                .await;
-            app2.dispatcher_running.store(false, Ordering::Relaxed);
+            supervised.await;
         });
     }
+    {
+        let stop = stop_rx.clone();
+        let supervised = crate::watchdog::supervise(
+            "dispatcher",
+            beats.dispatcher_up.clone(),
+            stop_rx.clone(),
+            Duration::from_secs(1),
+            move || {
+                let (d, mut stop) = (dispatcher.clone(), stop.clone());
+                async move {
+                    d.run(async move {
+                        let _ = stop.changed().await;
+                    })
+                    .await;
+                }
+            },
+        );
+        tasks.spawn(async move {
+            supervised.await;
+        });
+    }
+    tasks.spawn(watchdog(app.clone(), stop_rx.clone()));
     if let Some(url) = config.heartbeat_url.clone() {
         tasks.spawn(heartbeat(app.clone(), url, stop_rx.clone()));
     }

@@ -203,15 +203,35 @@ pub(crate) struct Inner {
 
 /// The store: a sled database, the village it serves, and its one writer.
 pub struct Store {
-    inner: Arc<Inner>,
-    writer: Writer,
+    /// The open database; `None` only while a recovery reopens it.
+    inner: std::sync::RwLock<Option<Arc<Inner>>>,
+    writer: std::sync::RwLock<Writer>,
+    village: Village,
+    health: Arc<writer::Health>,
+    /// Where the database lives, to reopen it after a storage fault (`None`: temporary).
+    path: Option<std::path::PathBuf>,
+    durability: Durability,
 }
 
 impl Drop for Store {
     fn drop(&mut self) {
         // The writer finishes (and flushes) what is queued before the database closes.
-        self.writer.stop();
+        self.writer
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .stop();
     }
+}
+
+/// What a watchdog needs to know about the store's writer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreHealth {
+    /// How long the group being written has been running (`None`: idle).
+    pub busy_for: Option<std::time::Duration>,
+    /// Groups written since the store was opened (progress).
+    pub groups: u64,
+    /// The storage fault that stops all writes until [`Store::recover`] succeeds.
+    pub fault: Option<String>,
 }
 
 /// Writes a member state and moves its due-index entry.
@@ -381,6 +401,53 @@ fn commit(
     Ok(done)
 }
 
+/// Opens the sled database in `path`. A database closed a moment ago (a restart, a test
+/// reopening it, a recovery) may still be locked while sled's I/O threads finish: wait a
+/// little for the lock rather than fail. A directory held by another running daemon stays
+/// locked and is refused.
+fn open_db(path: &Path) -> Result<sled::Db> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        match sled::Config::new()
+            .path(path)
+            .cache_capacity(CACHE_BYTES)
+            .open()
+        {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
+/// Migrates an opened database and starts its writer.
+fn start(
+    db: sled::Db,
+    village: &Village,
+    durability: Durability,
+    health: &Arc<writer::Health>,
+) -> Result<(Arc<Inner>, Writer)> {
+    let tree = migrate::open(&db)?;
+    let inner = Arc::new(Inner {
+        db,
+        tree,
+        stats: WriteStats::default(),
+        group: std::sync::Mutex::new(None),
+        village: village.clone(),
+        sync: false,
+    });
+    let writer = match durability {
+        Durability::GroupCommit => Writer::thread(inner.clone(), health.clone())
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the writer: {e}")))?,
+        Durability::OnFlush => Writer::Inline(std::sync::Mutex::new(())),
+    };
+    Ok((inner, writer))
+}
+
 impl Inner {
     /// Runs `f` over a step's [`Book`] and commits its outcome as one batch.
     fn step<F>(&self, now: DateTime<Utc>, direct: bool, f: F) -> Result<(Outcome, Committed)>
@@ -439,23 +506,8 @@ impl Store {
         // A database closed a moment ago (a restart, a test reopening it) may still be locked
         // while sled's I/O threads finish: wait a little for the lock rather than fail. A
         // directory held by another running daemon stays locked and is refused.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
-        let db = loop {
-            match sled::Config::new()
-                .path(path.as_ref())
-                .cache_capacity(CACHE_BYTES)
-                .open()
-            {
-                Err(sled::Error::Io(e))
-                    if e.to_string().contains("could not acquire lock")
-                        && std::time::Instant::now() < deadline =>
-                {
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                other => break other?,
-            }
-        };
-        Store::with_db(db, village, durability)
+        let db = open_db(path.as_ref())?;
+        Store::with_db(db, village, durability, Some(path.as_ref().to_path_buf()))
     }
 
     /// A store in a temporary directory that is deleted when the store is dropped (inline
@@ -465,30 +517,39 @@ impl Store {
             .temporary(true)
             .cache_capacity(CACHE_BYTES)
             .open()?;
-        Store::with_db(db, village, Durability::OnFlush)
+        Store::with_db(db, village, Durability::OnFlush, None)
     }
 
-    fn with_db(db: sled::Db, village: Village, durability: Durability) -> Result<Store> {
-        let tree = migrate::open(&db)?;
-        let inner = Arc::new(Inner {
-            db,
-            tree,
-            stats: WriteStats::default(),
-            group: std::sync::Mutex::new(None),
+    fn with_db(
+        db: sled::Db,
+        village: Village,
+        durability: Durability,
+        path: Option<std::path::PathBuf>,
+    ) -> Result<Store> {
+        let health = Arc::new(writer::Health::new());
+        let (inner, writer) = start(db, &village, durability, &health)?;
+        Ok(Store {
+            inner: std::sync::RwLock::new(Some(inner)),
+            writer: std::sync::RwLock::new(writer),
             village,
-            sync: false,
-        });
-        let writer = match durability {
-            Durability::GroupCommit => Writer::thread(inner.clone())
-                .map_err(|e| StoreError::Unavailable(format!("cannot start the writer: {e}")))?,
-            Durability::OnFlush => Writer::Inline(std::sync::Mutex::new(())),
-        };
-        Ok(Store { inner, writer })
+            health,
+            path,
+            durability,
+        })
     }
 
     /// The village this store serves.
     pub fn village(&self) -> &Village {
-        &self.inner.village
+        &self.village
+    }
+
+    /// The open database, or `Unavailable` while a recovery reopens it.
+    fn inner(&self) -> Result<Arc<Inner>> {
+        self.inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+            .ok_or_else(|| StoreError::Unavailable("the store is being reopened".into()))
     }
 
     /// Runs a write job through the writer and waits until it is durable (blocking: not for
@@ -498,7 +559,76 @@ impl Store {
         R: Send + 'static,
         F: FnOnce(&Inner) -> Result<R> + Send + 'static,
     {
-        self.writer.run(&self.inner, f)
+        let inner = self.inner()?;
+        let writer = self
+            .writer
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        writer.run(&inner, f)
+    }
+
+    /// [`Store::write`] for async callers: awaits the writer instead of blocking.
+    async fn write_awaiting<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Inner) -> Result<R> + Send + 'static,
+    {
+        let inner = self.inner()?;
+        let started = {
+            let writer = self
+                .writer
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            writer.start(&inner, f)
+        };
+        started.finish().await
+    }
+
+    /// The writer's health, for the daemon's watchdog (no sled call).
+    pub fn health(&self) -> StoreHealth {
+        StoreHealth {
+            busy_for: self.health.busy_for(),
+            groups: self.health.groups(),
+            fault: self.health.fault(),
+        }
+    }
+
+    /// After a storage fault (disk full, read-only), tries to bring the store back: if the
+    /// data directory takes writes again, the database is closed and reopened from what is on
+    /// disk (sled refuses every write after a failed one, and what it held in memory was
+    /// never acknowledged). `Ok(true)`: recovered; `Ok(false)`: there was no fault; an error:
+    /// still broken (try again later). Blocking.
+    pub fn recover(&self) -> Result<bool> {
+        let Some(fault) = self.health.fault() else {
+            return Ok(false);
+        };
+        let Some(path) = &self.path else {
+            return Err(StoreError::Unavailable(fault));
+        };
+        let probe = path.join(".porchlight-recover-probe");
+        std::fs::write(&probe, [0u8; 4096])
+            .and_then(|()| std::fs::remove_file(&probe))
+            .map_err(|e| StoreError::Unavailable(format!("{fault} (still: {e})")))?;
+        // No new jobs while the database is swapped; the old writer finishes (refusing) what
+        // it holds and lets go of the database.
+        let mut writer = self
+            .writer
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        writer.stop();
+        let mut slot = self
+            .inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Readers holding the old database finish in moments; `open_db` waits for its lock.
+        drop(slot.take());
+        let db = open_db(path)?;
+        let (inner, fresh) = start(db, &self.village, self.durability, &self.health)?;
+        *slot = Some(inner);
+        *writer = fresh;
+        self.health.set_fault(None);
+        tracing::warn!(fault = %fault, "storage recovered: the store was reopened from disk");
+        Ok(true)
     }
 
     /// An engine step through the writer.
@@ -558,12 +688,16 @@ impl Store {
 
     /// A person by id.
     pub fn person(&self, id: &str) -> Result<Option<Person>> {
-        self.inner.get(PEOPLE, id.as_bytes())
+        self.inner()?.get(PEOPLE, id.as_bytes())
     }
 
     /// The person with an E.164 phone number.
     pub fn person_by_phone(&self, phone: &str) -> Result<Option<Person>> {
-        match self.inner.tree.get(keys::key(PHONES, phone.as_bytes()))? {
+        match self
+            .inner()?
+            .tree
+            .get(keys::key(PHONES, phone.as_bytes()))?
+        {
             Some(id) => self.person(&String::from_utf8_lossy(&id)),
             None => Ok(None),
         }
@@ -571,7 +705,7 @@ impl Store {
 
     /// Every person, by id.
     pub fn people(&self) -> Result<Vec<Person>> {
-        self.inner.scan(PEOPLE, usize::MAX)
+        self.inner()?.scan(PEOPLE, usize::MAX)
     }
 
     /// Adds a member, or updates their settings keeping their open check-ins. The person must
@@ -665,17 +799,19 @@ impl Store {
 
     /// A member's state.
     pub fn member(&self, id: &str) -> Result<Option<MemberState>> {
-        self.inner.get(MEMBERS, id.as_bytes())
+        self.inner()?.get(MEMBERS, id.as_bytes())
     }
 
     /// Every member's state, by id.
     pub fn members(&self) -> Result<Vec<MemberState>> {
-        self.inner.scan(MEMBERS, usize::MAX)
+        self.inner()?.scan(MEMBERS, usize::MAX)
     }
 
     /// Number of members (a counter, not a scan).
     pub fn member_count(&self) -> usize {
-        usize::try_from(self.inner.counter(counter::MEMBERS)).unwrap_or(usize::MAX)
+        self.inner().map_or(0, |i| {
+            usize::try_from(i.counter(counter::MEMBERS)).unwrap_or(usize::MAX)
+        })
     }
 
     // ----- the clock ---------------------------------------------------------------------
@@ -683,7 +819,7 @@ impl Store {
     /// The earliest instant any member has something due, from the index (no scan).
     pub fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
         Ok(self
-            .inner
+            .inner()?
             .tree
             .scan_prefix([keys::DUE])
             .keys()
@@ -787,28 +923,27 @@ impl Store {
         provider_id: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<Option<(Outcome, Committed)>> {
-        self.writer
-            .run_async(&self.inner, move |inner| {
-                let tx = Tx::new(inner);
-                let seen = provider_id
-                    .as_ref()
-                    .map(|pid| keys::key(INBOUND, pid.as_bytes()));
-                if let Some(k) = &seen {
-                    if tx.raw(k)?.is_some() {
-                        return Ok(None);
-                    }
+        self.write_awaiting(move |inner| {
+            let tx = Tx::new(inner);
+            let seen = provider_id
+                .as_ref()
+                .map(|pid| keys::key(INBOUND, pid.as_bytes()));
+            if let Some(k) = &seen {
+                if tx.raw(k)?.is_some() {
+                    return Ok(None);
                 }
-                let out = village::reply(&inner.village, &tx, &from, &text, now);
-                tx.check()?;
-                let committed = commit(&tx, &inner.village, &out, now, direct)?;
-                // In the same batch as the reply: a retry is either seen or never recorded.
-                if let Some(k) = seen {
-                    tx.put_raw(k, enc(&now));
-                }
-                tx.apply()?;
-                Ok(Some((out, committed)))
-            })
-            .await
+            }
+            let out = village::reply(&inner.village, &tx, &from, &text, now);
+            tx.check()?;
+            let committed = commit(&tx, &inner.village, &out, now, direct)?;
+            // In the same batch as the reply: a retry is either seen or never recorded.
+            if let Some(k) = seen {
+                tx.put_raw(k, enc(&now));
+            }
+            tx.apply()?;
+            Ok(Some((out, committed)))
+        })
+        .await
     }
 
     /// An inbound text whose direct answers go back in the HTTP response instead of the
@@ -829,7 +964,7 @@ impl Store {
     pub fn roll_call(&self, id: &str, window: TimeDelta, now: DateTime<Utc>) -> Result<Committed> {
         let mut all = Committed::default();
         let ids: Vec<String> = self
-            .inner
+            .inner()?
             .tree
             .scan_prefix([MEMBERS])
             .keys()
@@ -877,7 +1012,7 @@ impl Store {
 
     /// A reply-link token, if it exists (expired or not).
     pub fn link(&self, token: &str) -> Result<Option<LinkToken>> {
-        self.inner.get(TOKENS, token.as_bytes())
+        self.inner()?.get(TOKENS, token.as_bytes())
     }
 
     /// An answer through a reply link, read in the link's context. `NotFound` for an unknown
@@ -919,7 +1054,7 @@ impl Store {
             (SENT, MessagePlace::Sent),
             (DEAD, MessagePlace::Dead),
         ] {
-            if let Some(e) = self.inner.get(prefix, &id.to_be_bytes())? {
+            if let Some(e) = self.inner()?.get(prefix, &id.to_be_bytes())? {
                 return Ok(Some((place, e)));
             }
         }
@@ -928,13 +1063,13 @@ impl Store {
 
     /// Dead-lettered messages, oldest first, up to `limit`.
     pub fn dead_letters(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
-        self.inner.scan(DEAD, limit)
+        self.inner()?.scan(DEAD, limit)
     }
 
     /// Audit events with id greater than `after`, up to `limit`.
     pub fn events_after(&self, after: Option<u64>, limit: usize) -> Result<Vec<(u64, Event)>> {
         let start = after.map_or(0, |a| a.saturating_add(1));
-        self.inner
+        self.inner()?
             .tree
             .range(keys::id(AUDIT, start)..keys::prefix_end(&[AUDIT]))
             .take(limit)
@@ -953,9 +1088,9 @@ impl Store {
     pub fn checkins_on(&self, date: NaiveDate) -> Result<Vec<Checkin>> {
         let prefix = keys::key(BY_DATE, format!("{date}\0").as_bytes());
         let mut out = Vec::new();
-        for key in self.inner.tree.scan_prefix(&prefix).keys() {
+        for key in self.inner()?.tree.scan_prefix(&prefix).keys() {
             let key = key?;
-            if let Some(c) = self.inner.get(CHECKINS, &key[prefix.len()..])? {
+            if let Some(c) = self.inner()?.get(CHECKINS, &key[prefix.len()..])? {
                 out.push(c);
             }
         }
@@ -964,7 +1099,7 @@ impl Store {
 
     /// A circle's pairing on a date, if one was made.
     pub fn pairing(&self, circle: &str, date: NaiveDate) -> Result<Option<Pairing>> {
-        self.inner
+        self.inner()?
             .tree
             .get(keys::pairing(circle, date))?
             .map(|v| dec("pairings", &v))
@@ -982,12 +1117,11 @@ impl Store {
 
     /// [`Store::flush`] for async callers.
     pub async fn flush_async(&self) -> Result<()> {
-        self.writer
-            .run_async(&self.inner, |inner| {
-                inner.db.flush()?;
-                Ok(())
-            })
-            .await
+        self.write_awaiting(|inner| {
+            inner.db.flush()?;
+            Ok(())
+        })
+        .await
     }
 
     /// Runs any blocking store write from an async caller, through the writer (for the
@@ -1009,15 +1143,14 @@ impl Store {
     /// opened, for benchmarks' raw-sled baseline.
     pub fn write_stats(&self) -> (u64, u64) {
         use std::sync::atomic::Ordering::Relaxed;
-        (
-            self.inner.stats.records.load(Relaxed),
-            self.inner.stats.bytes.load(Relaxed),
-        )
+        self.inner().map_or((0, 0), |i| {
+            (i.stats.records.load(Relaxed), i.stats.bytes.load(Relaxed))
+        })
     }
 
     /// Bytes the database takes on disk.
     pub fn size_on_disk(&self) -> Result<u64> {
-        Ok(self.inner.db.size_on_disk()?)
+        Ok(self.inner()?.db.size_on_disk()?)
     }
 }
 

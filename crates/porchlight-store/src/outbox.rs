@@ -122,12 +122,14 @@ pub(crate) fn index_all(tree: &sled::Tree) -> Result<u64> {
 impl Store {
     /// Queued messages in id order, up to `limit`.
     pub fn outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
-        self.inner.scan(OUTBOX, limit)
+        self.inner()?.scan(OUTBOX, limit)
     }
 
     /// Number of queued messages (a counter, not a scan).
     pub fn outbox_len(&self) -> usize {
-        usize::try_from(self.inner.counter(counter::OUTBOX)).unwrap_or(usize::MAX)
+        self.inner().map_or(0, |i| {
+            usize::try_from(i.counter(counter::OUTBOX)).unwrap_or(usize::MAX)
+        })
     }
 
     /// Removes a message from the outbox without recording a delivery (`simulate`).
@@ -149,7 +151,8 @@ impl Store {
         busy: &HashSet<String>,
         limit: usize,
     ) -> Result<(Vec<OutboxEntry>, Option<DateTime<Utc>>)> {
-        let tree = &self.inner.tree;
+        let inner = self.inner()?;
+        let tree = &inner.tree;
         let mut split = keys::key(READY, &keys::instant_floor(now));
         split.push(0xff);
         let split = keys::prefix_end(&split);
@@ -168,7 +171,10 @@ impl Store {
                 continue;
             };
             // Written between our index read and this one: it is picked up next time.
-            if let Some(entry) = self.inner.get::<OutboxEntry>(OUTBOX, &id.to_be_bytes())? {
+            if let Some(entry) = self
+                .inner()?
+                .get::<OutboxEntry>(OUTBOX, &id.to_be_bytes())?
+            {
                 seen.insert(to);
                 ready.push(entry);
             }
@@ -256,7 +262,7 @@ impl Store {
     /// SMS segments sent on a village day.
     pub fn sms_used(&self, day: NaiveDate) -> Result<u32> {
         Ok(self
-            .inner
+            .inner()?
             .tree
             .get(keys::key(META, format!("sms/{day}").as_bytes()))?
             .and_then(|v| v.as_ref().try_into().ok().map(u32::from_be_bytes))
@@ -353,7 +359,8 @@ mod tests {
     /// Every message filed in the ready index (the heads of all lanes).
     fn heads(store: &Store) -> Vec<u64> {
         let mut ids: Vec<u64> = store
-            .inner
+            .inner()
+            .unwrap()
             .tree
             .scan_prefix([READY])
             .keys()
@@ -368,7 +375,7 @@ mod tests {
     #[test]
     fn steps_of_one_group_see_each_others_lanes() {
         let store = Store::temporary(Village::default()).unwrap();
-        let inner = &store.inner;
+        let inner = &*store.inner().unwrap();
         *inner.group.lock().unwrap() = Some(crate::tx::Overlay::new());
         for e in [
             entry(1, "bob", MessageKind::AllClear),

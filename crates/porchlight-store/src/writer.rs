@@ -10,9 +10,11 @@
 //! `simulate` and unit tests use the inline writer instead: the caller's own thread runs the
 //! job under a mutex, with a flush only when asked for.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
@@ -20,8 +22,87 @@ use crate::{Inner, Result, StoreError};
 
 /// Called once the job's group is durable (or could not be made so).
 type Ack = Box<dyn FnOnce(Option<&StoreError>) + Send>;
-/// A unit of work for the writer.
-type Job = Box<dyn FnOnce(&Inner) -> Ack + Send>;
+/// A unit of work for the writer. It is given the store's fault, if there is one: a broken
+/// store refuses the job instead of running it.
+type Job = Box<dyn FnOnce(&Inner, Option<&str>) -> Ack + Send>;
+
+/// What the writer tells a watchdog: whether a group is running and since when, and whether
+/// the storage has failed (a write could not be made durable; sled refuses every later write
+/// until the database is reopened).
+pub(crate) struct Health {
+    start: Instant,
+    /// Milliseconds from `start` to when the running group began, plus one; 0 while idle.
+    busy_since: AtomicU64,
+    /// Groups completed (durable or failed) since the store was opened.
+    groups: AtomicU64,
+    fault: Mutex<Option<String>>,
+}
+
+impl Health {
+    pub(crate) fn new() -> Health {
+        Health {
+            start: Instant::now(),
+            busy_since: AtomicU64::new(0),
+            groups: AtomicU64::new(0),
+            fault: Mutex::new(None),
+        }
+    }
+
+    fn busy(&self, yes: bool) {
+        let v = if yes {
+            u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX - 1) + 1
+        } else {
+            self.groups.fetch_add(1, Ordering::Relaxed);
+            0
+        };
+        self.busy_since.store(v, Ordering::Relaxed);
+    }
+
+    /// How long the running group has been running (`None`: the writer is idle).
+    pub(crate) fn busy_for(&self) -> Option<Duration> {
+        match self.busy_since.load(Ordering::Relaxed) {
+            0 => None,
+            since => Some(
+                self.start
+                    .elapsed()
+                    .saturating_sub(Duration::from_millis(since - 1)),
+            ),
+        }
+    }
+
+    pub(crate) fn groups(&self) -> u64 {
+        self.groups.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn fault(&self) -> Option<String> {
+        self.fault
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn set_fault(&self, f: Option<String>) {
+        *self
+            .fault
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = f;
+    }
+}
+
+/// A job handed to the writer: done already (inline), or an answer to await.
+pub(crate) enum Started<R> {
+    Done(Result<R>),
+    Waiting(oneshot::Receiver<Result<R>>),
+}
+
+impl<R> Started<R> {
+    pub(crate) async fn finish(self) -> Result<R> {
+        match self {
+            Started::Done(r) => r,
+            Started::Waiting(rx) => rx.await.unwrap_or_else(|_| gone()),
+        }
+    }
+}
 
 /// Most jobs made durable by one flush.
 const MAX_GROUP: usize = 1024;
@@ -39,11 +120,11 @@ pub(crate) enum Writer {
 
 impl Writer {
     /// Starts the writer thread over `inner`.
-    pub(crate) fn thread(inner: Arc<Inner>) -> std::io::Result<Writer> {
+    pub(crate) fn thread(inner: Arc<Inner>, health: Arc<Health>) -> std::io::Result<Writer> {
         let (tx, rx) = mpsc::channel::<Job>();
         let handle = std::thread::Builder::new()
             .name("porchlight-store-writer".into())
-            .spawn(move || run(&inner, &rx))?;
+            .spawn(move || run(&inner, &health, &rx))?;
         Ok(Writer::Thread {
             jobs: Some(tx),
             handle: Some(handle),
@@ -57,8 +138,11 @@ impl Writer {
         F: FnOnce(&Inner) -> Result<R> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
-        let job: Job = Box::new(move |inner| {
-            let r = f(inner);
+        let job: Job = Box::new(move |inner, fault| {
+            let r = match fault {
+                Some(fault) => Err(StoreError::Unavailable(fault.to_string())),
+                None => f(inner),
+            };
             Box::new(move |flush: Option<&StoreError>| {
                 let r = match (r, flush) {
                     (Ok(_), Some(e)) => Err(StoreError::Unavailable(e.to_string())),
@@ -100,15 +184,16 @@ impl Writer {
         }
     }
 
-    /// [`Writer::run`] for async callers: awaits the writer instead of blocking.
-    pub(crate) async fn run_async<R, F>(&self, inner: &Inner, f: F) -> Result<R>
+    /// [`Writer::run`] for async callers: hands the job over without blocking; the caller
+    /// awaits [`Started::finish`] (after letting go of any lock it held to get here).
+    pub(crate) fn start<R, F>(&self, inner: &Inner, f: F) -> Started<R>
     where
         R: Send + 'static,
         F: FnOnce(&Inner) -> Result<R> + Send + 'static,
     {
         match self {
-            Writer::Inline(_) => self.run(inner, f),
-            Writer::Thread { .. } => self.submit(f).await.unwrap_or_else(|_| gone()),
+            Writer::Inline(_) => Started::Done(self.run(inner, f)),
+            Writer::Thread { .. } => Started::Waiting(self.submit(f)),
         }
     }
 
@@ -130,8 +215,25 @@ fn gone<R>() -> Result<R> {
 }
 
 /// The writer thread: take what is queued, run it, one flush, answer everyone.
-fn run(inner: &Inner, rx: &mpsc::Receiver<Job>) {
+fn run(inner: &Inner, health: &Health, rx: &mpsc::Receiver<Job>) {
     while let Ok(first) = rx.recv() {
+        health.busy(true);
+        // After a storage fault sled refuses every write until reopened, and what it took in
+        // memory was never made durable: refuse the group at once (callers answer 503 and the
+        // sender retries) until the store is recovered.
+        if let Some(fault) = health.fault() {
+            let mut next = Some(first);
+            while let Some(job) = next.take() {
+                if let Ok(ack) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    job(inner, Some(&fault))
+                })) {
+                    ack(None);
+                }
+                next = rx.try_recv().ok();
+            }
+            health.busy(false);
+            continue;
+        }
         // Every step of the group adds its writes to one overlay, written as one batch below.
         set_group(inner, Some(crate::tx::Overlay::new()));
         let mut acks: Vec<Ack> = Vec::new();
@@ -139,7 +241,7 @@ fn run(inner: &Inner, rx: &mpsc::Receiver<Job>) {
         while let Some(job) = next.take() {
             // A panicking job loses only its own answer (its caller sees the writer error);
             // the writer goes on serving everyone else.
-            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(inner))) {
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(inner, None))) {
                 Ok(ack) => acks.push(ack),
                 Err(_) => tracing::error!("a store job panicked; its caller gets an error"),
             }
@@ -151,12 +253,14 @@ fn run(inner: &Inner, rx: &mpsc::Receiver<Job>) {
         let flushed = crate::tx::apply_writes(&inner.tree, &inner.stats, writes)
             .and_then(|()| inner.db.flush().map(|_| ()).map_err(StoreError::from));
         if let Err(e) = &flushed {
-            tracing::error!(error = %e, "cannot make a group of writes durable");
+            tracing::error!(error = %e, "cannot make a group of writes durable; refusing writes until the storage recovers");
+            health.set_fault(Some(e.to_string()));
         }
         metrics_group(acks.len());
         for ack in acks {
             ack(flushed.as_ref().err());
         }
+        health.busy(false);
     }
 }
 
