@@ -421,3 +421,30 @@ fn check_config_checks_the_storage_path() {
         );
     }
 }
+
+/// Listening beyond loopback needs the operator to say TLS is in front.
+#[test]
+fn a_non_loopback_listen_needs_tls_in_front() {
+    let tmp = tempfile::tempdir().unwrap();
+    let open = GOOD.replacen("listen = \"127.0.0.1:0\"", "listen = \"0.0.0.0:0\"", 1);
+    assert_ne!(open, GOOD);
+    let path = write_config(&tmp, "open", &open);
+    let out = command(&["check-config"], &path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("server.listen") && err.contains("tls_in_front"),
+        "{err}"
+    );
+    let out = command(&["serve"], &path).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "serve refuses it too: {}",
+        stderr(&out)
+    );
+    let told = open.replacen("[server]", "[server]\ntls_in_front = true", 1);
+    let path = write_config(&tmp, "told", &told);
+    let out = command(&["check-config"], &path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}

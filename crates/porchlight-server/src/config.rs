@@ -163,6 +163,8 @@ struct ServerFile {
     admin_token_env: Option<String>,
     heartbeat_url: Option<String>,
     log_format: Option<String>,
+    /// Listening beyond loopback is refused unless this says TLS is in front.
+    tls_in_front: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -586,6 +588,16 @@ fn validate(file: File, source: Option<PathBuf>, env: Env<'_>) -> Result<Config,
                 "expected an address like \"127.0.0.1:7878\"",
             )
         })?;
+    // Replies, reply links and the admin token must never cross a network in clear text:
+    // beyond loopback, only behind a TLS-terminating proxy, and only when the operator says so.
+    if !listen.ip().is_loopback() && file.server.tls_in_front != Some(true) {
+        return Err(bad(
+            "server.listen",
+            format!(
+                "{listen} is not a loopback address; put a TLS-terminating proxy in front and set server.tls_in_front = true"
+            ),
+        ));
+    }
     let public_url = file
         .server
         .public_url
