@@ -178,10 +178,23 @@ async fn scheduler(app: Arc<App>, mut stop: watch::Receiver<bool>) {
 async fn watchdog(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(crate::watchdog::EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut pruned: Option<std::time::Instant> = None;
     loop {
         tokio::select! {
             _ = stop.changed() => break,
             _ = tick.tick() => {}
+        }
+        // Housekeeping, hourly: provider message ids older than the replay window go.
+        if pruned.is_none_or(|at| at.elapsed() >= Duration::from_secs(3600)) {
+            pruned = Some(std::time::Instant::now());
+            let store = app.store.clone();
+            let before = Utc::now() - porchlight_store::INBOUND_RETENTION;
+            match tokio::task::spawn_blocking(move || store.prune_inbound(before, 100_000)).await {
+                Ok(Ok(n)) if n > 0 => tracing::debug!(n, "forgot old provider message ids"),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "cannot prune provider message ids"),
+                Err(e) => tracing::error!(error = %e, "pruning provider message ids panicked"),
+            }
         }
         let mut health = app.store.health();
         if health.fault.is_some() {

@@ -946,6 +946,38 @@ impl Store {
         .await
     }
 
+    /// Forgets provider message ids (Twilio `MessageSid`, gateway ids) first seen before
+    /// `before`: they are kept only as long as a provider may retry or replay a message
+    /// ([`INBOUND_RETENTION`]). Removes at most `limit` per call; returns how many went.
+    /// Blocking.
+    pub fn prune_inbound(&self, before: DateTime<Utc>, limit: usize) -> Result<usize> {
+        let inner = self.inner()?;
+        let mut old: Vec<Vec<u8>> = Vec::new();
+        for kv in inner.tree.scan_prefix([INBOUND]) {
+            let (k, v) = kv?;
+            // An unreadable time is treated as old: it only guards against replays.
+            let seen: Option<DateTime<Utc>> = dec(keys::name(INBOUND), &v).ok();
+            if seen.is_none_or(|t| t < before) {
+                old.push(k.to_vec());
+                if old.len() >= limit {
+                    break;
+                }
+            }
+        }
+        drop(inner);
+        let n = old.len();
+        if n > 0 {
+            self.write(move |inner| {
+                let tx = Tx::new(inner);
+                for k in old {
+                    tx.del(k);
+                }
+                tx.apply()
+            })?;
+        }
+        Ok(n)
+    }
+
     /// An inbound text whose direct answers go back in the HTTP response instead of the
     /// outbox (blocking form of [`Store::reply_async`]).
     pub fn reply_direct(
@@ -1157,6 +1189,11 @@ impl Store {
 /// sled's page cache. sled's default (1 GiB) lets a large village's process grow to several
 /// GiB; hot records (members, due index, outbox heads) fit easily in far less.
 pub const CACHE_BYTES: u64 = 128 * 1024 * 1024;
+
+/// How long provider message ids are remembered to refuse replays: Twilio retries within
+/// minutes and the Android gateway's signatures are valid for 5 minutes; a week is far beyond
+/// both, and small (one key per inbound message).
+pub const INBOUND_RETENTION: chrono::TimeDelta = chrono::TimeDelta::days(7);
 
 /// Most members ticked in one group commit.
 pub const DUE_GROUP: usize = 256;

@@ -253,3 +253,49 @@ fn a_coordinators_resolution_tells_the_alerted_the_reason_not_is_ok() {
     assert!(text.contains("taken to St Mary's"), "{text}");
     assert!(!text.contains("is OK"), "{text}");
 }
+
+/// Provider message ids refuse replays for the retention window, and are forgotten after it
+/// (the record of replays does not grow for ever); the replies themselves stay.
+#[test]
+fn provider_ids_refuse_replays_within_the_retention_window_then_are_forgotten() {
+    use porchlight_core::village::Sender;
+    let s = store();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let t0 = t("2026-11-24T10:00:00Z");
+    let reply = |sid: &str, now| {
+        rt.block_on(s.reply_async(
+            Sender::Person("mary".into()),
+            "Fine thanks, off to the market".into(),
+            false,
+            Some(sid.into()),
+            now,
+        ))
+        .unwrap()
+        .is_some()
+    };
+    assert!(reply("SM1", t0), "first delivery is recorded");
+    assert!(reply("SM2", t0 + chrono::TimeDelta::days(3)));
+    assert!(
+        !reply("SM1", t0 + chrono::TimeDelta::hours(1)),
+        "a replay is not"
+    );
+    let later = t0 + porchlight_store::INBOUND_RETENTION + chrono::TimeDelta::days(1);
+    let cutoff = later - porchlight_store::INBOUND_RETENTION;
+    // SM1 (day 0) is older than the window; SM2 (day 3) is not.
+    assert_eq!(s.prune_inbound(cutoff, 1000).unwrap(), 1);
+    assert_eq!(
+        s.prune_inbound(cutoff, 1000).unwrap(),
+        0,
+        "nothing left to prune"
+    );
+    assert!(!reply("SM2", later), "SM2 is still remembered");
+    let replies = s
+        .events_after(None, 10_000)
+        .unwrap()
+        .into_iter()
+        .filter(|(_, e)| e.text.as_deref() == Some("Fine thanks, off to the market"))
+        .count();
+    assert_eq!(replies, 2, "pruning ids removes no reply");
+}
