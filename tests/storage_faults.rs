@@ -162,7 +162,7 @@ async fn recorded(admin: &Admin) -> BTreeMap<String, usize> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_full_or_read_only_disk_refuses_replies_with_503_and_recovers_by_itself() {
+async fn a_full_disk_refuses_replies_with_503_and_recovers_by_itself() {
     let Some(fs) = Tmpfs::mount("24m") else {
         return;
     };
