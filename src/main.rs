@@ -359,6 +359,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let c = Config::load(&config, &process_env).map_err(usage)?;
             porchlight_server::config::check_storage(&c.data_dir)
                 .map_err(|e| usage(format!("{}: {e}", config.display())))?;
+            let note = check_coordinators(&config, &c)?;
             println!(
                 "{}: OK — {} channel(s) [{}], village {:?} in {}, listening on {}",
                 config.display(),
@@ -372,6 +373,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 c.village.timezone,
                 c.listen
             );
+            if let Some(note) = note {
+                println!("note: {note}");
+            }
             Ok(())
         }
         Command::Bench(cmd) => {
@@ -507,6 +511,53 @@ fn init_tracing(json: bool) {
     } else {
         builder.init();
     }
+}
+
+/// Coordinators are told last and get the daily summary: an id that is not a person in the
+/// store means the last escalation level reaches nobody. Checked against an existing store
+/// that no daemon holds; otherwise the note says why it was not checked.
+fn check_coordinators(path: &std::path::Path, c: &Config) -> Result<Option<String>, Failure> {
+    if c.village.coordinators.is_empty() {
+        return Ok(Some(
+            "village.coordinators is empty: the last escalation level reaches nobody".into(),
+        ));
+    }
+    if !c.data_dir.join("conf").exists() {
+        return Ok(Some(format!(
+            "no store in {} yet: add the coordinators ({}) with `porchlight person add` once it is serving",
+            c.data_dir.display(),
+            c.village.coordinators.join(", ")
+        )));
+    }
+    let store = match porchlight_store::Store::open_with(
+        &c.data_dir,
+        c.village.clone(),
+        porchlight_store::Durability::OnFlush,
+    ) {
+        Ok(s) => s,
+        Err(e) if e.to_string().contains("lock") => {
+            return Ok(Some(
+                "the store is in use by a running daemon: coordinators not checked against it"
+                    .into(),
+            ));
+        }
+        Err(e) => {
+            return Err(usage(format!("{}: storage.path: {e}", path.display())));
+        }
+    };
+    for (i, id) in c.village.coordinators.iter().enumerate() {
+        match store.person(id) {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                return Err(usage(format!(
+                    "{}: village.coordinators[{i}]: {id:?} is not a person in the store; add them with `porchlight person add`",
+                    path.display()
+                )));
+            }
+            Err(e) => return Err(usage(format!("{}: storage.path: {e}", path.display()))),
+        }
+    }
+    Ok(None)
 }
 
 fn serve(path: Option<PathBuf>) -> Result<(), Failure> {

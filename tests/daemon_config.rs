@@ -448,3 +448,44 @@ fn a_non_loopback_listen_needs_tls_in_front() {
     let out = command(&["check-config"], &path).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+/// `check-config` checks the coordinators against the store when no daemon holds it: an id
+/// that is not a person is exit 2 naming the key; once the person exists it passes.
+#[tokio::test(flavor = "multi_thread")]
+async fn check_config_checks_that_coordinators_are_people() {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let cfg = "[village]\ncoordinators = [\"coordinator-desk\"]\n";
+    let (d_dir, d_cfg) = (dir.clone(), cfg.to_string());
+    let mut d = tokio::task::spawn_blocking(move || common::start_in(d_dir, &d_cfg, &[]))
+        .await
+        .unwrap();
+    let path = d.config_path();
+    let check = |path: PathBuf| {
+        tokio::task::spawn_blocking(move || {
+            let out = command(&["check-config"], &path).output().unwrap();
+            (out.status.code(), stdout(&out), stderr(&out))
+        })
+    };
+    // While the daemon holds the store, it says it could not check.
+    let (code, out, err) = check(path.clone()).await.unwrap();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("in use by a running daemon"), "{out}");
+    assert_eq!(d.terminate(), Some(0));
+    let (code, _, err) = check(path.clone()).await.unwrap();
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("village.coordinators[0]") && err.contains("coordinator-desk"),
+        "{err}"
+    );
+    let (d_dir, d_cfg) = (dir.clone(), cfg.to_string());
+    let mut d = tokio::task::spawn_blocking(move || common::start_in(d_dir, &d_cfg, &[]))
+        .await
+        .unwrap();
+    support::Admin::new(&d.base)
+        .add_person(serde_json::json!({ "id": "coordinator-desk", "name": "Village Desk", "phone": "+12025550177" }))
+        .await;
+    assert_eq!(d.terminate(), Some(0));
+    let (code, out, err) = check(path).await.unwrap();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!out.contains("note:"), "{out}");
+}

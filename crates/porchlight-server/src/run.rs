@@ -292,6 +292,14 @@ pub async fn serve(
             source,
         }
     })?;
+    for id in &config.village.coordinators {
+        if !matches!(store.person(id), Ok(Some(_))) {
+            tracing::warn!(
+                coordinator = %id,
+                "village.coordinators names someone who is not a person here yet: the last escalation level and the daily summary reach nobody until they are added"
+            );
+        }
+    }
     let store = Arc::new(store);
     let listener = TcpListener::bind(config.listen)
         .await
