@@ -17,6 +17,8 @@
 //!
 //! Used by `porchlight-store` (which commits the effects atomically) and the `porchlight` binary.
 
+#![warn(missing_docs)]
+
 pub mod circle;
 pub mod delivery;
 pub mod engine;

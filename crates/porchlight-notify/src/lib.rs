@@ -14,6 +14,8 @@
 //!
 //! Used by the `porchlight` binary (serve and simulate).
 
+#![warn(missing_docs)]
+
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;

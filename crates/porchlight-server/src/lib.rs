@@ -15,6 +15,8 @@
 //!
 //! Domain rules live in `porchlight-core`; this crate only wires them to the world.
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod app;
 pub mod config;

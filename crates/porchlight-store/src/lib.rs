@@ -1,19 +1,21 @@
 //! Porchlight's durable state in sled.
 //!
 //! # Layout
-//! - [`keys`]: one sled tree, every record kind under a one-byte prefix (people, phones,
+//! - `keys`: one sled tree, every record kind under a one-byte prefix (people, phones,
 //!   members, the due index, reply contexts, circles and pairings, the outbox with its lanes
 //!   and ready index, the audit log, closed check-ins by date, sent and dead messages, reply
 //!   links, pending prompts, inbound ids, counters). Values are JSON.
-//! - [`tx`]: one engine step = one atomic `apply_batch`, its reads seeing its own writes.
-//! - [`writer`]: the one writer and its group commit (one blocking flush per group).
-//! - [`outbox`]: the indexed outbox: due work in O(log n), per-recipient order per lane.
-//! - [`migrate`]: opening a data directory written by an older layout.
+//! - `tx`: one engine step = one atomic `apply_batch`, its reads seeing its own writes.
+//! - `writer`: the one writer and its group commit (one blocking flush per group).
+//! - `outbox`: the indexed outbox: due work in O(log n), per-recipient order per lane.
+//! - `migrate`: opening a data directory written by an older layout.
 //!
 //! Every engine step commits the member states it changed, their due-index entries, the
 //! messages it queued, its audit events and the check-ins it closed in **one** batch, so a
 //! crash at any instant loses nothing and duplicates nothing. Reads go straight to sled from
 //! any thread (they block: async callers use `spawn_blocking`); writes go through the writer.
+
+#![warn(missing_docs)]
 
 mod keys;
 mod migrate;
