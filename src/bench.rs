@@ -22,6 +22,18 @@ use porchlight_store::{Durability, Store};
 /// A failed benchmark: what went wrong, for one line on stderr.
 type BenchResult<T> = Result<T, String>;
 
+/// Resident set size now (`VmRSS`) of a process, KiB.
+fn current_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
 fn peak_rss_kib(pid: Option<u32>) -> Option<u64> {
     let path = match pid {
         Some(p) => format!("/proc/{p}/status"),
@@ -316,6 +328,7 @@ pub async fn daemon(members: usize, window_secs: u64, lead_secs: u64) -> BenchRe
         "[village]\nname = \"Bench Village\"\ntimezone = \"UTC\"\ncoordinators = []\n\n[delivery]\nconcurrency = 64\n\n[channels.hook]\nkind = \"webhook\"\nurl = \"http://{addr}/hook\"\nsecret_env = \"PORCHLIGHT_WEBHOOK_SECRET\"\n"
     );
     let daemon = start_daemon(dir, &tail).await?;
+    let idle_rss = current_rss_kib(daemon.child.id()).unwrap_or(0);
     if Utc::now() >= due {
         return Err(format!(
             "setup took longer than the lead time ({lead_secs} s); use a larger --lead"
@@ -333,6 +346,9 @@ pub async fn daemon(members: usize, window_secs: u64, lead_secs: u64) -> BenchRe
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let rss = peak_rss_kib(Some(daemon.child.id())).unwrap_or(0);
+    // What it keeps once the burst is over (the delivery tasks and buffers are gone).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after_rss = current_rss_kib(daemon.child.id()).unwrap_or(0);
     drop(daemon);
     let got = log.lock().map_err(|_| "lock")?;
     let mut prompts = Vec::new();
@@ -357,6 +373,11 @@ pub async fn daemon(members: usize, window_secs: u64, lead_secs: u64) -> BenchRe
     summarize("prompt due -> received", prompts, members);
     summarize("deadline -> alert received", alerts, members);
     println!("  daemon peak RSS            {:.1} MB", rss as f64 / 1024.0);
+    println!(
+        "  daemon RSS idle before / settled after the burst  {:.1} / {:.1} MB",
+        idle_rss as f64 / 1024.0,
+        after_rss as f64 / 1024.0
+    );
     Ok(())
 }
 
