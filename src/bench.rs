@@ -225,6 +225,7 @@ fn village() -> Village {
         timezone: chrono_tz::UTC,
         coordinators: vec![],
         public_url: None,
+        ..Village::default()
     }
 }
 

@@ -455,6 +455,7 @@ fn generate(n: usize, seed: u64) -> Roster {
         timezone: "America/New_York".parse().expect("known zone"),
         coordinators: vec!["coordinator-desk".into()],
         public_url: None,
+        ..Village::default()
     };
     let mut desk = Person::new("coordinator-desk", "Village Desk");
     desk.phone = Some("+12025550100".into());

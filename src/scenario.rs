@@ -213,6 +213,7 @@ fn validate(file: ScenarioFile) -> Result<Scenario, Invalid> {
         timezone,
         coordinators: file.village.coordinators.clone(),
         public_url: None,
+        ..Village::default()
     };
     let policy = file.policy.apply("policy", &Policy::default())?;
 

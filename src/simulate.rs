@@ -169,6 +169,7 @@ pub fn generate(n: usize, seed: u64) -> (Scenario, World) {
         timezone: "America/New_York".parse().expect("known zone"),
         coordinators: vec!["coordinator-desk".into()],
         public_url: None,
+        ..Village::default()
     };
     let mut people = vec![Person::new("coordinator-desk", "Coordinator Desk")];
     people[0].phone = Some("+12025550100".into());

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Audience, CheckinBy, Member, Person, PersonId, Village};
 use crate::reply::{Reply, Role};
 use crate::schedule::resolve_local;
-use crate::text::{DayPart, MessageKind, Vars, What, render};
+use crate::text::{DayPart, MessageKind, Vars, What, render_with};
 
 /// Why a check-in exists.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -359,6 +359,9 @@ pub struct Outgoing {
     /// How a reply from the recipient is read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<ReplyContext>,
+    /// The daily summary in full, for a [`MessageKind::DailySummary`] (webhooks carry it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<Box<crate::summary::DailySummary>>,
 }
 
 /// What a step asks the caller to do, all in one atomic commit.
@@ -728,7 +731,8 @@ impl<'a> Engine<'a> {
             .to_string()
             .parse()
             .unwrap_or(9);
-        let text = render(
+        let text = render_with(
+            &self.village.templates,
             kind,
             recipient.language,
             &Vars {
@@ -760,6 +764,7 @@ impl<'a> Engine<'a> {
             level,
             urgent,
             context,
+            summary: None,
         }));
     }
 
@@ -777,7 +782,8 @@ impl<'a> Engine<'a> {
     ) {
         let recipient = self.person(to);
         let member = self.person(&st.member.id);
-        let text = render(
+        let text = render_with(
+            &self.village.templates,
             kind,
             recipient.language,
             &Vars {
@@ -798,6 +804,7 @@ impl<'a> Engine<'a> {
             level,
             urgent: true,
             context: None,
+            summary: None,
         }));
     }
 
@@ -1846,7 +1853,8 @@ pub fn skipped_report(village: &Village, roster: &dyn Roster, skipped: &[Event])
             Outgoing {
                 to: coord.clone(),
                 kind: MessageKind::Skipped,
-                text: render(
+                text: render_with(
+                    &village.templates,
                     MessageKind::Skipped,
                     lang,
                     &Vars {
@@ -1860,6 +1868,7 @@ pub fn skipped_report(village: &Village, roster: &dyn Roster, skipped: &[Event])
                 level: None,
                 urgent: true,
                 context: None,
+                summary: None,
             }
         })
         .collect()
@@ -1912,6 +1921,7 @@ pub fn kind_label(kind: MessageKind) -> &'static str {
         MessageKind::DeliveryFailed => "delivery notice",
         MessageKind::BudgetWarning => "budget notice",
         MessageKind::WhichMember => "question",
+        MessageKind::DailySummary => "daily summary",
     }
 }
 

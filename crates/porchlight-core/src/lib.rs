@@ -10,6 +10,8 @@
 //! - [`interpret`]: reading a whole text the way a person would (English, Spanish, negation, typos).
 //! - [`circle`]: daily pairings of check-in circles.
 //! - [`text`]: message templates (English, Spanish) and SMS segment counting.
+//! - [`template`]: the operator's overrides of message texts, checked and filled.
+//! - [`summary`]: the coordinators' daily summary: content, wording, when it is due.
 //! - [`phone`]: E.164 phone number validation.
 //! - [`delivery`]: per-message delivery state (attempts, ways, dead letters).
 //! - [`village`]: one atomic step over several members (ticks, replies, roll calls), over a [`village::Book`].
@@ -28,6 +30,8 @@ pub mod model;
 pub mod phone;
 pub mod reply;
 pub mod schedule;
+pub mod summary;
+pub mod template;
 pub mod text;
 pub mod village;
 

@@ -412,6 +412,12 @@ pub struct Village {
     /// Base of reply links, when configured.
     #[serde(default)]
     pub public_url: Option<String>,
+    /// Local time of the coordinators' daily summary, when configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_summary: Option<chrono::NaiveTime>,
+    /// The operator's overrides of message texts (checked when the config is loaded).
+    #[serde(default, skip_serializing_if = "crate::template::Templates::is_empty")]
+    pub templates: crate::template::Templates,
 }
 
 impl Default for Village {
@@ -421,6 +427,8 @@ impl Default for Village {
             timezone: Tz::UTC,
             coordinators: Vec::new(),
             public_url: None,
+            daily_summary: None,
+            templates: crate::template::Templates::default(),
         }
     }
 }

@@ -51,6 +51,9 @@ pub enum MessageKind {
     /// To someone holding several open requests who answered without naming the member:
     /// which one do you mean? (`detail` lists the names.)
     WhichMember,
+    /// To coordinators: the day's summary (the text is made by [`crate::summary`] and passed
+    /// in `detail`).
+    DailySummary,
 }
 
 /// What happened to the member, as an alert or all-clear says it.
@@ -152,7 +155,36 @@ pub struct Vars<'a> {
     pub part: DayPart,
 }
 
-/// Renders a message in a language.
+/// Renders a message in a language, with the operator's override of its text when there is
+/// one (see [`crate::template`]).
+pub fn render_with(
+    templates: &crate::template::Templates,
+    kind: MessageKind,
+    lang: Language,
+    v: &Vars<'_>,
+) -> String {
+    if kind != MessageKind::DailySummary {
+        let key = crate::template::key_of(kind, v.what, v.who.is_empty());
+        if let Some(t) = templates.get(lang, key) {
+            let mut text = crate::template::fill(t, &|name| {
+                crate::template::message_value(name, lang, v)
+            });
+            if !v.link.is_empty() {
+                text.push(' ');
+                text.push_str(v.link);
+            }
+            return text;
+        }
+    }
+    render(kind, lang, v)
+}
+
+/// Whether a character is in the GSM-7 alphabet (basic or extension table).
+pub fn is_gsm7(c: char) -> bool {
+    GSM7_BASIC.contains(c) || GSM7_EXTENSION.contains(c)
+}
+
+/// Renders a message's built-in text in a language.
 pub fn render(kind: MessageKind, lang: Language, v: &Vars<'_>) -> String {
     use Language::*;
     use MessageKind::*;
@@ -385,6 +417,7 @@ pub fn render(kind: MessageKind, lang: Language, v: &Vars<'_>) -> String {
             "{}, de quien habla: {}? Responda con el nombre, por ejemplo \"{} 1\".",
             v.name, v.detail, v.member
         ),
+        (DailySummary, _) => v.detail.to_string(),
     }
 }
 
@@ -619,8 +652,9 @@ pub fn segments(text: &str) -> (Encoding, usize, usize) {
 mod tests {
     use super::*;
 
-    const ALL: [MessageKind; 19] = [
+    const ALL: [MessageKind; 20] = [
         MessageKind::WhichMember,
+        MessageKind::DailySummary,
         MessageKind::Prompt,
         MessageKind::Reminder,
         MessageKind::CheckOn,
@@ -711,6 +745,7 @@ mod tests {
                             | MessageKind::DeliveryFailed
                             | MessageKind::BudgetWarning
                             | MessageKind::WhichMember
+                            | MessageKind::DailySummary
                     ) {
                         ""
                     } else {

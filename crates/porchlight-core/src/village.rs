@@ -13,7 +13,7 @@ use crate::engine::{
 use crate::interpret::{Reading, interpret, meaning_label, names_in, read_about};
 use crate::model::{CheckinBy, Person, PersonId, Village};
 use crate::reply::{Reply, Role};
-use crate::text::{MessageKind, Vars, or_list, render};
+use crate::text::{MessageKind, Vars, or_list, render_with};
 
 /// How many recent reply contexts are kept per person.
 pub const MAX_CONTEXTS: usize = 8;
@@ -482,7 +482,6 @@ fn ask_which(
     text: &str,
     now: DateTime<Utc>,
 ) {
-    let _ = village;
     for ctx in others {
         let Some(mut st) = out
             .members
@@ -530,12 +529,13 @@ fn ask_which(
     out.effects.push(Effect::Send(Outgoing {
         to: person.id.clone(),
         kind: MessageKind::WhichMember,
-        text: render(MessageKind::WhichMember, person.language, &vars),
+        text: render_with(&village.templates, MessageKind::WhichMember, person.language, &vars),
         member: others[0].member.clone(),
         checkin: None,
         level: None,
         urgent: true,
         context: None,
+        summary: None,
     }));
     let mut e = Event::new(now, EventKind::Note, "");
     e.by = Some(person.id.clone());
@@ -626,12 +626,13 @@ fn notify_coordinators(
             Effect::Send(Outgoing {
                 to: coord.clone(),
                 kind: n.kind,
-                text: render(n.kind, lang, vars),
+                text: render_with(&village.templates, n.kind, lang, vars),
                 member: n.member.to_string(),
                 checkin: n.checkin.cloned(),
                 level: n.level,
                 urgent: true,
                 context: None,
+                summary: None,
             })
         })
         .collect()

@@ -53,6 +53,7 @@ fn village(tz: Tz) -> Village {
         timezone: tz,
         coordinators: vec![s("cora"), s("cole")],
         public_url: None,
+        ..Village::default()
     }
 }
 
@@ -1955,6 +1956,7 @@ mod props {
             timezone: tz,
             coordinators: vec![s("cora")],
             public_url: None,
+            ..Village::default()
         });
         for (id, name) in [
             ("ann", "Ann Lee"),

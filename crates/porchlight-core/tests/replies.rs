@@ -28,6 +28,7 @@ fn book() -> MemoryBook {
         timezone: NY,
         coordinators: vec!["cora".into()],
         public_url: None,
+        ..Village::default()
     });
     for (id, name) in [
         ("walt", "Walt Kowalski"),

@@ -77,6 +77,8 @@ pub struct Delivery {
     pub level: Option<u8>,
     /// When the engine queued it.
     pub occurred_at: DateTime<Utc>,
+    /// The daily summary in full (for a daily summary; webhooks carry it).
+    pub summary: Option<Box<porchlight_core::summary::DailySummary>>,
 }
 
 /// What a provider said on success.

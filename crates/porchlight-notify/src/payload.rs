@@ -27,6 +27,9 @@ pub struct WebhookPayload {
     pub occurred_at: DateTime<Utc>,
     /// Who the webhook is for.
     pub recipient: RecipientRef,
+    /// The daily summary in full (type `village.daily_summary` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<Box<porchlight_core::summary::DailySummary>>,
 }
 
 /// The recipient, without contact details.
@@ -65,6 +68,7 @@ pub fn event_type(kind: MessageKind, level: Option<u8>) -> &'static str {
         MessageKind::DeliveryFailed => "delivery.failed",
         MessageKind::BudgetWarning => "budget.warning",
         MessageKind::WhichMember => "alert.which_member",
+        MessageKind::DailySummary => "village.daily_summary",
     }
 }
 
@@ -80,6 +84,7 @@ impl WebhookPayload {
             text: d.text.clone(),
             occurred_at: d.occurred_at,
             recipient: RecipientRef::from(&d.to),
+            summary: d.summary.clone(),
         }
     }
 }

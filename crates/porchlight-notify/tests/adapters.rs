@@ -242,12 +242,13 @@ fn delivery(kind: MessageKind, level: Option<u8>) -> Delivery {
         checkin: Some("ci_mary_2026-11-24".to_string()),
         level,
         occurred_at: occurred(),
+        summary: None,
     }
 }
 
 /// Every message kind; the match below stops compiling when a kind is added, so this list
 /// cannot silently fall behind.
-const ALL_KINDS: [MessageKind; 19] = [
+const ALL_KINDS: [MessageKind; 20] = [
     MessageKind::Prompt,
     MessageKind::Reminder,
     MessageKind::CheckOn,
@@ -267,6 +268,7 @@ const ALL_KINDS: [MessageKind; 19] = [
     MessageKind::DeliveryFailed,
     MessageKind::BudgetWarning,
     MessageKind::WhichMember,
+    MessageKind::DailySummary,
 ];
 
 #[allow(dead_code)]
@@ -290,7 +292,8 @@ fn every_kind_is_listed(k: MessageKind) {
         | MessageKind::BackAck
         | MessageKind::DeliveryFailed
         | MessageKind::BudgetWarning
-        | MessageKind::WhichMember => {}
+        | MessageKind::WhichMember
+        | MessageKind::DailySummary => {}
     }
 }
 

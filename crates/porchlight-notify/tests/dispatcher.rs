@@ -117,6 +117,7 @@ impl MemQueue {
             checkin: None,
             level: None,
             occurred_at: t0(),
+            summary: None,
         };
         let mut b = self.book.lock().unwrap();
         b.people.insert(person.id.clone(), person.clone());

@@ -58,7 +58,7 @@ impl ApiError {
             message: message.into(),
         }
     }
-    fn invalid(message: impl Into<String>) -> ApiError {
+    pub(crate) fn invalid(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid", message)
     }
     fn not_found(message: impl Into<String>) -> ApiError {
@@ -137,7 +137,7 @@ where
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 /// Requires `Authorization: Bearer <token>`, compared in constant time.
 pub async fn require_token(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
@@ -1616,7 +1616,8 @@ impl utoipa::Modify for BearerAuth {
 #[openapi(
     info(title = "Porchlight admin API", description = "Roster, status, roll calls and alerts of a Porchlight daemon."),
     paths(add_person, list_people, add_member, list_members, get_member, put_member, delete_member, away, back,
-          start_rollcall, get_rollcall, resolve_alert, status, checkins, events, message, import, export),
+          start_rollcall, get_rollcall, resolve_alert, status, checkins, events, message, import, export,
+          crate::summary::get_summary),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -1679,6 +1680,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/alerts/{id}/resolve", post(resolve_alert))
         .route("/api/v1/status", get(status))
         .route("/api/v1/checkins", get(checkins))
+        .route("/api/v1/summary", get(crate::summary::get_summary))
         .route("/api/v1/events", get(events))
         .route("/api/v1/messages/{id}", get(message))
         .route("/api/v1/import", post(import))
@@ -1694,7 +1696,7 @@ pub fn router(app: Arc<App>) -> Router {
 
 /// Runs a handler's body on a blocking thread: it reads sled and waits for the store writer,
 /// neither of which may happen on an async worker.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> ApiResult<T> + Send + 'static,
 ) -> ApiResult<T> {
     tokio::task::spawn_blocking(f)

@@ -153,6 +153,8 @@ struct File {
     delivery: DeliveryFile,
     #[serde(default)]
     channels: BTreeMap<String, toml::Table>,
+    #[serde(default)]
+    templates: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -659,6 +661,8 @@ fn validate(file: File, source: Option<PathBuf>, env: Env<'_>) -> Result<Config,
         timezone,
         coordinators: file.village.coordinators.clone(),
         public_url: public_url.clone(),
+        daily_summary,
+        templates: crate::templates::templates(&file.templates, public_url.as_deref())?,
     };
     let policy = file.policy.apply("policy", &Policy::default())?;
     let delivery = DeliveryConfig {

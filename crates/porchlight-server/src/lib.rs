@@ -12,6 +12,8 @@
 //! - [`run`]: `serve`: tasks, router, graceful shutdown.
 //! - [`watchdog`]: progress of the scheduler, dispatcher and store writer; restarts of
 //!   panicked tasks; store recovery after a storage fault.
+//! - [`summary`]: `GET /api/v1/summary`, the coordinators' daily summary for the desk.
+//! - [`templates`]: `[templates.en]` / `[templates.es]`: overrides of message texts, checked.
 //!
 //! Domain rules live in `porchlight-core`; this crate only wires them to the world.
 
@@ -25,3 +27,5 @@ pub mod limit;
 pub mod queue;
 pub mod run;
 pub mod watchdog;
+pub mod summary;
+pub mod templates;

@@ -65,6 +65,7 @@ pub fn delivery_of(store: &Store, entry: &OutboxEntry) -> Result<(Person, Delive
         checkin: m.checkin.clone(),
         level: m.level,
         occurred_at: entry.queued_at,
+        summary: m.summary.clone(),
     };
     Ok((person, delivery))
 }

@@ -46,6 +46,9 @@ pub(crate) const INBOUND: u8 = b'i';
 /// Member id → the instant bytes of their due-index entry (empty: nothing due), so a step
 /// moves the entry without decoding the old member state.
 pub(crate) const DUE_OF: u8 = b'e';
+/// The daily summary: `timer` → when the next one is due; `day` + local date → the summary
+/// sent for that date.
+pub(crate) const SUMMARY: u8 = b'S';
 
 /// The record kind's name, for error messages.
 pub(crate) fn name(prefix: u8) -> &'static str {
@@ -70,6 +73,7 @@ pub(crate) fn name(prefix: u8) -> &'static str {
         READY => "ready",
         INBOUND => "inbound",
         DUE_OF => "due_of",
+        SUMMARY => "summary",
         _ => "unknown",
     }
 }

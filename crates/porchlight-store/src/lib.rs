@@ -9,6 +9,7 @@
 //! - `writer`: the one writer and its group commit (one blocking flush per group).
 //! - `outbox`: the indexed outbox: due work in O(log n), per-recipient order per lane.
 //! - `migrate`: opening a data directory written by an older layout.
+//! - `summary`: the coordinators' daily summary: its stored timer and the summaries sent.
 //!
 //! Every engine step commits the member states it changed, their due-index entries, the
 //! messages it queued, its audit events and the check-ins it closed in **one** batch, so a
@@ -20,6 +21,7 @@
 mod keys;
 mod migrate;
 mod outbox;
+mod summary;
 mod tx;
 mod writer;
 
@@ -820,14 +822,17 @@ impl Store {
 
     /// The earliest instant any member has something due, from the index (no scan).
     pub fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
-        Ok(self
+        let members = self
             .inner()?
             .tree
             .scan_prefix([keys::DUE])
             .keys()
             .next()
             .transpose()?
-            .and_then(|k| keys::instant_of(&k[1..])))
+            .and_then(|k| keys::instant_of(&k[1..]));
+        // The daily summary's stored timer is due work too.
+        let summary = self.next_summary_due()?;
+        Ok(members.into_iter().chain(summary).min())
     }
 
     /// Runs one member's due work at `now`.
@@ -891,6 +896,11 @@ impl Store {
                     effects: msgs.into_iter().map(Effect::Send).collect(),
                 })
             })?;
+            each(&c);
+            all.extend(c);
+        }
+        // After the members, so the summary counts what happened at this instant too.
+        if let Some(c) = self.run_summary(now)? {
             each(&c);
             all.extend(c);
         }

@@ -351,6 +351,7 @@ mod tests {
                 level: None,
                 urgent: false,
                 context: None,
+                summary: None,
             },
             delivery: DeliveryState::default(),
         }

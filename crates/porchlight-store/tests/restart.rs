@@ -19,6 +19,7 @@ fn village() -> Village {
         timezone: "America/New_York".parse::<Tz>().unwrap(),
         coordinators: vec!["desk".into()],
         public_url: None,
+        ..Village::default()
     }
 }
 
@@ -320,6 +321,7 @@ fn a_schema_1_data_directory_is_migrated() {
                     level: None,
                     urgent: true,
                     context: None,
+                    summary: None,
                 },
                 delivery: Default::default(),
             };
