@@ -615,7 +615,8 @@ mod tests {
         let es = text(&s, Language::Es, &Templates::default());
         assert_eq!(
             es,
-            "Porchlight mar 24 nov: 2 respondieron, 2 sin respuesta, 1 ayuda, 1 fuera, 1 sin contactar. Atender (4): Mary Lopez (ayuda), Walt (sin respuesta), Dan (sin contactar), Sam (STOP)"
+            // Longer words in Spanish: two names fit, the other two are counted.
+            "Porchlight mar 24 nov: 2 respondieron, 2 sin respuesta, 1 ayuda, 1 fuera, 1 sin contactar. Atender (4): Mary Lopez (ayuda), Walt (sin respuesta), +2 mas"
         );
         for t in [&en, &es] {
             assert_eq!(segments(t).2, 1, "{t}");
@@ -633,14 +634,22 @@ mod tests {
             })
             .collect();
         let now: DateTime<Utc> = "2026-11-24T23:00:00Z".parse().unwrap();
-        let s = build("Maple", d(day), &members, &[], &|id| id.to_string(), now, true);
-        assert_eq!(s.attention.len(), 30);
-        for lang in [Language::En, Language::Es] {
-            let t = text(&s, lang, &Templates::default());
-            assert_eq!(segments(&t).2, 1, "{t}");
-            assert!(t.contains("(30)"), "{t}");
-            assert!(t.contains("+2") && t.ends_with(if lang == Language::En { "more" } else { "mas" }), "{t}");
-            assert!(t.starts_with("LATE") || t.starts_with("CON RETRASO"), "{t}");
+        for late in [false, true] {
+            let s = build("Maple", d(day), &members, &[], &|id| id.to_string(), now, late);
+            assert_eq!(s.attention.len(), 30);
+            for lang in [Language::En, Language::Es] {
+                let t = text(&s, lang, &Templates::default());
+                assert_eq!(segments(&t).2, 1, "{t}");
+                assert!(t.contains("(30)"), "{t}");
+                // As many names as fit are shown; the rest are counted, all 30 accounted for.
+                let shown = t.matches("member-number-").count();
+                let more = if lang == Language::En { "more" } else { "mas" };
+                assert!(t.ends_with(&format!("+{} {more}", 30 - shown)), "{t}");
+                if !late {
+                    assert!(shown >= 1, "{t}");
+                }
+                assert_eq!(t.starts_with("LATE") || t.starts_with("CON RETRASO"), late, "{t}");
+            }
         }
         let all_well = build("Maple", d(day), &[], &[], &|id| id.to_string(), now, false);
         assert_eq!(
