@@ -587,6 +587,50 @@ fn schema_rejects_malformed_payloads() {
 }
 
 #[tokio::test]
+async fn a_daily_summary_webhook_carries_the_full_list_and_the_schema_accepts_it() {
+    use porchlight_core::engine::MemberState;
+    use porchlight_core::model::Member;
+    let server = Server::start(Reply::empty(204)).await;
+    let ch = WebhookChannel::new(&format!("{}/h", server.url), &secret(), TIMEOUT).unwrap();
+    let now = occurred();
+    let members: Vec<MemberState> = (0..40)
+        .map(|i| {
+            let mut st = MemberState::new(Member::new(format!("m{i:02}")), chrono_tz::UTC, now);
+            st.member.paused = i % 2 == 0;
+            st.opted_out = i % 5 == 0;
+            st
+        })
+        .collect();
+    let summary = porchlight_core::summary::build(
+        "Maple",
+        now.date_naive(),
+        &members,
+        &[],
+        &|id| format!("Member {id}"),
+        now,
+        false,
+    );
+    let mut d = delivery(MessageKind::DailySummary, None);
+    d.member = None;
+    d.checkin = None;
+    d.text = porchlight_core::summary::text(&summary, Language::En, &Default::default());
+    d.summary = Some(Box::new(summary.clone()));
+    ch.send(&d).await.unwrap();
+    let body = server.last().json();
+    if let Err(e) = validator().validate(&body) {
+        panic!("{e}: {body}");
+    }
+    assert_eq!(body["type"], "village.daily_summary");
+    // Every member is in the payload, and all 8 opted out need attention, though the SMS
+    // text has room for only some of their names.
+    assert_eq!(body["summary"]["members"].as_array().unwrap().len(), 40);
+    assert_eq!(body["summary"]["attention"].as_array().unwrap().len(), 8);
+    assert_eq!(body["summary"]["counts"]["opted_out"], 8);
+    let back: WebhookPayload = serde_json::from_value(body).unwrap();
+    assert_eq!(back.summary.as_deref(), Some(&summary));
+}
+
+#[tokio::test]
 async fn every_kind_and_level_sends_a_payload_the_schema_accepts() {
     let server = Server::start(Reply::empty(204)).await;
     let ch = WebhookChannel::new(&format!("{}/h", server.url), &secret(), TIMEOUT).unwrap();
