@@ -149,7 +149,9 @@ pub struct DailySummary {
 fn is_help(c: &Checkin) -> bool {
     c.kind == CheckinKind::Help
         || c.status == CheckinStatus::Help
-        || c.alert.as_ref().is_some_and(|a| a.reason == AlertReason::Help)
+        || c.alert
+            .as_ref()
+            .is_some_and(|a| a.reason == AlertReason::Help)
 }
 
 fn is_missed(c: &Checkin) -> bool {
@@ -178,7 +180,11 @@ fn day_state<'c>(cs: &[&'c Checkin]) -> Option<(DayState, bool, &'c Checkin)> {
     };
     pick(DayState::Help, &is_help)
         .or_else(|| pick(DayState::Missed, &is_missed))
-        .or_else(|| pick(DayState::NotReached, &|c| c.status == CheckinStatus::Skipped))
+        .or_else(|| {
+            pick(DayState::NotReached, &|c| {
+                c.status == CheckinStatus::Skipped
+            })
+        })
         .or_else(|| {
             pick(DayState::Pending, &|c| {
                 matches!(c.status, CheckinStatus::Held | CheckinStatus::Prompted)
@@ -234,9 +240,7 @@ pub fn build(
             by,
         });
     }
-    entries.sort_by(|a, b| {
-        (a.state, &a.name, &a.member).cmp(&(b.state, &b.name, &b.member))
-    });
+    entries.sort_by(|a, b| (a.state, &a.name, &a.member).cmp(&(b.state, &b.name, &b.member)));
     let mut counts = Counts::default();
     for e in &entries {
         let slot = match e.state {
@@ -272,7 +276,11 @@ pub fn occurrence(tz: Tz, date: NaiveDate, time: NaiveTime) -> Option<DateTime<U
 }
 
 /// The first summary strictly after `after`: its local date and instant.
-pub fn next_after(tz: Tz, time: NaiveTime, after: DateTime<Utc>) -> Option<(NaiveDate, DateTime<Utc>)> {
+pub fn next_after(
+    tz: Tz,
+    time: NaiveTime,
+    after: DateTime<Utc>,
+) -> Option<(NaiveDate, DateTime<Utc>)> {
     let mut date = after.with_timezone(&tz).date_naive().pred_opt()?;
     for _ in 0..4 {
         let at = occurrence(tz, date, time)?;
@@ -392,11 +400,14 @@ fn compose(s: &DailySummary, lang: Language, templates: &Templates, shown: usize
         }
         let names = names.join(", ");
         let count = n.to_string();
-        fill(tpl(templates, lang, "daily_summary_attention"), &|p| match p {
-            "count" => Some(count.clone()),
-            "names" => Some(names.clone()),
-            _ => None,
-        })
+        fill(
+            tpl(templates, lang, "daily_summary_attention"),
+            &|p| match p {
+                "count" => Some(count.clone()),
+                "names" => Some(names.clone()),
+                _ => None,
+            },
+        )
     };
     let c = &s.counts;
     let date = date_words(lang, s.date);
@@ -491,7 +502,12 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn checkin(member: &str, date: &str, status: CheckinStatus, alert: Option<AlertReason>) -> Checkin {
+    fn checkin(
+        member: &str,
+        date: &str,
+        status: CheckinStatus,
+        alert: Option<AlertReason>,
+    ) -> Checkin {
         let at: DateTime<Utc> = format!("{date}T14:00:00Z").parse().unwrap();
         Checkin {
             id: format!("{member}/{date}T09:00"),
@@ -559,8 +575,14 @@ mod tests {
         stopped.opted_out = true;
         let members = vec![
             state("bob", vec![]),
-            state("mary", vec![checkin("mary", day, Help, Some(AlertReason::Help))]),
-            state("walt", vec![checkin("walt", day, Missed, Some(AlertReason::Missed))]),
+            state(
+                "mary",
+                vec![checkin("mary", day, Help, Some(AlertReason::Help))],
+            ),
+            state(
+                "walt",
+                vec![checkin("walt", day, Missed, Some(AlertReason::Missed))],
+            ),
             state("zoe", vec![checkin("zoe", day, Prompted, None)]),
             state("cat", vec![]),
             state("dan", vec![]),
@@ -594,8 +616,11 @@ mod tests {
                 opted_out: 1,
             }
         );
-        let attention: Vec<(&str, DayState)> =
-            s.attention.iter().map(|e| (e.member.as_str(), e.state)).collect();
+        let attention: Vec<(&str, DayState)> = s
+            .attention
+            .iter()
+            .map(|e| (e.member.as_str(), e.state))
+            .collect();
         // Cat missed but was confirmed since: counted, not listed.
         assert_eq!(
             attention,
@@ -635,7 +660,15 @@ mod tests {
             .collect();
         let now: DateTime<Utc> = "2026-11-24T23:00:00Z".parse().unwrap();
         for late in [false, true] {
-            let s = build("Maple", d(day), &members, &[], &|id| id.to_string(), now, late);
+            let s = build(
+                "Maple",
+                d(day),
+                &members,
+                &[],
+                &|id| id.to_string(),
+                now,
+                late,
+            );
             assert_eq!(s.attention.len(), 30);
             for lang in [Language::En, Language::Es] {
                 let t = text(&s, lang, &Templates::default());
@@ -648,7 +681,11 @@ mod tests {
                 if !late {
                     assert!(shown >= 1, "{t}");
                 }
-                assert_eq!(t.starts_with("LATE") || t.starts_with("CON RETRASO"), late, "{t}");
+                assert_eq!(
+                    t.starts_with("LATE") || t.starts_with("CON RETRASO"),
+                    late,
+                    "{t}"
+                );
             }
         }
         let all_well = build("Maple", d(day), &[], &[], &|id| id.to_string(), now, false);
@@ -665,15 +702,27 @@ mod tests {
         // Spring forward, 2026-03-08: 02:30 does not exist, the summary is at 03:00 EDT.
         let after: DateTime<Utc> = "2026-03-07T08:00:00Z".parse().unwrap();
         let (d1, a1) = next_after(tz, t, after).unwrap();
-        assert_eq!((d1, a1), (d("2026-03-08"), "2026-03-08T07:00:00Z".parse().unwrap()));
+        assert_eq!(
+            (d1, a1),
+            (d("2026-03-08"), "2026-03-08T07:00:00Z".parse().unwrap())
+        );
         let (d2, a2) = next_after(tz, t, a1).unwrap();
-        assert_eq!((d2, a2), (d("2026-03-09"), "2026-03-09T06:30:00Z".parse().unwrap()));
+        assert_eq!(
+            (d2, a2),
+            (d("2026-03-09"), "2026-03-09T06:30:00Z".parse().unwrap())
+        );
         // Fall back, 2026-11-01: 01:30 happens twice; the first is used, once.
         let t = NaiveTime::from_hms_opt(1, 30, 0).unwrap();
         let (d3, a3) = next_after(tz, t, "2026-10-31T12:00:00Z".parse().unwrap()).unwrap();
-        assert_eq!((d3, a3), (d("2026-11-01"), "2026-11-01T05:30:00Z".parse().unwrap()));
+        assert_eq!(
+            (d3, a3),
+            (d("2026-11-01"), "2026-11-01T05:30:00Z".parse().unwrap())
+        );
         let (d4, a4) = next_after(tz, t, a3).unwrap();
-        assert_eq!((d4, a4), (d("2026-11-02"), "2026-11-02T06:30:00Z".parse().unwrap()));
+        assert_eq!(
+            (d4, a4),
+            (d("2026-11-02"), "2026-11-02T06:30:00Z".parse().unwrap())
+        );
         // The latest at or before an instant between the two 01:30s is the first one.
         assert_eq!(
             latest_at_or_before(tz, t, "2026-11-01T06:00:00Z".parse().unwrap()),

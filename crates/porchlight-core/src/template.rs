@@ -94,7 +94,11 @@ pub const KEYS: &[KeyInfo] = &[
         &["name", "who", "member", "member_full"],
         "URGENT: someone got no answer at the member's door",
     ),
-    k("help_ack", &["name"], "reassurance to a member who asked for help"),
+    k(
+        "help_ack",
+        &["name"],
+        "reassurance to a member who asked for help",
+    ),
     k(
         "all_clear",
         &["member", "member_full"],
@@ -135,11 +139,7 @@ pub const KEYS: &[KeyInfo] = &[
         &["name", "member"],
         "to a buddy whose \"on my way\" lapsed",
     ),
-    k(
-        "away_ack",
-        &["name", "date"],
-        "acknowledging an away text",
-    ),
+    k("away_ack", &["name", "date"], "acknowledging an away text"),
     k("back_ack", &["name"], "acknowledging a back text"),
     k(
         "delivery_failed",
@@ -248,12 +248,12 @@ pub fn parse(template: &str) -> Result<Vec<Piece<'_>>, String> {
     while let Some(i) = rest.find(['{', '}']) {
         text.push_str(&rest[..i]);
         let tail = &rest[i..];
-        if tail.starts_with("{{") {
+        if let Some(after) = tail.strip_prefix("{{") {
             text.push('{');
-            rest = &tail[2..];
-        } else if tail.starts_with("}}") {
+            rest = after;
+        } else if let Some(after) = tail.strip_prefix("}}") {
             text.push('}');
-            rest = &tail[2..];
+            rest = after;
         } else if tail.starts_with('}') {
             return Err("a lone \"}\" (write \"}}\" for a literal brace)".into());
         } else {
@@ -302,6 +302,13 @@ pub fn fill(template: &str, value: &dyn Fn(&str) -> Option<String>) -> String {
 pub fn message_value(name: &str, lang: Language, v: &Vars<'_>) -> Option<String> {
     Some(match name {
         "name" => v.name.to_string(),
+        // Notices about someone who is not a member carry only the full name.
+        "member" if v.member.is_empty() => v
+            .member_full
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string(),
         "member" => v.member.to_string(),
         "member_full" => v.member_full.to_string(),
         "who" => v.who.to_string(),
@@ -354,7 +361,10 @@ impl Templates {
     /// (and a reply link under `public_url` where the message carries one) it takes no more
     /// SMS segments than one, or than the built-in text takes with the same values.
     pub fn check(&self, public_url: Option<&str>) -> Result<(), TemplateError> {
-        for (lang, map, code) in [(Language::En, &self.en, "en"), (Language::Es, &self.es, "es")] {
+        for (lang, map, code) in [
+            (Language::En, &self.en, "en"),
+            (Language::Es, &self.es, "es"),
+        ] {
             for (key, template) in map {
                 let err = |reason: String| TemplateError {
                     key: format!("{code}.{key}"),
@@ -584,11 +594,15 @@ mod tests {
         let e = t("en", "prompt_x", "hi").check(None).unwrap_err();
         assert_eq!(e.key, "en.prompt_x");
         assert!(e.reason.contains("unknown text key"), "{}", e.reason);
-        let e = t("es", "reminder", "{name} {member}").check(None).unwrap_err();
+        let e = t("es", "reminder", "{name} {member}")
+            .check(None)
+            .unwrap_err();
         assert_eq!(e.key, "es.reminder");
         assert!(e.reason.contains("{member}"), "{}", e.reason);
         assert!(e.reason.contains("{name}"), "{}", e.reason);
-        let e = t("en", "back_ack", "Welcome {name").check(None).unwrap_err();
+        let e = t("en", "back_ack", "Welcome {name")
+            .check(None)
+            .unwrap_err();
         assert_eq!(e.key, "en.back_ack");
     }
 

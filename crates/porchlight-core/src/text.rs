@@ -166,9 +166,8 @@ pub fn render_with(
     if kind != MessageKind::DailySummary {
         let key = crate::template::key_of(kind, v.what, v.who.is_empty());
         if let Some(t) = templates.get(lang, key) {
-            let mut text = crate::template::fill(t, &|name| {
-                crate::template::message_value(name, lang, v)
-            });
+            let mut text =
+                crate::template::fill(t, &|name| crate::template::message_value(name, lang, v));
             if !v.link.is_empty() {
                 text.push(' ');
                 text.push_str(v.link);

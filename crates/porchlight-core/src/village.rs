@@ -529,7 +529,12 @@ fn ask_which(
     out.effects.push(Effect::Send(Outgoing {
         to: person.id.clone(),
         kind: MessageKind::WhichMember,
-        text: render_with(&village.templates, MessageKind::WhichMember, person.language, &vars),
+        text: render_with(
+            &village.templates,
+            MessageKind::WhichMember,
+            person.language,
+            &vars,
+        ),
         member: others[0].member.clone(),
         checkin: None,
         level: None,

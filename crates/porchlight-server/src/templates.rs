@@ -37,7 +37,26 @@ mod tests {
     use crate::config::Config;
 
     fn env(name: &str) -> Option<String> {
-        (name == "PORCHLIGHT_ADMIN_TOKEN").then(|| "0123456789abcdef0123".to_string())
+        match name {
+            "PORCHLIGHT_ADMIN_TOKEN" => Some("0123456789abcdef0123".into()),
+            "TWILIO_AUTH_TOKEN" => Some("twilio-secret-token".into()),
+            "PORCHLIGHT_WEBHOOK_SECRET" => Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_example_configs_commented_overrides_are_valid() {
+        let text = include_str!("../../../config/porchlight.toml")
+            .replace("# [templates.", "[templates.")
+            .replace("# prompt = ", "prompt = ");
+        let c = Config::parse(&text, None, &env).unwrap();
+        assert_eq!(c.village.templates.en.len(), 1);
+        assert_eq!(c.village.templates.es.len(), 1);
+        assert_eq!(
+            c.village.daily_summary,
+            chrono::NaiveTime::from_hms_opt(18, 0, 0)
+        );
     }
 
     #[test]
@@ -57,8 +76,16 @@ mod tests {
     #[test]
     fn bad_overrides_name_the_key() {
         for (text, key, why) in [
-            ("[templates.fr]\nprompt = \"Bonjour\"\n", "templates.fr", "unknown language"),
-            ("[templates.en]\nhello = \"hi\"\n", "templates.en.hello", "unknown text key"),
+            (
+                "[templates.fr]\nprompt = \"Bonjour\"\n",
+                "templates.fr",
+                "unknown language",
+            ),
+            (
+                "[templates.en]\nhello = \"hi\"\n",
+                "templates.en.hello",
+                "unknown text key",
+            ),
             (
                 "[templates.en]\nreminder = \"{name}, {when}?\"\n",
                 "templates.en.reminder",

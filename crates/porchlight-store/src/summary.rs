@@ -156,7 +156,11 @@ impl Store {
         let mut note = Event::new(now, EventKind::Note, "");
         note.text = Some(format!(
             "daily summary for {date}{}: {} answered, {} missed, {} help, {} away, {} not reached; {} need attention",
-            if late { " (sent late: Porchlight was down at its time)" } else { "" },
+            if late {
+                " (sent late: Porchlight was down at its time)"
+            } else {
+                ""
+            },
             c.answered,
             c.missed,
             c.help,
@@ -191,11 +195,8 @@ impl Store {
     pub fn daily_summary(&self, date: NaiveDate, now: DateTime<Utc>) -> Result<DailySummary> {
         let members = self.members()?;
         let closed = self.checkins_on(date)?;
-        let names: HashMap<String, String> = self
-            .people()?
-            .into_iter()
-            .map(|p| (p.id, p.name))
-            .collect();
+        let names: HashMap<String, String> =
+            self.people()?.into_iter().map(|p| (p.id, p.name)).collect();
         Ok(summary::build(
             &self.village().name,
             date,

@@ -41,7 +41,9 @@ fn seed(store: &Store, n: usize, now: DateTime<Utc>) {
     store.put_person(&dora).unwrap();
     for i in 0..n {
         let id = format!("m{i:02}");
-        store.put_person(&person(&id, &format!("Member {i:02}"))).unwrap();
+        store
+            .put_person(&person(&id, &format!("Member {i:02}")))
+            .unwrap();
         store.put_member(Member::new(id), now).unwrap();
     }
 }
@@ -90,7 +92,11 @@ fn run_all(store: &Store, mut now: DateTime<Utc>, end: DateTime<Utc>) -> Vec<Sen
 }
 
 /// [`run_all`], the desk's copies only: (instant, summary).
-fn run_until(store: &Store, now: DateTime<Utc>, end: DateTime<Utc>) -> Vec<(DateTime<Utc>, DailySummary)> {
+fn run_until(
+    store: &Store,
+    now: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Vec<(DateTime<Utc>, DailySummary)> {
     run_all(store, now, end)
         .into_iter()
         .filter(|s| s.to == "desk")
@@ -178,10 +184,18 @@ fn the_summary_counts_the_day_exactly_and_names_who_needs_attention() {
     assert_eq!(c.messages.len(), 3);
     deliver_all(&store);
     store
-        .reply(&Sender::Person("mary".into()), "1", t("2026-11-24T14:10:00Z"))
+        .reply(
+            &Sender::Person("mary".into()),
+            "1",
+            t("2026-11-24T14:10:00Z"),
+        )
         .unwrap();
     store
-        .reply(&Sender::Person("ann".into()), "2 I fell", t("2026-11-24T14:20:00Z"))
+        .reply(
+            &Sender::Person("ann".into()),
+            "2 I fell",
+            t("2026-11-24T14:20:00Z"),
+        )
         .unwrap();
     deliver_all(&store);
     // Walt stays quiet: missed at 11:00, his buddy is alerted; run the day to 18:00.
@@ -193,29 +207,58 @@ fn the_summary_counts_the_day_exactly_and_names_who_needs_attention() {
     assert_eq!(s.date, d("2026-11-24"));
     let c = s.counts;
     assert_eq!(
-        (c.answered, c.missed, c.help, c.away, c.not_reached, c.pending, c.waiting, c.paused, c.opted_out),
+        (
+            c.answered,
+            c.missed,
+            c.help,
+            c.away,
+            c.not_reached,
+            c.pending,
+            c.waiting,
+            c.paused,
+            c.opted_out
+        ),
         (1, 1, 1, 1, 1, 0, 1, 1, 0)
     );
-    let attention: Vec<(&str, DayState)> =
-        s.attention.iter().map(|e| (e.member.as_str(), e.state)).collect();
+    let attention: Vec<(&str, DayState)> = s
+        .attention
+        .iter()
+        .map(|e| (e.member.as_str(), e.state))
+        .collect();
     assert_eq!(
         attention,
-        vec![("ann", DayState::Help), ("walt", DayState::Missed), ("dan", DayState::NotReached)]
+        vec![
+            ("ann", DayState::Help),
+            ("walt", DayState::Missed),
+            ("dan", DayState::NotReached)
+        ]
     );
     // What the coordinators' phones show, in each one's language, one segment each.
-    let texts: Vec<(&str, &str)> = all.iter().map(|m| (m.to.as_str(), m.text.as_str())).collect();
+    let texts: Vec<(&str, &str)> = all
+        .iter()
+        .map(|m| (m.to.as_str(), m.text.as_str()))
+        .collect();
     assert_eq!(
         texts,
         vec![
-            ("desk", "Porchlight Tue Nov 24: 1 answered, 1 missed, 1 help, 1 away, 1 not reached. Needs attention (3): Ann Lee (help), Walt Ito (missed), Dan Ruiz (not reached)"),
-            ("dora", "Porchlight mar 24 nov: 1 respondieron, 1 sin respuesta, 1 ayuda, 1 fuera, 1 sin contactar. Atender (3): Ann Lee (ayuda), Walt Ito (sin respuesta), +1 mas"),
+            (
+                "desk",
+                "Porchlight Tue Nov 24: 1 answered, 1 missed, 1 help, 1 away, 1 not reached. Needs attention (3): Ann Lee (help), Walt Ito (missed), Dan Ruiz (not reached)"
+            ),
+            (
+                "dora",
+                "Porchlight mar 24 nov: 1 respondieron, 1 sin respuesta, 1 ayuda, 1 fuera, 1 sin contactar. Atender (3): Ann Lee (ayuda), Walt Ito (sin respuesta), +1 mas"
+            ),
         ]
     );
     for (_, text) in &texts {
         assert_eq!(porchlight_core::text::segments(text).2, 1, "{text}");
     }
     // The desk reads the same summary back, as sent.
-    assert_eq!(store.sent_summary(d("2026-11-24")).unwrap().as_ref(), Some(s));
+    assert_eq!(
+        store.sent_summary(d("2026-11-24")).unwrap().as_ref(),
+        Some(s)
+    );
     assert_eq!(store.sent_summary(d("2026-11-23")).unwrap(), None);
 }
 
@@ -228,7 +271,11 @@ fn a_typical_20_member_day_fits_one_segment_with_every_name() {
     deliver_all(&store);
     for i in 2..20 {
         store
-            .reply(&Sender::Person(format!("m{i:02}")), "ok", t("2026-11-24T14:30:00Z"))
+            .reply(
+                &Sender::Person(format!("m{i:02}")),
+                "ok",
+                t("2026-11-24T14:30:00Z"),
+            )
             .unwrap();
     }
     deliver_all(&store);
@@ -239,7 +286,10 @@ fn a_typical_20_member_day_fits_one_segment_with_every_name() {
     for m in &sent {
         let text = &m.text;
         assert_eq!(porchlight_core::text::segments(text).2, 1, "{text}");
-        assert!(text.contains("Member 00") && text.contains("Member 01"), "{text}");
+        assert!(
+            text.contains("Member 00") && text.contains("Member 01"),
+            "{text}"
+        );
         assert!(!text.contains("more") && !text.contains("mas"), "{text}");
     }
 }
@@ -255,25 +305,39 @@ fn a_restart_right_after_sending_does_not_send_it_again() {
         assert_eq!(sent.len(), 1);
     } // stopped a moment after sending
     let store = Store::open(dir.path(), village("18:00")).unwrap();
-    for now in [sent_at, sent_at + TimeDelta::seconds(1), t("2026-11-25T04:00:00Z")] {
+    for now in [
+        sent_at,
+        sent_at + TimeDelta::seconds(1),
+        t("2026-11-25T04:00:00Z"),
+    ] {
         let c = store.run_due(now).unwrap();
         assert!(summaries(&c.messages).is_empty(), "sent again at {now}");
     }
     // The next one is tomorrow's, at 18:00.
-    assert_eq!(store.next_summary_due().unwrap(), Some(t("2026-11-25T23:00:00Z")));
+    assert_eq!(
+        store.next_summary_due().unwrap(),
+        Some(t("2026-11-25T23:00:00Z"))
+    );
     let sent = run_until(&store, t("2026-11-25T04:00:00Z"), t("2026-11-26T12:00:00Z"));
-    assert_eq!(sent.iter().map(|(_, s)| s.date).collect::<Vec<_>>(), vec![d("2026-11-25")]);
+    assert_eq!(
+        sent.iter().map(|(_, s)| s.date).collect::<Vec<_>>(),
+        vec![d("2026-11-25")]
+    );
 }
 
 #[test]
 fn a_daemon_down_at_summary_time_sends_it_late_once() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let store = Store::open_with(dir.path(), village("18:00"), Durability::GroupCommit).unwrap();
+        let store =
+            Store::open_with(dir.path(), village("18:00"), Durability::GroupCommit).unwrap();
         seed(&store, 2, t("2026-11-24T09:00:00Z"));
         store.run_due(t("2026-11-24T09:00:00Z")).unwrap();
         assert_eq!(store.next_due().unwrap(), Some(t("2026-11-24T14:00:00Z")));
-        assert_eq!(store.next_summary_due().unwrap(), Some(t("2026-11-24T23:00:00Z")));
+        assert_eq!(
+            store.next_summary_due().unwrap(),
+            Some(t("2026-11-24T23:00:00Z"))
+        );
     } // down from 04:00 on the 24th until 21:00 on the 26th: three summary times missed
     let store = Store::open(dir.path(), village("18:00")).unwrap();
     let back = t("2026-11-27T02:00:00Z");
@@ -283,13 +347,35 @@ fn a_daemon_down_at_summary_time_sends_it_late_once() {
     let s = sent[0].message.summary.as_ref().unwrap();
     assert_eq!(s.date, d("2026-11-26"));
     assert!(s.late);
-    assert!(sent[0].message.text.starts_with("LATE (Porchlight was down): Porchlight Thu Nov 26:"), "{}", sent[0].message.text);
-    assert!(sent[1].message.text.starts_with("CON RETRASO (Porchlight estuvo caido):"), "{}", sent[1].message.text);
+    assert!(
+        sent[0]
+            .message
+            .text
+            .starts_with("LATE (Porchlight was down): Porchlight Thu Nov 26:"),
+        "{}",
+        sent[0].message.text
+    );
+    assert!(
+        sent[1]
+            .message
+            .text
+            .starts_with("CON RETRASO (Porchlight estuvo caido):"),
+        "{}",
+        sent[1].message.text
+    );
     for m in &sent {
-        assert_eq!(porchlight_core::text::segments(&m.message.text).2, 1, "{}", m.message.text);
+        assert_eq!(
+            porchlight_core::text::segments(&m.message.text).2,
+            1,
+            "{}",
+            m.message.text
+        );
     }
     assert!(summaries(&store.run_due(back).unwrap().messages).is_empty());
-    assert_eq!(store.next_summary_due().unwrap(), Some(t("2026-11-27T23:00:00Z")));
+    assert_eq!(
+        store.next_summary_due().unwrap(),
+        Some(t("2026-11-27T23:00:00Z"))
+    );
 }
 
 #[test]
@@ -300,7 +386,10 @@ fn a_template_override_changes_what_the_member_receives() {
         "prompt".into(),
         "{greeting}, {name}. Conteste 1 si esta bien o 2 si necesita una mano.".into(),
     );
-    templates.en.insert("all_clear_by".into(), "{member_full} is fine: {who} saw them.".into());
+    templates.en.insert(
+        "all_clear_by".into(),
+        "{member_full} is fine: {who} saw them.".into(),
+    );
     v.templates = templates;
     v.templates.check(None).unwrap();
     let store = Store::temporary(v).unwrap();
@@ -338,7 +427,11 @@ fn a_template_override_changes_what_the_member_receives() {
     );
     deliver_all(&store);
     store
-        .reply(&Sender::Person("rosa".into()), "1", t("2026-11-24T14:05:00Z"))
+        .reply(
+            &Sender::Person("rosa".into()),
+            "1",
+            t("2026-11-24T14:05:00Z"),
+        )
         .unwrap();
     deliver_all(&store);
     // Mary misses; Hal is alerted and confirms her: his all-clear is the override.
@@ -346,7 +439,11 @@ fn a_template_override_changes_what_the_member_receives() {
     assert!(c.messages.iter().any(|m| m.message.to == "hal"));
     deliver_all(&store);
     let (_, c) = store
-        .reply(&Sender::Person("hal".into()), "seen her, she's fine", t("2026-11-24T16:20:00Z"))
+        .reply(
+            &Sender::Person("hal".into()),
+            "seen her, she's fine",
+            t("2026-11-24T16:20:00Z"),
+        )
         .unwrap();
     assert_eq!(text_to(&c, "hal"), "Mary Lopez is fine: Hal saw them.");
 }
