@@ -26,6 +26,6 @@ pub mod inbound;
 pub mod limit;
 pub mod queue;
 pub mod run;
-pub mod watchdog;
 pub mod summary;
 pub mod templates;
+pub mod watchdog;
