@@ -111,7 +111,7 @@ fn unknown_placeholders_keys_and_languages_are_refused_naming_the_key() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_valid_override_changes_what_the_member_receives() {
     let config = format!(
-        "{BASE}\n[templates.es]\nprompt = \"{{greeting}}, {{name}}. Conteste 1 si esta bien o 2 si necesita una mano.\"\n"
+        "{BASE}\n[templates.es]\nroll_call = \"{{name}}, estamos llamando a todos los vecinos. Conteste 1 si esta bien o 2 si necesita una mano.\"\n"
     );
     let dir = tempfile::tempdir().unwrap();
     let path = write_config(dir.path(), &config);
@@ -125,17 +125,26 @@ async fn a_valid_override_changes_what_the_member_receives() {
     admin
         .add_member(json!({
             "id": "rosa", "name": "Rosa Diaz", "phone": "+12025550143", "language": "es",
-            "checkin": common::cron_in(3), "buddies": [], "family": []
+            "buddies": [], "family": []
         }))
         .await;
-    let line = common::wait_for(20, "Rosa's prompt", || {
+    // A roll call prompts her now (no waiting on a schedule under a loaded machine).
+    let (s, v) = admin
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/rollcall",
+            Some(json!({"window": "1h"})),
+        )
+        .await;
+    assert!(s.is_success(), "{v}");
+    let line = common::wait_for(20, "Rosa's roll call", || {
         daemon.printed().into_iter().find(|l| l.contains("rosa"))
     });
     assert!(
-        line.contains(", Rosa. Conteste 1 si esta bien o 2 si necesita una mano. https://porchlight.example.org/r/"),
+        line.contains("Rosa, estamos llamando a todos los vecinos. Conteste 1 si esta bien o 2 si necesita una mano. https://porchlight.example.org/r/"),
         "{line}"
     );
-    // The desk's view of the day: Rosa prompted, not yet answered; nothing sent yet at 18:00.
+    // The desk's view of the day: Rosa asked, not yet answered; nothing sent yet at 18:00.
     let v = block(admin.get("/api/v1/summary"));
     assert_eq!(v["sent"], json!(false), "{v}");
     assert_eq!(v["daily_summary"], json!("18:00"));
