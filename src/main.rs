@@ -784,8 +784,12 @@ async fn client_async(cmd: ClientCmd) -> Result<(), Failure> {
         ClientCmd::Person(PersonCmd::Edit(e)) => roster_cli::person_edit(e, token).await?,
         ClientCmd::Person(PersonCmd::Remove { id, server }) => {
             let c = client::Client::new(&server.server, token)?;
-            c.json(Method::DELETE, &format!("/api/v1/people/{}", enc(&id)), None)
-                .await?;
+            c.json(
+                Method::DELETE,
+                &format!("/api/v1/people/{}", enc(&id)),
+                None,
+            )
+            .await?;
             println!("removed person {id}");
         }
         ClientCmd::Person(PersonCmd::List { server }) => {

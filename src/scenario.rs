@@ -212,10 +212,11 @@ fn validate(file: ScenarioFile) -> Result<Scenario, Invalid> {
         .person
         .iter()
         .map(|p| p.id.clone().unwrap_or_else(|| slugify(&p.name)))
-        .chain(file.member.iter().filter_map(|m| {
-            m.id.clone()
-                .or_else(|| m.name.as_deref().map(slugify))
-        }))
+        .chain(
+            file.member
+                .iter()
+                .filter_map(|m| m.id.clone().or_else(|| m.name.as_deref().map(slugify))),
+        )
         .collect();
     let mut people: Vec<Person> = Vec::new();
     let mut ids = BTreeSet::new();
