@@ -513,7 +513,7 @@ mod tests {
             &["quiet-hours".into()],
             CLEARABLE_MEMBER,
         )
-        .unwrap();
+        .unwrap_or_else(|f| panic!("{}", f.message));
         assert_eq!(v, json!({"phone": "+12025550143", "quiet_hours": null}));
         assert!(patch_body(vec![], &[], CLEARABLE_MEMBER).is_err());
         assert!(patch_body(vec![], &["name".into()], CLEARABLE_MEMBER).is_err());
