@@ -25,12 +25,14 @@ fn generated_village_csv(away: chrono::NaiveDate) -> String {
     let header = "id,name,phone,timezone,language,checkin,window,by,circle,buddies,family,away_until,contact,paused,webhook,reminders,escalation,quiet_hours,claim_timeout,buddy_wait";
     let mut out = format!("{header}\n");
     for h in 0..HELPERS {
+        // Even helpers are also reached through the family app's webhook.
         out.push_str(&format!(
-            "helper-{h},Helper {h},+1202555{:04},{},{},,,,,,,,{},,,,,,,\n",
+            "helper-{h},Helper {h},+1202555{:04},{},{},,,,,,,,{},,{},,,,,\n",
             2000 + h,
             ["", "America/Chicago"][h % 2],
             ["en", "es"][h % 2],
-            ["sms", "voice"][h % 2],
+            ["sms;webhook", "voice"][h % 2],
+            ["family-app", ""][h % 2],
         ));
     }
     let zones = [
@@ -95,7 +97,9 @@ async fn roster_of(admin: &Admin) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn import_export_round_trip_over_a_village_with_every_field_set() {
-    let d1 = common::start("", &[]);
+    let hooks = support::WebhookReceiver::start().await;
+    let config = hooks.channel("family-app");
+    let d1 = common::start(&config, &support::channel_env());
     let dir = tempfile::tempdir().unwrap();
     let away = chrono::Utc::now().date_naive() + chrono::TimeDelta::days(30);
     let source = dir.path().join("village.csv");
@@ -144,6 +148,7 @@ async fn import_export_round_trip_over_a_village_with_every_field_set() {
         "{exported}"
     );
     for needle in [
+        "sms;webhook,,family-app,",
         ",buddy,,",
         ",circle,elm,",
         "voice;sms",
@@ -157,7 +162,7 @@ async fn import_export_round_trip_over_a_village_with_every_field_set() {
         assert!(exported.contains(needle), "{needle}: {exported}");
     }
 
-    let d2 = common::start("", &[]);
+    let d2 = common::start(&config, &support::channel_env());
     let out = porchlight(&["import", &first_arg, "--server", &d2.base], &token_env());
     assert!(out.status.success(), "{}", stderr(&out));
     let out = porchlight(&["export", "-", "--server", &d2.base], &token_env());
