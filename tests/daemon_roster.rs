@@ -278,6 +278,7 @@ async fn patch_changes_only_the_fields_sent_and_names_a_bad_one() {
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["language"], "es");
+    assert_eq!(v["contact"], json!(["voice"]), "{v}");
     assert_eq!(v["name"], "Harold Reed");
     assert_eq!(v["phone"], "+12025550144");
     let (s, v) = admin

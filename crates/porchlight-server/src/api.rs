@@ -282,6 +282,9 @@ pub struct PersonOut {
     pub language: String,
     /// Texted STOP.
     pub opted_out: bool,
+    /// Ways to reach them, in order (empty: SMS if they have a phone, then webhook).
+    #[serde(default)]
+    pub contact: Vec<String>,
 }
 
 fn person_out(p: &Person) -> PersonOut {
@@ -296,6 +299,7 @@ fn person_out(p: &Person) -> PersonOut {
             Language::Es => "es".into(),
         },
         opted_out: p.opted_out,
+        contact: p.contact.iter().map(|w| way_name(*w).to_string()).collect(),
     }
 }
 
