@@ -479,6 +479,23 @@ async fn away_until_takes_dates_the_way_people_type_them() {
         stderr(&run("soon")).contains("12/24"),
         "the accepted forms are listed"
     );
+
+    // The API names the field instead of a raw deserialisation error.
+    let (s, v) = admin
+        .call(
+            Method::POST,
+            "/api/v1/members/mary/away",
+            Some(json!({"until": "12/24"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("until: \"12/24\""),
+        "{v}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

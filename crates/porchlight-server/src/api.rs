@@ -688,8 +688,9 @@ async fn delete_member(
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AwayIn {
-    /// `YYYY-MM-DD`: check-ins resume on this date.
-    pub until: NaiveDate,
+    /// `YYYY-MM-DD`: check-ins resume on this date. (The CLI also reads `12/24`, `Dec 24`,
+    /// `tomorrow`, ... and sends this form.)
+    pub until: String,
 }
 
 fn set_away(app: &App, id: &str, until: Option<NaiveDate>) -> ApiResult<MemberOut> {
@@ -721,7 +722,13 @@ async fn away(
     Path(id): Path<String>,
     ApiJson(a): ApiJson<AwayIn>,
 ) -> ApiResult<axum::Json<MemberOut>> {
-    blocking(move || Ok(axum::Json(set_away(&app, &id, Some(a.until))?))).await
+    let until = a.until.trim().parse::<NaiveDate>().map_err(|_| {
+        ApiError::invalid(format!(
+            "until: {:?} is not a date like 2026-12-24 (YYYY-MM-DD)",
+            a.until
+        ))
+    })?;
+    blocking(move || Ok(axum::Json(set_away(&app, &id, Some(until))?))).await
 }
 
 /// Ends away mode.
