@@ -12,6 +12,7 @@ use porchlight_server::config::{Config, process_env};
 mod bench;
 mod client;
 mod compare;
+mod roster_cli;
 mod scenario;
 mod simulate;
 
@@ -28,14 +29,14 @@ struct Cli {
 
 /// Where the daemon is, for the client commands.
 #[derive(clap::Args)]
-struct Server {
+pub(crate) struct Server {
     /// The daemon's address (the admin token comes from PORCHLIGHT_ADMIN_TOKEN).
     #[arg(
         long,
         env = "PORCHLIGHT_SERVER",
         default_value = "http://127.0.0.1:7878"
     )]
-    server: String,
+    pub(crate) server: String,
 }
 
 /// What to measure.
@@ -144,7 +145,8 @@ enum Command {
     Away {
         /// Member id.
         member: String,
-        /// YYYY-MM-DD: check-ins resume on this date.
+        /// The date check-ins resume: 2026-12-24, 12/24, 12/24/2026, Dec 24, 24 Dec, tomorrow,
+        /// or a weekday (its next occurrence), in the member's time zone.
         #[arg(long)]
         until: String,
         #[command(flatten)]
@@ -206,13 +208,30 @@ enum Command {
 #[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum MemberCmd {
-    /// Add a member (and their person record).
+    /// Add a member (and their person record), or make an existing person a member with
+    /// --person ID.
     Add {
-        /// Full name.
-        name: String,
+        /// Full name (not with --person).
+        #[arg(required_unless_present = "person")]
+        name: Option<String>,
+        /// Make this existing person (a buddy, say) a member; their person record stays as it is.
+        #[arg(long, conflicts_with_all = ["name", "id", "phone", "timezone", "language", "contact", "voice"])]
+        person: Option<String>,
         /// Id (a readable slug; made from the name when absent).
         #[arg(long)]
         id: Option<String>,
+        /// Ways to reach them, in order, comma-separated: sms, voice, webhook.
+        #[arg(long, value_delimiter = ',')]
+        contact: Vec<String>,
+        /// Their phone is a landline: reach them by a call (contact way `voice`).
+        #[arg(long)]
+        voice: bool,
+        /// Add them paused: no prompts and no alerts until unpaused.
+        #[arg(long)]
+        paused: bool,
+        /// No prompts or reminders in this local period, e.g. 21:00-08:00.
+        #[arg(long)]
+        quiet_hours: Option<String>,
         /// Phone, E.164 (+12025550143).
         #[arg(long)]
         phone: Option<String>,
@@ -243,6 +262,8 @@ enum MemberCmd {
         #[command(flatten)]
         server: Server,
     },
+    /// Change a member: only the flags given change (the rest is kept, buddies included).
+    Edit(roster_cli::MemberEdit),
     /// List members.
     List {
         #[command(flatten)]
@@ -292,6 +313,22 @@ enum PersonCmd {
         /// en or es.
         #[arg(long)]
         language: Option<String>,
+        /// Ways to reach them, in order, comma-separated: sms, voice, webhook.
+        #[arg(long, value_delimiter = ',')]
+        contact: Vec<String>,
+        /// Their phone is a landline: reach them by a call (contact way `voice`).
+        #[arg(long)]
+        voice: bool,
+        #[command(flatten)]
+        server: Server,
+    },
+    /// Change a person: only the flags given change.
+    Edit(roster_cli::PersonEdit),
+    /// Remove a person. Refused while they are a member, a coordinator, or anyone's buddy or
+    /// family (the places are listed).
+    Remove {
+        /// Person id.
+        id: String,
         #[command(flatten)]
         server: Server,
     },
@@ -617,7 +654,7 @@ fn print_json(v: &serde_json::Value) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 
-fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     // Ids are slugs, but a check-in id has a slash: keep it one path segment.
     s.replace('%', "%25")
         .replace('/', "%2F")
@@ -633,7 +670,12 @@ async fn client_async(cmd: ClientCmd) -> Result<(), Failure> {
     match cmd {
         ClientCmd::Member(MemberCmd::Add {
             name,
+            person,
             id,
+            contact,
+            voice,
+            paused,
+            quiet_hours,
             phone,
             timezone,
             language,
@@ -646,8 +688,25 @@ async fn client_async(cmd: ClientCmd) -> Result<(), Failure> {
             server,
         }) => {
             let c = client::Client::new(&server.server, token)?;
-            let body = client::member_body(
-                id, name, phone, timezone, language, checkin, window, by, circle, buddies, family,
+            let mut body = client::member_body(
+                id,
+                name.unwrap_or_default(),
+                phone,
+                timezone,
+                language,
+                checkin,
+                window,
+                by,
+                circle,
+                buddies,
+                family,
+            );
+            roster_cli::member_add_extras(
+                &mut body,
+                person,
+                roster_cli::contact_ways(&contact, voice),
+                paused,
+                quiet_hours,
             );
             let v = c.json(Method::POST, "/api/v1/members", Some(body)).await?;
             println!("added member {}", v["id"].as_str().unwrap_or("?"));
@@ -698,6 +757,8 @@ async fn client_async(cmd: ClientCmd) -> Result<(), Failure> {
             webhook,
             timezone,
             language,
+            contact,
+            voice,
             server,
         }) => {
             let c = client::Client::new(&server.server, token)?;
@@ -713,8 +774,23 @@ async fn client_async(cmd: ClientCmd) -> Result<(), Failure> {
                     body[k] = serde_json::Value::String(v);
                 }
             }
+            if let Some(ways) = roster_cli::contact_ways(&contact, voice) {
+                body["contact"] = json!(ways);
+            }
             let v = c.json(Method::POST, "/api/v1/people", Some(body)).await?;
             println!("added person {}", v["id"].as_str().unwrap_or("?"));
+        }
+        ClientCmd::Member(MemberCmd::Edit(e)) => roster_cli::member_edit(e, token).await?,
+        ClientCmd::Person(PersonCmd::Edit(e)) => roster_cli::person_edit(e, token).await?,
+        ClientCmd::Person(PersonCmd::Remove { id, server }) => {
+            let c = client::Client::new(&server.server, token)?;
+            c.json(
+                Method::DELETE,
+                &format!("/api/v1/people/{}", enc(&id)),
+                None,
+            )
+            .await?;
+            println!("removed person {id}");
         }
         ClientCmd::Person(PersonCmd::List { server }) => {
             let c = client::Client::new(&server.server, token)?;
@@ -734,6 +810,7 @@ async fn client_async(cmd: ClientCmd) -> Result<(), Failure> {
             server,
         }) => {
             let c = client::Client::new(&server.server, token)?;
+            let until = roster_cli::resolve_until(&c, &member, &until).await?;
             c.json(
                 Method::POST,
                 &format!("/api/v1/members/{}/away", enc(&member)),
@@ -763,9 +840,7 @@ async fn client_async(cmd: ClientCmd) -> Result<(), Failure> {
                     let v = c
                         .json(Method::GET, &format!("/api/v1/rollcall/{}", enc(&id)), None)
                         .await?;
-                    println!("roll call {id}");
-                    println!("  answered:    {}", list(&v["answered"]));
-                    println!("  UNACCOUNTED: {}", list(&v["unaccounted"]));
+                    print!("{}", roster_cli::rollcall_report(&id, &v));
                 }
                 None => {
                     let body = match window {

@@ -7,10 +7,8 @@ use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use porchlight_core::model::{
-    CheckinBy, Language, Member, Person, Policy, Village, slugify, validate_id,
-};
-use porchlight_core::phone::parse_e164;
+use porchlight_core::model::{Member, Person, Policy, Village, slugify};
+use porchlight_core::roster::{MemberInput, PersonInput};
 use porchlight_server::config::{Invalid, PolicyFile, bad, parse_tz, toml_error};
 use serde::Deserialize;
 
@@ -145,24 +143,17 @@ fn person_from(
     timezone: Option<&str>,
     language: Option<&str>,
 ) -> Result<Person, Invalid> {
-    if name.trim().is_empty() {
-        return Err(bad(format!("{key}.name"), "must not be empty"));
-    }
-    let id = id.map_or_else(|| slugify(name), str::to_string);
-    validate_id(&id).map_err(|r| bad(format!("{key}.id"), r))?;
-    let mut p = Person::new(id, name.trim());
-    if let Some(ph) = phone {
-        p.phone = Some(parse_e164(ph, None).map_err(|r| bad(format!("{key}.phone"), r))?);
-    }
-    if let Some(tz) = timezone {
-        p.timezone = Some(parse_tz(&format!("{key}.timezone"), tz)?);
-    }
-    if let Some(l) = language {
-        p.language = l
-            .parse::<Language>()
-            .map_err(|r| bad(format!("{key}.language"), r))?;
-    }
-    Ok(p)
+    let input = PersonInput {
+        id: id.map(str::to_string),
+        name: name.to_string(),
+        phone: phone.map(str::to_string),
+        webhook: None,
+        timezone: timezone.map(str::to_string),
+        language: language.map(str::to_string),
+        contact: None,
+    };
+    // Scenarios have no webhook channels.
+    Ok(input.validate(key, &|_| false)?)
 }
 
 /// Reads and validates a scenario file. Errors are one line: `FILE: KEY: REASON`.
@@ -217,6 +208,17 @@ fn validate(file: ScenarioFile) -> Result<Scenario, Invalid> {
     };
     let policy = file.policy.apply("policy", &Policy::default())?;
 
+    // Every id the file defines, so a member may name people defined further down.
+    let all_ids: BTreeSet<String> = file
+        .person
+        .iter()
+        .map(|p| p.id.clone().unwrap_or_else(|| slugify(&p.name)))
+        .chain(
+            file.member
+                .iter()
+                .filter_map(|m| m.id.clone().or_else(|| m.name.as_deref().map(slugify))),
+        )
+        .collect();
     let mut people: Vec<Person> = Vec::new();
     let mut ids = BTreeSet::new();
     let mut phones = BTreeSet::new();
@@ -283,51 +285,25 @@ fn validate(file: ScenarioFile) -> Result<Scenario, Invalid> {
             }
             (None, false) => return Err(bad(key, "give an id of a [[person]], or a name")),
         };
-        let mut m = Member::new(id);
-        m.policy = mf.policy.apply(&key, &policy)?;
-        m.by = match (mf.by.as_deref().unwrap_or("self"), &mf.circle) {
-            ("self", None) => CheckinBy::Myself,
-            ("buddy", None) => CheckinBy::Buddy,
-            ("circle", Some(c)) => {
-                validate_id(c).map_err(|r| bad(format!("{key}.circle"), r))?;
-                CheckinBy::Circle(c.clone())
-            }
-            ("circle", None) => {
-                return Err(bad(
-                    format!("{key}.circle"),
-                    "by = \"circle\" needs a circle name",
-                ));
-            }
-            ("self" | "buddy", Some(_)) => {
-                return Err(bad(
-                    format!("{key}.circle"),
-                    "a circle is only used with by = \"circle\"",
-                ));
-            }
-            (other, _) => {
-                return Err(bad(
-                    format!("{key}.by"),
-                    format!("unknown value {other:?} (self, buddy or circle)"),
-                ));
-            }
-        };
-        m.buddies = mf.buddies.clone();
-        m.family = mf.family.clone();
-        if m.by == CheckinBy::Buddy && m.buddies.is_empty() {
-            return Err(bad(
-                format!("{key}.buddies"),
-                "by = \"buddy\" needs at least one buddy",
-            ));
-        }
-        if let Some(d) = &mf.away_until {
-            m.away_until = Some(d.parse::<NaiveDate>().map_err(|_| {
+        let away_until = match &mf.away_until {
+            Some(d) => Some(d.parse::<NaiveDate>().map_err(|_| {
                 bad(
                     format!("{key}.away_until"),
                     format!("{d:?} is not a date like 2026-12-24"),
                 )
-            })?);
-        }
-        m.paused = mf.paused;
+            })?),
+            None => None,
+        };
+        let input = MemberInput {
+            by: mf.by.clone(),
+            circle: mf.circle.clone(),
+            buddies: mf.buddies.clone(),
+            family: mf.family.clone(),
+            away_until,
+            paused: mf.paused,
+            policy: mf.policy.clone(),
+        };
+        let m = input.validate(&key, &id, &policy, &mut |p| all_ids.contains(p))?;
         members.push((key, m));
     }
     let known = |id: &str| people.iter().any(|p| p.id == id);
@@ -337,24 +313,6 @@ fn validate(file: ScenarioFile) -> Result<Scenario, Invalid> {
                 format!("village.coordinators[{i}]"),
                 format!("no person with id {c:?}"),
             ));
-        }
-    }
-    for (key, m) in &members {
-        for (list, ids) in [("buddies", &m.buddies), ("family", &m.family)] {
-            for (j, id) in ids.iter().enumerate() {
-                if !known(id) {
-                    return Err(bad(
-                        format!("{key}.{list}[{j}]"),
-                        format!("no person with id {id:?}"),
-                    ));
-                }
-                if *id == m.id {
-                    return Err(bad(
-                        format!("{key}.{list}[{j}]"),
-                        "a member cannot be their own buddy or family",
-                    ));
-                }
-            }
         }
     }
     let mut replies = Vec::new();

@@ -24,6 +24,18 @@ fn admin_routes() -> Vec<(Method, &'static str, Option<Value>)> {
         (Method::GET, "/api/v1/members", None),
         (Method::GET, "/api/v1/members/mary-lopez", None),
         (Method::PUT, "/api/v1/members/mary-lopez", Some(member)),
+        (
+            Method::PATCH,
+            "/api/v1/members/mary-lopez",
+            Some(json!({"window": "1h"})),
+        ),
+        (Method::GET, "/api/v1/people/harold", None),
+        (
+            Method::PATCH,
+            "/api/v1/people/harold",
+            Some(json!({"language": "es"})),
+        ),
+        (Method::DELETE, "/api/v1/people/harold", None),
         (Method::DELETE, "/api/v1/members/mary-lopez", None),
         (
             Method::POST,
@@ -318,6 +330,7 @@ async fn the_openapi_document_describes_every_admin_route() {
         // The document writes path parameters as `{id}`.
         let templ = path
             .replace("/members/mary-lopez", "/members/{id}")
+            .replace("/people/harold", "/people/{id}")
             .replace("/rollcall/rc-20260101-090000", "/rollcall/{id}")
             .replace("/alerts/mary-lopez", "/alerts/{id}")
             .replace("/messages/1", "/messages/{id}");

@@ -16,6 +16,7 @@
 //! - [`delivery`]: per-message delivery state (attempts, ways, dead letters).
 //! - [`village`]: one atomic step over several members (ticks, replies, roll calls), over a [`village::Book`].
 //! - [`memory`]: an in-memory book for tests.
+//! - [`roster`]: roster input (people, members, policies as typed) and its validation.
 //!
 //! Used by `porchlight-store` (which commits the effects atomically) and the `porchlight` binary.
 
@@ -29,6 +30,7 @@ pub mod memory;
 pub mod model;
 pub mod phone;
 pub mod reply;
+pub mod roster;
 pub mod schedule;
 pub mod summary;
 pub mod template;

@@ -16,16 +16,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use porchlight_core::engine::{CheckinStatus, MemberState, board_state};
-use porchlight_core::model::{
-    CheckinBy, ContactWay, Language, Member, Person, slugify, validate_id,
-};
+use porchlight_core::model::{CheckinBy, Language, Member, Person, slugify};
 use porchlight_store::StoreError;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::app::App;
-use crate::config::PolicyFile;
+
+mod roster_api;
+pub use roster_api::{RollCallMember, RollCallStatus};
+use roster_api::{delete_person, get_person, get_rollcall, patch_member, patch_person};
 
 /// An API error: a status and a machine-readable code with a human message.
 #[derive(Debug)]
@@ -204,78 +205,41 @@ pub struct Created {
     pub id: String,
 }
 
-/// Longest name accepted: it goes into one-segment SMS texts and onto pages.
-pub const MAX_NAME_CHARS: usize = 80;
+pub use porchlight_core::roster::MAX_NAME_CHARS;
+#[cfg(test)]
+use porchlight_core::roster::forbidden_char;
+use porchlight_core::roster::{MemberInput, PersonInput, PolicyInput, RosterError, StepInput};
 
-/// Whether a character must never reach an SMS body or a page: control characters (NUL,
-/// BEL, CR/LF, ...) and the bidirectional overrides that can disguise text (U+202A-U+202E,
-/// U+2066-U+2069).
-fn forbidden_char(c: char) -> bool {
-    c.is_control()
-        || ('\u{202A}'..='\u{202E}').contains(&c)
-        || ('\u{2066}'..='\u{2069}').contains(&c)
+impl From<RosterError> for ApiError {
+    fn from(e: RosterError) -> Self {
+        ApiError::invalid(e.to_string())
+    }
+}
+
+fn person_input(p: &PersonIn) -> PersonInput {
+    PersonInput {
+        id: p.id.clone(),
+        name: p.name.clone(),
+        phone: p.phone.clone(),
+        webhook: p.webhook.clone(),
+        timezone: p.timezone.clone(),
+        language: p.language.clone(),
+        contact: p.contact.clone(),
+    }
+}
+
+fn webhook_ok(app: &App) -> impl Fn(&str) -> bool + '_ {
+    |w| {
+        matches!(
+            app.config.channels.get(w),
+            Some(crate::config::ChannelConfig::Webhook { .. })
+        )
+    }
 }
 
 fn person_from(app: &App, p: &PersonIn, key: &str) -> ApiResult<Person> {
-    if p.name.trim().is_empty() {
-        return Err(ApiError::invalid(format!("{key}name: must not be empty")));
-    }
-    if p.name.trim().chars().count() > MAX_NAME_CHARS {
-        return Err(ApiError::invalid(format!(
-            "{key}name: longer than {MAX_NAME_CHARS} characters"
-        )));
-    }
-    if let Some(c) = p.name.chars().find(|c| forbidden_char(*c)) {
-        return Err(ApiError::invalid(format!(
-            "{key}name: contains the control or direction character U+{:04X}",
-            u32::from(c)
-        )));
-    }
-    let id = p.id.clone().unwrap_or_else(|| slugify(&p.name));
-    validate_id(&id).map_err(|r| ApiError::invalid(format!("{key}id: {r}")))?;
-    let mut person = Person::new(id, p.name.trim());
-    if let Some(ph) = &p.phone {
-        person.phone = Some(
-            porchlight_core::phone::parse_e164(ph, None)
-                .map_err(|r| ApiError::invalid(format!("{key}phone: {r}")))?,
-        );
-    }
-    if let Some(w) = &p.webhook {
-        match app.config.channels.get(w) {
-            Some(crate::config::ChannelConfig::Webhook { .. }) => person.webhook = Some(w.clone()),
-            _ => {
-                return Err(ApiError::invalid(format!(
-                    "{key}webhook: no webhook channel named {w:?} in the config"
-                )));
-            }
-        }
-    }
-    if let Some(tz) = &p.timezone {
-        person.timezone = Some(
-            crate::config::parse_tz(&format!("{key}timezone"), tz)
-                .map_err(|e| ApiError::invalid(e.to_string()))?,
-        );
-    }
-    if let Some(l) = &p.language {
-        person.language = l
-            .parse::<Language>()
-            .map_err(|r| ApiError::invalid(format!("{key}language: {r}")))?;
-    }
-    if let Some(ways) = &p.contact {
-        for w in ways {
-            person.contact.push(match w.as_str() {
-                "sms" => ContactWay::Sms,
-                "voice" => ContactWay::Voice,
-                "webhook" => ContactWay::Webhook,
-                other => {
-                    return Err(ApiError::invalid(format!(
-                        "{key}contact: unknown way {other:?} (sms, voice, webhook)"
-                    )));
-                }
-            });
-        }
-    }
-    Ok(person)
+    let key = key.trim_end_matches(['.', ':', ' ']);
+    Ok(person_input(p).validate(key, &webhook_ok(app))?)
 }
 
 /// Adds a person (a buddy, family member or coordinator).
@@ -318,6 +282,9 @@ pub struct PersonOut {
     pub language: String,
     /// Texted STOP.
     pub opted_out: bool,
+    /// Ways to reach them, in order (empty: SMS if they have a phone, then webhook).
+    #[serde(default)]
+    pub contact: Vec<String>,
 }
 
 fn person_out(p: &Person) -> PersonOut {
@@ -332,6 +299,7 @@ fn person_out(p: &Person) -> PersonOut {
             Language::Es => "es".into(),
         },
         opted_out: p.opted_out,
+        contact: p.contact.iter().map(|w| way_name(*w).to_string()).collect(),
     }
 }
 
@@ -390,86 +358,66 @@ pub struct MemberIn {
     /// Paused by a coordinator.
     #[serde(default)]
     pub paused: bool,
+    /// How long a buddy's "on my way" pauses the escalation, e.g. `"45m"`.
+    pub claim_timeout: Option<String>,
+    /// How long one buddy has before the next is asked, e.g. `"15m"`.
+    pub buddy_wait: Option<String>,
+    /// `YYYY-MM-DD`: away, check-ins resume on this date.
+    pub away_until: Option<NaiveDate>,
 }
 
 fn member_from(app: &App, id: &str, m: &MemberIn) -> ApiResult<Member> {
     member_over(app, id, m, &app.config.policy)
 }
 
-/// A member from API fields, with `base` for every policy setting not given.
+fn member_input(m: &MemberIn) -> ApiResult<MemberInput> {
+    let escalation = match &m.escalation {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => Some(
+            serde_path_to_error::deserialize::<_, Vec<StepInput>>(v.clone()).map_err(|e| {
+                let path = e.path().to_string();
+                if path == "." {
+                    ApiError::invalid(format!("escalation: {}", e.inner()))
+                } else {
+                    ApiError::invalid(format!("escalation{path}: {}", e.inner()))
+                }
+            })?,
+        ),
+    };
+    Ok(MemberInput {
+        by: m.by.clone(),
+        circle: m.circle.clone(),
+        buddies: m.buddies.clone(),
+        family: m.family.clone(),
+        away_until: m.away_until,
+        paused: m.paused,
+        policy: PolicyInput {
+            checkin: m.checkin.clone(),
+            window: m.window.clone(),
+            reminders: m.reminders.clone(),
+            escalation,
+            quiet_hours: m.quiet_hours.clone(),
+            claim_timeout: m.claim_timeout.clone(),
+            buddy_wait: m.buddy_wait.clone(),
+        },
+    })
+}
+
+/// A member from API fields, with `base` for every policy setting not given. Buddies and
+/// family must be people in the store.
 fn member_over(
     app: &App,
     id: &str,
     m: &MemberIn,
     base: &porchlight_core::model::Policy,
 ) -> ApiResult<Member> {
-    let mut policy_file = serde_json::Map::new();
-    for (k, v) in [
-        ("checkin", m.checkin.clone().map(serde_json::Value::from)),
-        ("window", m.window.clone().map(serde_json::Value::from)),
-        (
-            "reminders",
-            m.reminders.clone().map(serde_json::Value::from),
-        ),
-        ("escalation", m.escalation.clone()),
-        (
-            "quiet_hours",
-            m.quiet_hours.clone().map(serde_json::Value::from),
-        ),
-    ] {
-        if let Some(v) = v {
-            policy_file.insert(k.into(), v);
+    let mut known = std::collections::BTreeSet::new();
+    for other in m.buddies.iter().chain(&m.family) {
+        if app.store.person(other)?.is_some() {
+            known.insert(other.clone());
         }
     }
-    let pf: PolicyFile = serde_json::from_value(serde_json::Value::Object(policy_file))
-        .map_err(|e| ApiError::invalid(format!("policy: {e}")))?;
-    let policy = pf
-        .apply("member", base)
-        .map_err(|e| ApiError::invalid(e.to_string()))?;
-    let mut member = Member::new(id);
-    member.policy = policy;
-    member.by = match (m.by.as_deref().unwrap_or("self"), &m.circle) {
-        ("self", None) => CheckinBy::Myself,
-        ("buddy", None) => CheckinBy::Buddy,
-        ("circle", Some(c)) => {
-            validate_id(c).map_err(|r| ApiError::invalid(format!("circle: {r}")))?;
-            CheckinBy::Circle(c.clone())
-        }
-        ("circle", None) => {
-            return Err(ApiError::invalid(
-                "circle: by = \"circle\" needs a circle name",
-            ));
-        }
-        (_, Some(_)) => return Err(ApiError::invalid("circle: only used with by = \"circle\"")),
-        (other, _) => {
-            return Err(ApiError::invalid(format!(
-                "by: unknown value {other:?} (self, buddy, circle)"
-            )));
-        }
-    };
-    for (list, ids) in [("buddies", &m.buddies), ("family", &m.family)] {
-        for id2 in ids {
-            if id2 == id {
-                return Err(ApiError::invalid(format!(
-                    "{list}: a member cannot be their own buddy or family"
-                )));
-            }
-            if app.store.person(id2)?.is_none() {
-                return Err(ApiError::invalid(format!(
-                    "{list}: no person with id {id2:?}; add them first"
-                )));
-            }
-        }
-    }
-    if member.by == CheckinBy::Buddy && m.buddies.is_empty() {
-        return Err(ApiError::invalid(
-            "buddies: by = \"buddy\" needs at least one buddy",
-        ));
-    }
-    member.buddies = m.buddies.clone();
-    member.family = m.family.clone();
-    member.paused = m.paused;
-    Ok(member)
+    Ok(member_input(m)?.validate("", id, base, &mut |p| known.contains(p))?)
 }
 
 fn person_fields(m: &MemberIn) -> Option<PersonIn> {
@@ -574,13 +522,7 @@ pub struct MemberOut {
     pub contact: Vec<String>,
 }
 
-fn way_name(w: ContactWay) -> &'static str {
-    match w {
-        ContactWay::Sms => "sms",
-        ContactWay::Voice => "voice",
-        ContactWay::Webhook => "webhook",
-    }
-}
+use porchlight_core::roster::way_name;
 
 fn member_out(app: &App, st: &MemberState) -> ApiResult<MemberOut> {
     let person = app.store.person(&st.member.id)?;
@@ -675,7 +617,7 @@ async fn put_member(
         m.id = Some(id.clone());
         // Check everything before writing anything: a 400 leaves the member as it was.
         let mut member = member_from(&app, &id, &m)?;
-        member.away_until = old.member.away_until;
+        member.away_until = m.away_until.or(old.member.away_until);
         let person = match person_fields(&m) {
             Some(pf) => {
                 let mut person = person_from(&app, &pf, "")?;
@@ -746,8 +688,9 @@ async fn delete_member(
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AwayIn {
-    /// `YYYY-MM-DD`: check-ins resume on this date.
-    pub until: NaiveDate,
+    /// `YYYY-MM-DD`: check-ins resume on this date. (The CLI also reads `12/24`, `Dec 24`,
+    /// `tomorrow`, ... and sends this form.)
+    pub until: String,
 }
 
 fn set_away(app: &App, id: &str, until: Option<NaiveDate>) -> ApiResult<MemberOut> {
@@ -779,7 +722,13 @@ async fn away(
     Path(id): Path<String>,
     ApiJson(a): ApiJson<AwayIn>,
 ) -> ApiResult<axum::Json<MemberOut>> {
-    blocking(move || Ok(axum::Json(set_away(&app, &id, Some(a.until))?))).await
+    let until = a.until.trim().parse::<NaiveDate>().map_err(|_| {
+        ApiError::invalid(format!(
+            "until: {:?} is not a date like 2026-12-24 (YYYY-MM-DD)",
+            a.until
+        ))
+    })?;
+    blocking(move || Ok(axum::Json(set_away(&app, &id, Some(until))?))).await
 }
 
 /// Ends away mode.
@@ -842,65 +791,6 @@ async fn start_rollcall(
             StatusCode::CREATED,
             axum::Json(RollCallStarted { id, prompted }),
         ))
-    })
-    .await
-}
-
-/// Who answered a roll call.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct RollCallStatus {
-    /// Its id.
-    pub id: String,
-    /// Members who answered.
-    pub answered: Vec<String>,
-    /// Members still unaccounted for.
-    pub unaccounted: Vec<String>,
-}
-
-/// Who answered a roll call, and who is unaccounted for.
-#[utoipa::path(get, path = "/api/v1/rollcall/{id}", params(("id" = String, Path)),
-    responses((status = 200, body = RollCallStatus), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-async fn get_rollcall(
-    State(app): State<Arc<App>>,
-    Path(id): Path<String>,
-) -> ApiResult<axum::Json<RollCallStatus>> {
-    blocking(move || {
-        let suffix = format!("/rollcall/{id}");
-        let mut answered = Vec::new();
-        let mut unaccounted = Vec::new();
-        for st in app.store.members()? {
-            if st.open.iter().any(|c| c.id.ends_with(&suffix)) {
-                unaccounted.push(st.member.id.clone());
-            }
-        }
-        // Closed roll-call check-ins are in the history under the members' local dates, which
-        // lie within a day of the date in the roll call's id.
-        let date = id
-            .strip_prefix("rc-")
-            .and_then(|s| s.get(..8))
-            .and_then(|d| NaiveDate::parse_from_str(d, "%Y%m%d").ok())
-            .ok_or_else(|| ApiError::not_found(format!("roll call {id:?} not found")))?;
-        for d in [date.pred_opt(), Some(date), date.succ_opt()]
-            .into_iter()
-            .flatten()
-        {
-            for c in app.store.checkins_on(d)? {
-                if c.id.ends_with(&suffix)
-                    && c.status != CheckinStatus::Skipped
-                    && !answered.contains(&c.member)
-                {
-                    answered.push(c.member.clone());
-                }
-            }
-        }
-        if answered.is_empty() && unaccounted.is_empty() {
-            return Err(ApiError::not_found(format!("roll call {id:?} not found")));
-        }
-        Ok(axum::Json(RollCallStatus {
-            id,
-            answered,
-            unaccounted,
-        }))
     })
     .await
 }
@@ -1200,7 +1090,7 @@ async fn message(
 // ----- import / export -------------------------------------------------------------------
 
 /// The roster CSV columns, in order.
-pub const CSV_COLUMNS: [&str; 14] = [
+pub const CSV_COLUMNS: [&str; 20] = [
     "id",
     "name",
     "phone",
@@ -1215,6 +1105,12 @@ pub const CSV_COLUMNS: [&str; 14] = [
     "away_until",
     "contact",
     "paused",
+    "webhook",
+    "reminders",
+    "escalation",
+    "quiet_hours",
+    "claim_timeout",
+    "buddy_wait",
 ];
 
 #[derive(Deserialize, Serialize, Default, Clone)]
@@ -1247,6 +1143,18 @@ struct Row {
     contact: String,
     #[serde(default)]
     paused: String,
+    #[serde(default)]
+    webhook: String,
+    #[serde(default)]
+    reminders: String,
+    #[serde(default)]
+    escalation: String,
+    #[serde(default)]
+    quiet_hours: String,
+    #[serde(default)]
+    claim_timeout: String,
+    #[serde(default)]
+    buddy_wait: String,
 }
 
 /// Characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
@@ -1362,16 +1270,16 @@ fn do_import(app: &App, body: &[u8]) -> Result<ImportResult, Result<Vec<RowError
         if errors.iter().any(|e| e.row == i + 1) {
             continue;
         }
-        let pin = PersonIn {
+        let pin = PersonInput {
             id: opt(&r.id),
             name: r.name.clone(),
             phone: opt(&r.phone),
-            webhook: None,
+            webhook: opt(&r.webhook),
             timezone: opt(&r.timezone),
             language: opt(&r.language),
             contact: opt(&r.contact).map(|c| ids(&c)),
         };
-        match person_from(app, &pin, "") {
+        match pin.validate("", &webhook_ok(app)) {
             Ok(p) => {
                 if people.iter().any(|q| q.id == p.id) {
                     errors.push(RowError {
@@ -1396,97 +1304,59 @@ fn do_import(app: &App, body: &[u8]) -> Result<ImportResult, Result<Vec<RowError
             }
             Err(e) => errors.push(RowError {
                 row: i + 1,
-                message: e.message,
+                message: e.to_string(),
             }),
         }
     }
-    let known = |id: &str| -> Result<bool, ApiError> {
-        Ok(people.iter().any(|p| p.id == id) || app.store.person(id)?.is_some())
-    };
+    // Every id the import may refer to: this file's people and the store's.
+    let mut known: std::collections::BTreeSet<String> =
+        people.iter().map(|p| p.id.clone()).collect();
+    for p in app.store.people().map_err(|e| Err(e.into()))? {
+        known.insert(p.id);
+    }
     let mut members: Vec<Member> = Vec::new();
     for (i, r) in rows.iter().enumerate() {
         if errors.iter().any(|e| e.row == i + 1) {
             continue;
         }
-        let is_member = opt(&r.checkin).is_some()
-            || opt(&r.by).is_some()
-            || opt(&r.buddies).is_some()
-            || opt(&r.family).is_some();
+        let is_member = [
+            &r.checkin,
+            &r.by,
+            &r.circle,
+            &r.buddies,
+            &r.family,
+            &r.window,
+            &r.reminders,
+            &r.escalation,
+            &r.quiet_hours,
+            &r.claim_timeout,
+            &r.buddy_wait,
+        ]
+        .iter()
+        .any(|c| opt(c).is_some());
         if !is_member {
             continue;
         }
         let id = opt(&r.id).unwrap_or_else(|| slugify(&r.name));
-        let mut problems = Vec::new();
-        for other in ids(&r.buddies).iter().chain(ids(&r.family).iter()) {
-            match known(other) {
-                Ok(true) => {}
-                Ok(false) => problems.push(format!("no person with id {other:?}")),
-                Err(e) => return Err(Err(e)),
-            }
-        }
-        if !problems.is_empty() {
-            errors.push(RowError {
-                row: i + 1,
-                message: problems.join("; "),
-            });
-            continue;
-        }
-        // Checked against people that may only exist in this import: validate the fields with
-        // a member built here, the references above.
-        let m = MemberIn {
-            id: Some(id.clone()),
-            checkin: opt(&r.checkin),
-            window: opt(&r.window),
-            by: opt(&r.by),
-            circle: opt(&r.circle),
-            ..Default::default()
-        };
-        // Re-importing an export must not lose what the CSV doesn't carry (reminders,
-        // escalation, quiet hours): an existing member's own policy is the base.
         let existing = app.store.member(&id).map_err(|e| Err(e.into()))?;
-        let base = existing
-            .as_ref()
-            .map_or(&app.config.policy, |st| &st.member.policy);
-        match member_over(app, &id, &m, base) {
-            Ok(mut member) => {
-                member.buddies = ids(&r.buddies);
-                member.family = ids(&r.family);
-                member.paused = match r.paused.trim().to_ascii_lowercase().as_str() {
-                    "" => existing.as_ref().is_some_and(|st| st.member.paused),
-                    "true" | "yes" | "1" => true,
-                    "false" | "no" | "0" => false,
-                    other => {
-                        errors.push(RowError {
-                            row: i + 1,
-                            message: format!("paused: {other:?} is not true or false"),
-                        });
-                        continue;
-                    }
-                };
-                if member.by == CheckinBy::Buddy && member.buddies.is_empty() {
-                    errors.push(RowError {
+        match csv_member(r, existing.as_ref().map(|st| &st.member)) {
+            Ok(input) => {
+                // Re-importing an export must not lose what the CSV leaves empty: an existing
+                // member's own policy is the base; a new member's is the village's.
+                let base = existing
+                    .as_ref()
+                    .map_or(&app.config.policy, |st| &st.member.policy);
+                match input.validate("", &id, base, &mut |p| known.contains(p)) {
+                    Ok(member) => members.push(member),
+                    Err(e) => errors.push(RowError {
                         row: i + 1,
-                        message: "buddies: by = buddy needs at least one buddy".into(),
-                    });
-                    continue;
+                        message: e.to_string(),
+                    }),
                 }
-                if let Some(a) = opt(&r.away_until) {
-                    match a.parse::<NaiveDate>() {
-                        Ok(d) => member.away_until = Some(d),
-                        Err(_) => {
-                            errors.push(RowError {
-                                row: i + 1,
-                                message: format!("away_until: {a:?} is not YYYY-MM-DD"),
-                            });
-                            continue;
-                        }
-                    }
-                }
-                members.push(member);
             }
-            Err(e) => errors.push(RowError {
+            Err(message) => errors.push(RowError {
                 row: i + 1,
-                message: e.message,
+                message,
             }),
         }
     }
@@ -1514,6 +1384,59 @@ fn do_import(app: &App, body: &[u8]) -> Result<ImportResult, Result<Vec<RowError
     app.scheduler.notify_one();
     Ok(ImportResult {
         imported: members.len(),
+    })
+}
+
+/// A CSV row's member columns, mapped into the roster's input. An empty `paused` keeps an
+/// existing member's value; an empty policy cell keeps their (or the village's) setting.
+fn csv_member(r: &Row, existing: Option<&Member>) -> Result<MemberInput, String> {
+    let paused = porchlight_core::roster::parse_flag("paused", &r.paused)
+        .map_err(|e| e.to_string())?
+        .unwrap_or_else(|| existing.is_some_and(|m| m.paused));
+    let away_until = match opt(&r.away_until) {
+        None => None,
+        Some(a) => Some(
+            a.parse::<NaiveDate>()
+                .map_err(|_| format!("away_until: {a:?} is not a date like 2026-12-24"))?,
+        ),
+    };
+    let escalation = match opt(&r.escalation) {
+        None => None,
+        Some(cell) => Some(
+            cell.split(';')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|step| {
+                    step.split_once(char::is_whitespace)
+                        .map(|(notify, after)| StepInput {
+                            after: after.trim().to_string(),
+                            notify: notify.to_string(),
+                        })
+                        .ok_or_else(|| {
+                            format!(
+                                "escalation: {step:?} is not a level; write levels like \"buddies 0s; family 30m; coordinators 1h\""
+                            )
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+    };
+    Ok(MemberInput {
+        by: opt(&r.by),
+        circle: opt(&r.circle),
+        buddies: ids(&r.buddies),
+        family: ids(&r.family),
+        away_until,
+        paused,
+        policy: PolicyInput {
+            checkin: opt(&r.checkin),
+            window: opt(&r.window),
+            reminders: opt(&r.reminders).map(|c| ids(&c)),
+            escalation,
+            quiet_hours: opt(&r.quiet_hours),
+            claim_timeout: opt(&r.claim_timeout),
+            buddy_wait: opt(&r.buddy_wait),
+        },
     })
 }
 
@@ -1585,6 +1508,45 @@ async fn export(State(app): State<Arc<App>>) -> ApiResult<Response> {
                 } else {
                     String::new()
                 },
+                webhook: p.webhook.clone().unwrap_or_default(),
+                reminders: m
+                    .map(|m| {
+                        m.member
+                            .policy
+                            .reminders
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(";")
+                    })
+                    .unwrap_or_default(),
+                escalation: m
+                    .map(|m| {
+                        m.member
+                            .policy
+                            .escalation
+                            .iter()
+                            .map(|s| {
+                                format!(
+                                    "{} {}",
+                                    porchlight_core::roster::audience_name(s.notify),
+                                    s.after
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join(";")
+                    })
+                    .unwrap_or_default(),
+                quiet_hours: m
+                    .and_then(|m| m.member.policy.quiet_hours)
+                    .map(|q| q.to_string())
+                    .unwrap_or_default(),
+                claim_timeout: m
+                    .map(|m| m.member.policy.claim_timeout.to_string())
+                    .unwrap_or_default(),
+                buddy_wait: m
+                    .map(|m| m.member.policy.buddy_wait.to_string())
+                    .unwrap_or_default(),
             };
             w.serialize(row).map_err(write_err)?;
         }
@@ -1616,7 +1578,8 @@ impl utoipa::Modify for BearerAuth {
 #[openapi(
     info(title = "Porchlight admin API", description = "Roster, status, roll calls and alerts of a Porchlight daemon."),
     paths(add_person, list_people, add_member, list_members, get_member, put_member, delete_member, away, back,
-          start_rollcall, get_rollcall, resolve_alert, status, checkins, events, message, import, export,
+          roster_api::get_person, roster_api::patch_person, roster_api::delete_person, roster_api::patch_member,
+          start_rollcall, roster_api::get_rollcall, resolve_alert, status, checkins, events, message, import, export,
           crate::summary::get_summary),
     modifiers(&BearerAuth)
 )]
@@ -1669,10 +1632,17 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/people", post(add_person).get(list_people))
+        .route(
+            "/api/v1/people/{id}",
+            get(get_person).patch(patch_person).delete(delete_person),
+        )
         .route("/api/v1/members", post(add_member).get(list_members))
         .route(
             "/api/v1/members/{id}",
-            get(get_member).put(put_member).delete(delete_member),
+            get(get_member)
+                .put(put_member)
+                .patch(patch_member)
+                .delete(delete_member),
         )
         .route("/api/v1/members/{id}/away", post(away).delete(back))
         .route("/api/v1/rollcall", post(start_rollcall))

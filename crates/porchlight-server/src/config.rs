@@ -10,8 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono_tz::Tz;
-use porchlight_core::model::{Audience, EscalationStep, Policy, QuietHours, Span, Village};
-use porchlight_core::schedule::Schedule;
+use porchlight_core::model::{Policy, Span, Village};
 use serde::Deserialize;
 
 /// A validation failure: which key, and why.
@@ -51,88 +50,13 @@ fn span(key: &str, s: &str) -> Result<Span, Invalid> {
     s.parse::<Span>().map_err(|r| bad(key, r))
 }
 
-/// `[policy]`, and each member's overrides of it.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PolicyFile {
-    checkin: Option<String>,
-    window: Option<String>,
-    reminders: Option<Vec<String>>,
-    escalation: Option<Vec<StepFile>>,
-    quiet_hours: Option<String>,
-    claim_timeout: Option<String>,
-    buddy_wait: Option<String>,
-}
+/// `[policy]`, and each member's overrides of it: the roster's one policy input
+/// (`porchlight_core::roster`), so config, scenarios, the API and the CSV share its rules.
+pub use porchlight_core::roster::PolicyInput as PolicyFile;
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StepFile {
-    after: String,
-    notify: String,
-}
-
-impl PolicyFile {
-    /// Applies these settings over `base`; `key` prefixes error keys.
-    pub fn apply(&self, key: &str, base: &Policy) -> Result<Policy, Invalid> {
-        let mut p = base.clone();
-        if let Some(c) = &self.checkin {
-            p.checkin =
-                Schedule::parse(c).map_err(|e| bad(format!("{key}.checkin"), e.to_string()))?;
-        }
-        if let Some(w) = &self.window {
-            p.window = span(&format!("{key}.window"), w)?;
-            if p.window.delta() <= chrono::TimeDelta::zero() {
-                return Err(bad(
-                    format!("{key}.window"),
-                    "the window must be longer than 0s",
-                ));
-            }
-        }
-        if let Some(r) = &self.reminders {
-            p.reminders = r
-                .iter()
-                .enumerate()
-                .map(|(i, s)| span(&format!("{key}.reminders[{i}]"), s))
-                .collect::<Result<_, _>>()?;
-        }
-        if let Some(steps) = &self.escalation {
-            if steps.is_empty() {
-                return Err(bad(
-                    format!("{key}.escalation"),
-                    "at least one level is needed: a missed check-in must reach someone",
-                ));
-            }
-            let mut out: Vec<EscalationStep> = Vec::new();
-            for (i, s) in steps.iter().enumerate() {
-                let k = format!("{key}.escalation[{i}]");
-                let notify: Audience = s
-                    .notify
-                    .parse()
-                    .map_err(|r: String| bad(format!("{k}.notify"), r))?;
-                let after = span(&format!("{k}.after"), &s.after)?;
-                if out.last().is_some_and(|prev| after < prev.after) {
-                    return Err(bad(
-                        format!("{k}.after"),
-                        "levels must be in order of their offsets",
-                    ));
-                }
-                out.push(EscalationStep { after, notify });
-            }
-            p.escalation = out;
-        }
-        if let Some(q) = &self.quiet_hours {
-            p.quiet_hours = Some(
-                q.parse::<QuietHours>()
-                    .map_err(|r| bad(format!("{key}.quiet_hours"), r))?,
-            );
-        }
-        if let Some(c) = &self.claim_timeout {
-            p.claim_timeout = span(&format!("{key}.claim_timeout"), c)?;
-        }
-        if let Some(b) = &self.buddy_wait {
-            p.buddy_wait = span(&format!("{key}.buddy_wait"), b)?;
-        }
-        Ok(p)
+impl From<porchlight_core::roster::RosterError> for Invalid {
+    fn from(e: porchlight_core::roster::RosterError) -> Self {
+        bad(e.key, e.message)
     }
 }
 

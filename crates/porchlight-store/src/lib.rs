@@ -712,6 +712,47 @@ impl Store {
         self.inner()?.scan(PEOPLE, usize::MAX)
     }
 
+    /// Removes a person who is not a member, not a coordinator and nobody's buddy or family.
+    /// Otherwise refused with [`StoreError::Conflict`] listing every place they are still
+    /// named, checked in the same write so no member can start naming them in between.
+    /// `Ok(false)` when there is no such person.
+    pub fn remove_person(&self, id: &str) -> Result<bool> {
+        let id = id.to_string();
+        self.write(move |inner| {
+            let tx = Tx::new(inner);
+            let Some(person) = tx.get::<Person>(PEOPLE, id.as_bytes())? else {
+                return Ok(false);
+            };
+            let mut uses = Vec::new();
+            if inner.village.coordinators.contains(&id) {
+                uses.push("a coordinator in the config".to_string());
+            }
+            for st in inner.scan::<MemberState>(MEMBERS, usize::MAX)? {
+                if st.member.id == id {
+                    uses.push("a member (remove the member first)".to_string());
+                }
+                if st.member.buddies.contains(&id) {
+                    uses.push(format!("buddy of {}", st.member.id));
+                }
+                if st.member.family.contains(&id) {
+                    uses.push(format!("family of {}", st.member.id));
+                }
+            }
+            if !uses.is_empty() {
+                return Err(StoreError::Conflict(format!(
+                    "{id} is still {}; change those first",
+                    uses.join(", ")
+                )));
+            }
+            if let Some(phone) = &person.phone {
+                tx.del(keys::key(PHONES, phone.as_bytes()));
+            }
+            tx.del(keys::key(PEOPLE, id.as_bytes()));
+            tx.apply()?;
+            Ok(true)
+        })
+    }
+
     /// Adds a member, or updates their settings keeping their open check-ins. The person must
     /// exist. Their first check-in is the first occurrence after `now`.
     pub fn put_member(&self, member: Member, now: DateTime<Utc>) -> Result<MemberState> {

@@ -1,0 +1,630 @@
+//! Roster input: the one place where what a coordinator typed becomes a [`Person`], a
+//! [`Member`] or a [`Policy`].
+//!
+//! The admin API (JSON), the CSV import and the scenario loader (TOML) each map their own
+//! fields into [`PersonInput`], [`MemberInput`] and [`PolicyInput`] and call `validate` /
+//! `apply`; the rules (`by`, circles, "by buddy needs a buddy", "not one's own buddy",
+//! policy overrides, names, phones, languages, contact ways) live only here. Every error is a
+//! [`RosterError`] naming the key it came from, prefixed by the caller's key (`member[2]`,
+//! a CSV row's column, or nothing for a JSON body).
+//!
+//! Things only the caller can know are passed in as questions: whether a person id exists
+//! (`known`), whether a webhook channel is configured (`webhook_ok`).
+
+use std::fmt;
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{
+    Audience, CheckinBy, ContactWay, EscalationStep, Language, Member, Person, Policy, QuietHours,
+    Span, slugify, validate_id,
+};
+use crate::schedule::Schedule;
+
+/// A roster value that cannot be accepted: which key, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RosterError {
+    /// Dotted key path, e.g. `member[2].buddies[0]`, `checkin`, `policy.window`.
+    pub key: String,
+    /// What is wrong, for people.
+    pub message: String,
+}
+
+impl fmt::Display for RosterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+impl std::error::Error for RosterError {}
+
+/// `key.field`, or just `field` when there is no prefix.
+pub fn key_of(prefix: &str, field: &str) -> String {
+    if prefix.is_empty() {
+        field.to_string()
+    } else {
+        format!("{prefix}.{field}")
+    }
+}
+
+fn err(prefix: &str, field: &str, message: impl Into<String>) -> RosterError {
+    RosterError {
+        key: key_of(prefix, field),
+        message: message.into(),
+    }
+}
+
+/// Longest name accepted: it goes into one-segment SMS texts and onto pages.
+pub const MAX_NAME_CHARS: usize = 80;
+
+/// Whether a character must never reach an SMS body or a page: control characters (NUL,
+/// BEL, CR/LF, ...) and the bidirectional overrides that can disguise text (U+202A-U+202E,
+/// U+2066-U+2069).
+pub fn forbidden_char(c: char) -> bool {
+    c.is_control()
+        || ('\u{202A}'..='\u{202E}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
+/// The name of a contact way, as written in every input format.
+pub fn way_name(w: ContactWay) -> &'static str {
+    match w {
+        ContactWay::Sms => "sms",
+        ContactWay::Voice => "voice",
+        ContactWay::Webhook => "webhook",
+    }
+}
+
+/// The code of a language, as written in every input format.
+pub fn language_code(l: Language) -> &'static str {
+    match l {
+        Language::En => "en",
+        Language::Es => "es",
+    }
+}
+
+/// One escalation level as typed: `{after = "30m", notify = "family"}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepInput {
+    /// Offset from the miss, e.g. `"30m"`.
+    pub after: String,
+    /// `buddies`, `family` or `coordinators`.
+    pub notify: String,
+}
+
+/// A policy as typed: every field optional, applied over a base (the village's policy, or
+/// the built-in default for the village itself). Used for `[policy]` in config, scenario and
+/// compare files, a member's overrides in the admin API, the CSV and scenarios.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyInput {
+    /// `"HH:MM"` or a cron expression with seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkin: Option<String>,
+    /// Time to answer, e.g. `"2h"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
+    /// Re-sent prompts, from the first prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminders: Option<Vec<String>>,
+    /// Escalation levels, in order of their offsets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<Vec<StepInput>>,
+    /// `"21:00-08:00"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quiet_hours: Option<String>,
+    /// How long a buddy's "on my way" pauses the escalation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_timeout: Option<String>,
+    /// How long one buddy has before the next is asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buddy_wait: Option<String>,
+}
+
+fn span(prefix: &str, field: &str, s: &str) -> Result<Span, RosterError> {
+    s.parse::<Span>().map_err(|r| err(prefix, field, r))
+}
+
+impl PolicyInput {
+    /// Applies these settings over `base`; `key` prefixes error keys.
+    pub fn apply(&self, key: &str, base: &Policy) -> Result<Policy, RosterError> {
+        let mut p = base.clone();
+        if let Some(c) = &self.checkin {
+            p.checkin = Schedule::parse(c).map_err(|e| err(key, "checkin", e.to_string()))?;
+        }
+        if let Some(w) = &self.window {
+            p.window = span(key, "window", w)?;
+            if p.window.delta() <= chrono::TimeDelta::zero() {
+                return Err(err(key, "window", "the window must be longer than 0s"));
+            }
+        }
+        if let Some(r) = &self.reminders {
+            p.reminders = r
+                .iter()
+                .enumerate()
+                .map(|(i, s)| span(key, &format!("reminders[{i}]"), s))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(steps) = &self.escalation {
+            if steps.is_empty() {
+                return Err(err(
+                    key,
+                    "escalation",
+                    "at least one level is needed: a missed check-in must reach someone",
+                ));
+            }
+            let mut out: Vec<EscalationStep> = Vec::new();
+            for (i, s) in steps.iter().enumerate() {
+                let k = key_of(key, &format!("escalation[{i}]"));
+                let notify: Audience = s.notify.parse().map_err(|r| err(&k, "notify", r))?;
+                let after = span(&k, "after", &s.after)?;
+                if out.last().is_some_and(|prev| after < prev.after) {
+                    return Err(err(&k, "after", "levels must be in order of their offsets"));
+                }
+                out.push(EscalationStep { after, notify });
+            }
+            p.escalation = out;
+        }
+        if let Some(q) = &self.quiet_hours {
+            p.quiet_hours = Some(
+                q.parse::<QuietHours>()
+                    .map_err(|r| err(key, "quiet_hours", r))?,
+            );
+        }
+        if let Some(c) = &self.claim_timeout {
+            p.claim_timeout = span(key, "claim_timeout", c)?;
+        }
+        if let Some(b) = &self.buddy_wait {
+            p.buddy_wait = span(key, "buddy_wait", b)?;
+        }
+        Ok(p)
+    }
+
+    /// Every setting of `p` written out, so applying it over any base gives `p` back.
+    pub fn from_policy(p: &Policy) -> PolicyInput {
+        PolicyInput {
+            checkin: Some(p.checkin.to_string()),
+            window: Some(p.window.to_string()),
+            reminders: Some(p.reminders.iter().map(ToString::to_string).collect()),
+            escalation: Some(
+                p.escalation
+                    .iter()
+                    .map(|s| StepInput {
+                        after: s.after.to_string(),
+                        notify: audience_name(s.notify).to_string(),
+                    })
+                    .collect(),
+            ),
+            quiet_hours: p.quiet_hours.map(|q| q.to_string()),
+            claim_timeout: Some(p.claim_timeout.to_string()),
+            buddy_wait: Some(p.buddy_wait.to_string()),
+        }
+    }
+}
+
+/// The name of an audience, as written in every input format.
+pub fn audience_name(a: Audience) -> &'static str {
+    match a {
+        Audience::Buddies => "buddies",
+        Audience::Family => "family",
+        Audience::Coordinators => "coordinators",
+    }
+}
+
+/// A person as typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PersonInput {
+    /// Readable slug; made from the name when absent.
+    pub id: Option<String>,
+    /// Display name.
+    pub name: String,
+    /// Phone number, E.164 or national with a `+` country code.
+    pub phone: Option<String>,
+    /// Name of a configured webhook channel.
+    pub webhook: Option<String>,
+    /// IANA time zone.
+    pub timezone: Option<String>,
+    /// `en` or `es`.
+    pub language: Option<String>,
+    /// Ways to reach them, in order: `sms`, `voice`, `webhook`.
+    pub contact: Option<Vec<String>>,
+}
+
+impl PersonInput {
+    /// Checks every field and builds the person. `webhook_ok` says whether a webhook channel
+    /// of that name is configured; `key` prefixes error keys.
+    pub fn validate(
+        &self,
+        key: &str,
+        webhook_ok: &dyn Fn(&str) -> bool,
+    ) -> Result<Person, RosterError> {
+        let name = self.name.trim();
+        if name.is_empty() {
+            return Err(err(key, "name", "must not be empty"));
+        }
+        if name.chars().count() > MAX_NAME_CHARS {
+            return Err(err(
+                key,
+                "name",
+                format!("longer than {MAX_NAME_CHARS} characters"),
+            ));
+        }
+        if let Some(c) = name.chars().find(|c| forbidden_char(*c)) {
+            return Err(err(
+                key,
+                "name",
+                format!(
+                    "contains the control or direction character U+{:04X}",
+                    u32::from(c)
+                ),
+            ));
+        }
+        let id = self.id.clone().unwrap_or_else(|| slugify(name));
+        validate_id(&id).map_err(|r| err(key, "id", r))?;
+        let mut person = Person::new(id, name);
+        if let Some(ph) = &self.phone {
+            person.phone =
+                Some(crate::phone::parse_e164(ph, None).map_err(|r| err(key, "phone", r))?);
+        }
+        if let Some(w) = &self.webhook {
+            if !webhook_ok(w) {
+                return Err(err(
+                    key,
+                    "webhook",
+                    format!("no webhook channel named {w:?} in the config"),
+                ));
+            }
+            person.webhook = Some(w.clone());
+        }
+        if let Some(tz) = &self.timezone {
+            person.timezone = Some(tz.trim().parse::<Tz>().map_err(|_| {
+                err(
+                    key,
+                    "timezone",
+                    format!(
+                        "unknown time zone {tz:?} (use an IANA name like \"America/New_York\")"
+                    ),
+                )
+            })?);
+        }
+        if let Some(l) = &self.language {
+            person.language = l.parse::<Language>().map_err(|r| err(key, "language", r))?;
+        }
+        if let Some(ways) = &self.contact {
+            for w in ways {
+                let way = match w.trim().to_ascii_lowercase().as_str() {
+                    "sms" => ContactWay::Sms,
+                    "voice" | "landline" => ContactWay::Voice,
+                    "webhook" => ContactWay::Webhook,
+                    other => {
+                        return Err(err(
+                            key,
+                            "contact",
+                            format!("unknown way {other:?} (sms, voice, webhook)"),
+                        ));
+                    }
+                };
+                if person.contact.contains(&way) {
+                    return Err(err(
+                        key,
+                        "contact",
+                        format!("{:?} is listed twice", way_name(way)),
+                    ));
+                }
+                person.contact.push(way);
+            }
+        }
+        Ok(person)
+    }
+
+    /// The input that gives `p` back (its opt-out aside, which is never typed).
+    pub fn from_person(p: &Person) -> PersonInput {
+        PersonInput {
+            id: Some(p.id.clone()),
+            name: p.name.clone(),
+            phone: p.phone.clone(),
+            webhook: p.webhook.clone(),
+            timezone: p.timezone.map(|t| t.name().to_string()),
+            language: Some(language_code(p.language).to_string()),
+            contact: Some(p.contact.iter().map(|w| way_name(*w).to_string()).collect()),
+        }
+    }
+}
+
+/// A member's settings as typed (their person is a [`PersonInput`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberInput {
+    /// `self` (default), `buddy` or `circle`.
+    pub by: Option<String>,
+    /// Circle name, with `by = circle`.
+    pub circle: Option<String>,
+    /// Buddy person ids, in order.
+    pub buddies: Vec<String>,
+    /// Family person ids.
+    pub family: Vec<String>,
+    /// Date check-ins resume.
+    pub away_until: Option<NaiveDate>,
+    /// Paused by a coordinator.
+    pub paused: bool,
+    /// The member's own policy settings, over the base policy.
+    pub policy: PolicyInput,
+}
+
+impl MemberInput {
+    /// Checks every field and builds member `id`. `base` is the policy the member's own
+    /// settings apply over; `known` says whether a person id exists (in the store, or
+    /// earlier in the same file); `key` prefixes error keys.
+    pub fn validate(
+        &self,
+        key: &str,
+        id: &str,
+        base: &Policy,
+        known: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<Member, RosterError> {
+        let mut m = Member::new(id);
+        m.policy = self.policy.apply(key, base)?;
+        let by = self
+            .by
+            .as_deref()
+            .map(|b| b.trim().to_ascii_lowercase())
+            .unwrap_or_else(|| "self".into());
+        let circle = self
+            .circle
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty());
+        m.by = match (by.as_str(), circle) {
+            ("self" | "", None) => CheckinBy::Myself,
+            ("buddy", None) => CheckinBy::Buddy,
+            ("circle", Some(c)) => {
+                validate_id(c).map_err(|r| err(key, "circle", r))?;
+                CheckinBy::Circle(c.to_string())
+            }
+            ("circle", None) => {
+                return Err(err(key, "circle", "by = \"circle\" needs a circle name"));
+            }
+            ("self" | "" | "buddy", Some(_)) => {
+                return Err(err(
+                    key,
+                    "circle",
+                    "a circle is only used with by = \"circle\"",
+                ));
+            }
+            (other, _) => {
+                return Err(err(
+                    key,
+                    "by",
+                    format!("unknown value {other:?} (self, buddy or circle)"),
+                ));
+            }
+        };
+        for (list, ids) in [("buddies", &self.buddies), ("family", &self.family)] {
+            for (j, other) in ids.iter().enumerate() {
+                let k = format!("{list}[{j}]");
+                if other == id {
+                    return Err(err(key, &k, "a member cannot be their own buddy or family"));
+                }
+                if ids[..j].contains(other) {
+                    return Err(err(key, &k, format!("{other:?} is listed twice")));
+                }
+                if !known(other) {
+                    return Err(err(
+                        key,
+                        &k,
+                        format!("no person with id {other:?}; add them first"),
+                    ));
+                }
+            }
+        }
+        if m.by == CheckinBy::Buddy && self.buddies.is_empty() {
+            return Err(err(
+                key,
+                "buddies",
+                "by = \"buddy\" needs at least one buddy",
+            ));
+        }
+        m.buddies = self.buddies.clone();
+        m.family = self.family.clone();
+        m.away_until = self.away_until;
+        m.paused = self.paused;
+        Ok(m)
+    }
+
+    /// The input that gives `m` back over any base policy.
+    pub fn from_member(m: &Member) -> MemberInput {
+        let (by, circle) = match &m.by {
+            CheckinBy::Myself => ("self", None),
+            CheckinBy::Buddy => ("buddy", None),
+            CheckinBy::Circle(c) => ("circle", Some(c.clone())),
+        };
+        MemberInput {
+            by: Some(by.to_string()),
+            circle,
+            buddies: m.buddies.clone(),
+            family: m.family.clone(),
+            away_until: m.away_until,
+            paused: m.paused,
+            policy: PolicyInput::from_policy(&m.policy),
+        }
+    }
+}
+
+/// Parses a yes/no cell: `true`/`yes`/`1`, `false`/`no`/`0`; empty is `None`.
+pub fn parse_flag(key: &str, s: &str) -> Result<Option<bool>, RosterError> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "" => Ok(None),
+        "true" | "yes" | "y" | "1" => Ok(Some(true)),
+        "false" | "no" | "n" | "0" => Ok(Some(false)),
+        other => Err(RosterError {
+            key: key.to_string(),
+            message: format!("{other:?} is not true or false"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nobody(_: &str) -> bool {
+        false
+    }
+
+    #[test]
+    fn by_buddy_with_a_buddy_is_accepted_and_without_one_refused_naming_the_key() {
+        let mut known = |id: &str| id == "harold";
+        let m = MemberInput {
+            by: Some("buddy".into()),
+            buddies: vec!["harold".into()],
+            ..Default::default()
+        };
+        let member = m
+            .validate("", "mary", &Policy::default(), &mut known)
+            .unwrap();
+        assert_eq!(member.by, CheckinBy::Buddy);
+        assert_eq!(member.buddies, vec!["harold".to_string()]);
+        let lonely = MemberInput {
+            by: Some("buddy".into()),
+            ..Default::default()
+        };
+        let e = lonely
+            .validate("member[3]", "mary", &Policy::default(), &mut known)
+            .unwrap_err();
+        assert_eq!(e.key, "member[3].buddies");
+    }
+
+    #[test]
+    fn own_buddy_unknown_people_and_circles_name_their_key() {
+        let mut known = |id: &str| id == "harold";
+        let cases = [
+            (
+                MemberInput {
+                    buddies: vec!["harold".into(), "mary".into()],
+                    ..Default::default()
+                },
+                "buddies[1]",
+            ),
+            (
+                MemberInput {
+                    family: vec!["ghost".into()],
+                    ..Default::default()
+                },
+                "family[0]",
+            ),
+            (
+                MemberInput {
+                    by: Some("circle".into()),
+                    ..Default::default()
+                },
+                "circle",
+            ),
+            (
+                MemberInput {
+                    circle: Some("elm".into()),
+                    ..Default::default()
+                },
+                "circle",
+            ),
+            (
+                MemberInput {
+                    by: Some("robot".into()),
+                    ..Default::default()
+                },
+                "by",
+            ),
+            (
+                MemberInput {
+                    policy: PolicyInput {
+                        escalation: Some(vec![StepInput {
+                            after: "5m".into(),
+                            notify: "police".into(),
+                        }]),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+                "escalation[0].notify",
+            ),
+        ];
+        for (input, key) in cases {
+            let e = input
+                .validate("", "mary", &Policy::default(), &mut known)
+                .unwrap_err();
+            assert_eq!(e.key, key, "{e}");
+        }
+    }
+
+    #[test]
+    fn a_member_written_out_validates_back_to_itself() {
+        let mut m = Member::new("mary");
+        m.by = CheckinBy::Circle("elm".into());
+        m.buddies = vec!["harold".into()];
+        m.family = vec!["ana".into()];
+        m.paused = true;
+        m.away_until = NaiveDate::from_ymd_opt(2026, 12, 24);
+        m.policy.quiet_hours = Some("21:00-08:00".parse().unwrap());
+        m.policy.reminders = vec![Span::minutes(20)];
+        m.policy.claim_timeout = Span::minutes(50);
+        let input = MemberInput::from_member(&m);
+        let mut known = |_: &str| true;
+        // Over a base that differs everywhere, the written-out member still comes back.
+        let other = Policy {
+            quiet_hours: None,
+            window: Span::minutes(5),
+            ..Policy::default()
+        };
+        assert_eq!(input.validate("", "mary", &other, &mut known).unwrap(), m);
+    }
+
+    #[test]
+    fn people_are_checked_field_by_field() {
+        let ok = PersonInput {
+            name: "Mary López".into(),
+            phone: Some("+1 202 555 0143".into()),
+            language: Some("es".into()),
+            contact: Some(vec!["voice".into(), "sms".into()]),
+            timezone: Some("America/Chicago".into()),
+            ..Default::default()
+        };
+        let p = ok.validate("", &nobody).unwrap();
+        assert_eq!(p.id, "mary-lopez");
+        assert_eq!(p.phone.as_deref(), Some("+12025550143"));
+        assert_eq!(p.contact, vec![ContactWay::Voice, ContactWay::Sms]);
+        assert_eq!(PersonInput::from_person(&p).validate("", &nobody), Ok(p));
+        for (bad, key) in [
+            (
+                PersonInput {
+                    phone: Some("call me".into()),
+                    ..ok.clone()
+                },
+                "row.phone",
+            ),
+            (
+                PersonInput {
+                    webhook: Some("family-app".into()),
+                    ..ok.clone()
+                },
+                "row.webhook",
+            ),
+            (
+                PersonInput {
+                    contact: Some(vec!["pigeon".into()]),
+                    ..ok.clone()
+                },
+                "row.contact",
+            ),
+            (
+                PersonInput {
+                    name: " ".into(),
+                    ..ok.clone()
+                },
+                "row.name",
+            ),
+        ] {
+            assert_eq!(bad.validate("row", &nobody).unwrap_err().key, key);
+        }
+    }
+}
