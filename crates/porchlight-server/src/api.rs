@@ -33,7 +33,7 @@ use roster_api::{delete_person, get_person, get_rollcall, patch_member, patch_pe
 pub struct ApiError {
     status: StatusCode,
     code: &'static str,
-    message: String,
+    pub(crate) message: String,
 }
 
 /// The error body.
@@ -237,7 +237,7 @@ fn webhook_ok(app: &App) -> impl Fn(&str) -> bool + '_ {
     }
 }
 
-fn person_from(app: &App, p: &PersonIn, key: &str) -> ApiResult<Person> {
+pub(crate) fn person_from(app: &App, p: &PersonIn, key: &str) -> ApiResult<Person> {
     let key = key.trim_end_matches(['.', ':', ' ']);
     Ok(person_input(p).validate(key, &webhook_ok(app))?)
 }
@@ -366,7 +366,7 @@ pub struct MemberIn {
     pub away_until: Option<NaiveDate>,
 }
 
-fn member_from(app: &App, id: &str, m: &MemberIn) -> ApiResult<Member> {
+pub(crate) fn member_from(app: &App, id: &str, m: &MemberIn) -> ApiResult<Member> {
     member_over(app, id, m, &app.config.policy)
 }
 
@@ -693,7 +693,7 @@ pub struct AwayIn {
     pub until: String,
 }
 
-fn set_away(app: &App, id: &str, until: Option<NaiveDate>) -> ApiResult<MemberOut> {
+pub(crate) fn set_away(app: &App, id: &str, until: Option<NaiveDate>) -> ApiResult<MemberOut> {
     let st = app
         .store
         .member(id)?
@@ -1213,7 +1213,7 @@ pub struct RowError {
 #[utoipa::path(post, path = "/api/v1/import", request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = ImportResult), (status = 400, body = Object)), security(("bearer" = [])))]
 async fn import(State(app): State<Arc<App>>, body: Bytes) -> Response {
-    let done = tokio::task::spawn_blocking(move || do_import(&app, &body)).await;
+    let done = tokio::task::spawn_blocking(move || do_import(&app, &body, true)).await;
     let done = done.unwrap_or_else(|e| Err(Err(ApiError::internal(e))));
     match done {
         Ok(r) => (StatusCode::OK, axum::Json(r)).into_response(),
@@ -1229,7 +1229,12 @@ async fn import(State(app): State<Arc<App>>, body: Bytes) -> Response {
     }
 }
 
-fn do_import(app: &App, body: &[u8]) -> Result<ImportResult, Result<Vec<RowError>, ApiError>> {
+/// Checks a roster CSV and, with `save`, imports it (nothing is saved if any row is bad).
+pub(crate) fn do_import(
+    app: &App,
+    body: &[u8],
+    save: bool,
+) -> Result<ImportResult, Result<Vec<RowError>, ApiError>> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(body);
@@ -1364,6 +1369,11 @@ fn do_import(app: &App, body: &[u8]) -> Result<ImportResult, Result<Vec<RowError
         errors.sort_by_key(|e| e.row);
         return Err(Ok(errors));
     }
+    if !save {
+        return Ok(ImportResult {
+            imported: members.len(),
+        });
+    }
     let now = Utc::now();
     for p in &people {
         let mut p = p.clone();
@@ -1438,6 +1448,11 @@ fn csv_member(r: &Row, existing: Option<&Member>) -> Result<MemberInput, String>
             buddy_wait: opt(&r.buddy_wait),
         },
     })
+}
+
+/// The roster CSV, for the coordinator desk's download.
+pub(crate) async fn export_csv(app: Arc<App>) -> ApiResult<Response> {
+    export(State(app)).await
 }
 
 /// Exports the roster as CSV (the import format).

@@ -8,6 +8,7 @@
 //! - [`app`]: shared state; metrics and wake-ups after each commit.
 //! - [`inbound`]: `/sms/twilio`, `/voice/twilio`, `/sms/android-sms-gateway`, `/r/{token}`.
 //! - [`api`]: the admin API under `/api/v1` and its OpenAPI document.
+//! - [`desk`]: the coordinator's desk, server-rendered pages at `/`.
 //! - [`limit`]: per-client rate limiting of the public endpoints.
 //! - [`run`]: `serve`: tasks, router, graceful shutdown.
 //! - [`watchdog`]: progress of the scheduler, dispatcher and store writer; restarts of
@@ -22,6 +23,7 @@
 pub mod api;
 pub mod app;
 pub mod config;
+pub mod desk;
 pub mod inbound;
 pub mod limit;
 pub mod queue;

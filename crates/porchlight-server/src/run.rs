@@ -117,9 +117,11 @@ pub fn http_router(app: Arc<App>) -> Router {
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(PUBLIC_BODY_LIMIT))
         .with_state(app.clone());
+    let app_desk = app.clone();
     let admin = crate::api::router(app).layer(DefaultBodyLimit::max(ADMIN_BODY_LIMIT));
     public
         .merge(admin)
+        .merge(crate::desk::router(app_desk))
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 

@@ -49,6 +49,10 @@ pub(crate) const DUE_OF: u8 = b'e';
 /// The daily summary: `timer` → when the next one is due; `day` + local date → the summary
 /// sent for that date.
 pub(crate) const SUMMARY: u8 = b'S';
+/// Inbox item id → `InboxDone`: the coordinator desk's "done" marks.
+pub(crate) const INBOX_DONE: u8 = b'I';
+/// Roll-call id → `RollCallNote`: the coordinator desk's message and window of a roll call.
+pub(crate) const DESK_NOTES: u8 = b'W';
 
 /// The record kind's name, for error messages.
 pub(crate) fn name(prefix: u8) -> &'static str {
@@ -74,6 +78,8 @@ pub(crate) fn name(prefix: u8) -> &'static str {
         INBOUND => "inbound",
         DUE_OF => "due_of",
         SUMMARY => "summary",
+        INBOX_DONE => "inbox_done",
+        DESK_NOTES => "desk_notes",
         _ => "unknown",
     }
 }

@@ -23,6 +23,7 @@ mod migrate;
 mod outbox;
 mod summary;
 mod tx;
+pub mod views;
 mod writer;
 
 use std::collections::HashSet;
