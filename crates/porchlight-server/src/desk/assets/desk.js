@@ -27,6 +27,9 @@
         var doc = new DOMParser().parseFromString(html, "text/html");
         var fresh = doc.querySelector("main");
         if (!fresh) { return; }
+        // A confirmation is shown once by the server: keep it until the coordinator moves on.
+        var flash = main.querySelector(".flash");
+        if (flash && !fresh.querySelector(".flash")) { fresh.insertBefore(flash, fresh.firstChild); }
         var x = window.scrollX, y = window.scrollY;
         main.innerHTML = fresh.innerHTML;
         window.scrollTo(x, y);
