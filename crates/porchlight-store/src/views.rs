@@ -269,6 +269,48 @@ mod tests {
     }
 
     #[test]
+    fn escalate_now_alerts_the_next_level_at_once() {
+        let s = store();
+        for id in ["mary", "bud", "fam"] {
+            s.put_person(&Person::new(id, id)).unwrap();
+        }
+        let mut m = Member::new("mary");
+        m.buddies = vec!["bud".into()];
+        m.family = vec!["fam".into()];
+        let t0: DateTime<Utc> = "2026-01-05T00:00:00Z".parse().unwrap();
+        let st = s.put_member(m, t0).unwrap();
+        let prompt = st.next_at.unwrap();
+        // The prompt was delivered (an undelivered prompt never raises an alarm).
+        for e in s.run_due(prompt).unwrap().messages {
+            let done = porchlight_core::delivery::DeliveryState {
+                status: porchlight_core::delivery::DeliveryStatus::Delivered,
+                ..Default::default()
+            };
+            s.outbox_delivered(e.id, &done).unwrap();
+        }
+        let deadline = prompt + st.member.policy.window.delta();
+        s.run_due(deadline).unwrap();
+        let st = s.member("mary").unwrap().unwrap();
+        let c = st.open.iter().find(|c| c.alert.is_some()).unwrap();
+        assert_eq!(c.alert.as_ref().unwrap().level(), 1, "the buddy first");
+        // Family is due 30 minutes after the miss; the coordinator brings it forward.
+        let now = deadline + chrono::TimeDelta::minutes(1);
+        let committed = s.escalate_now("mary", &c.id, now).unwrap();
+        assert!(
+            committed
+                .messages
+                .iter()
+                .any(|e| e.message.to == "fam" && e.message.level == Some(2)),
+            "{:?}",
+            committed.messages
+        );
+        let st = s.member("mary").unwrap().unwrap();
+        let a = st.open[0].alert.as_ref().unwrap();
+        assert_eq!(a.level(), 2);
+        assert_eq!(a.hurry_at, None, "the hurry was used up by the step");
+    }
+
+    #[test]
     fn escalate_now_needs_an_open_alert() {
         let s = store();
         s.put_person(&Person::new("mary", "Mary")).unwrap();

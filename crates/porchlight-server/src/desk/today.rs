@@ -478,3 +478,142 @@ pub async fn page(
     )
     .into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use porchlight_core::engine::{Alert, CheckinKind};
+    use porchlight_core::model::Member;
+
+    fn checkin(status: CheckinStatus, scheduled: DateTime<Utc>) -> Checkin {
+        Checkin {
+            id: format!("mary/{scheduled}"),
+            member: "mary".into(),
+            kind: CheckinKind::Daily,
+            scheduled_at: scheduled,
+            local_date: scheduled.date_naive(),
+            asked: "mary".into(),
+            status,
+            prompt_at: None,
+            prompted_at: None,
+            deadline: None,
+            window_secs: 3600,
+            reminders_done: 0,
+            answered_at: None,
+            answered_by: None,
+            answer: None,
+            alert: None,
+            pending: Vec::new(),
+        }
+    }
+
+    fn alert(reason: AlertReason, exhausted: bool, at: DateTime<Utc>) -> Alert {
+        Alert {
+            reason,
+            since: at,
+            steps_fired: 3,
+            hurry_at: None,
+            buddy_queue: Vec::new(),
+            next_buddy_at: None,
+            claim: None,
+            alerted: Vec::new(),
+            last_contact_at: at,
+            exhausted,
+            shift_secs: 0,
+            declined: Vec::new(),
+            raised_by: None,
+            no_answer: false,
+        }
+    }
+
+    #[test]
+    fn problems_come_first_in_the_order_coordinators_act_on() {
+        let now: DateTime<Utc> = "2026-11-24T15:00:00Z".parse().unwrap();
+        let nine: DateTime<Utc> = "2026-11-24T09:00:00Z".parse().unwrap();
+        let base = || MemberState::new(Member::new("mary"), chrono_tz::UTC, now);
+
+        let mut help = base();
+        let mut c = checkin(CheckinStatus::Help, nine);
+        c.alert = Some(alert(AlertReason::Help, true, nine));
+        help.open.push(c);
+        assert_eq!(
+            standing(&help, &[], now),
+            Standing::Help,
+            "help wins over exhausted"
+        );
+
+        let mut nobody = base();
+        let mut c = checkin(CheckinStatus::Missed, nine);
+        c.alert = Some(alert(AlertReason::Missed, true, nine));
+        nobody.open.push(c);
+        assert_eq!(standing(&nobody, &[], now), Standing::NobodyConfirmed);
+
+        let mut missed = base();
+        let mut c = checkin(CheckinStatus::Missed, nine);
+        c.alert = Some(alert(AlertReason::Missed, false, nine));
+        missed.open.push(c);
+        assert_eq!(standing(&missed, &[], now), Standing::Missed);
+
+        let skipped = checkin(CheckinStatus::Skipped, nine);
+        assert_eq!(standing(&base(), &[&skipped], now), Standing::Skipped);
+
+        let mut late = base();
+        let mut c = checkin(CheckinStatus::Prompted, nine);
+        c.prompted_at = Some(nine + TimeDelta::minutes(40));
+        late.open.push(c);
+        assert_eq!(standing(&late, &[], now), Standing::PromptedLate);
+
+        let mut on_time = base();
+        let mut c = checkin(CheckinStatus::Prompted, nine);
+        c.prompted_at = Some(nine + TimeDelta::seconds(2));
+        on_time.open.push(c);
+        assert_eq!(standing(&on_time, &[], now), Standing::Prompted);
+
+        let mut answered = base();
+        answered.last_answered_at = Some(nine);
+        assert_eq!(standing(&answered, &[], now), Standing::Answered);
+        assert_eq!(standing(&base(), &[], now), Standing::Waiting);
+
+        let mut paused = base();
+        paused.member.paused = true;
+        assert_eq!(standing(&paused, &[], now), Standing::Paused);
+
+        let order = [
+            Standing::Help,
+            Standing::NobodyConfirmed,
+            Standing::Missed,
+            Standing::Skipped,
+            Standing::PromptedLate,
+            Standing::Prompted,
+            Standing::Waiting,
+        ];
+        assert!(order.windows(2).all(|w| w[0] < w[1]));
+        assert!(order[..5].iter().all(|s| s.is_problem()));
+        assert!(!Standing::Prompted.is_problem() && !Standing::Away.is_problem());
+        // Every state has its own words and its own icon: never colour alone.
+        let all = [
+            Standing::Help,
+            Standing::NobodyConfirmed,
+            Standing::Missed,
+            Standing::Skipped,
+            Standing::PromptedLate,
+            Standing::Prompted,
+            Standing::Waiting,
+            Standing::Resolved,
+            Standing::Answered,
+            Standing::Away,
+            Standing::Paused,
+            Standing::OptedOut,
+        ];
+        let words: std::collections::HashSet<_> = all.iter().map(|s| s.words()).collect();
+        let icons: std::collections::HashSet<_> = all.iter().map(|s| s.icon()).collect();
+        assert_eq!(words.len(), all.len());
+        assert_eq!(icons.len(), all.len());
+        for i in icons {
+            assert!(
+                super::super::ICONS.contains(&format!("id=\"{i}\"")),
+                "{i} is in the icon set"
+            );
+        }
+    }
+}
