@@ -539,6 +539,33 @@ async fn the_desk_in_headless_chromium() {
         .await
         .unwrap();
     wait_page(&c, 10, "the import confirmation", ".flash", "Roster saved").await;
+    c.goto(&format!("{base}/roster")).await.unwrap();
+    c.find(Locator::Css("a[href='/roster/people/bud-buddy/edit']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_page(&c, 10, "the person edit form", "h1", "Edit Bud Buddy").await;
+    b.axe(&c, "person edit").await;
+    let phone = c.find(Locator::Id("phone")).await.unwrap();
+    phone.clear().await.unwrap();
+    phone.send_keys("+12025550255").await.unwrap();
+    c.find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_page(&c, 10, "the saved person", ".flash", "Saved Bud Buddy").await;
+    let people = admin.get("/api/v1/people").await;
+    let bud = people
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "bud-buddy")
+        .unwrap();
+    assert_eq!(bud["phone"], "+12025550255", "{bud}");
     assert_eq!(
         admin.get("/api/v1/members/bert").await["buddies"],
         json!(["rosa"])

@@ -83,7 +83,7 @@ impl Store {
                 }
             }
         }
-        out.sort_by(|a, b| b.1.id.cmp(&a.1.id));
+        out.sort_by_key(|e| std::cmp::Reverse(e.1.id));
         out.truncate(limit);
         Ok(out)
     }

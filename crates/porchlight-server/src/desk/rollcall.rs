@@ -175,7 +175,7 @@ fn load(app: &App, id: &str) -> DeskResult<Report> {
             helpers,
         });
     }
-    lines.sort_by(|a, b| (a.at, a.name.to_lowercase()).cmp(&(b.at, b.name.to_lowercase())));
+    lines.sort_by_key(|l| (l.at, l.name.to_lowercase()));
     Ok(Report { note, lines })
 }
 

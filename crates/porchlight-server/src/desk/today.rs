@@ -121,8 +121,8 @@ pub struct AlertRow {
     pub fired: usize,
     /// Everyone alerted.
     pub alerted: Vec<AlertedRow>,
-    /// Who claimed it, and until when.
-    pub claim: Option<(String, DateTime<Utc>)>,
+    /// Who claimed it, when, and until when.
+    pub claim: Option<(String, DateTime<Utc>, DateTime<Utc>)>,
     /// Every level fired and nobody confirmed.
     pub exhausted: bool,
     /// Someone could not get an answer at the door.
@@ -178,7 +178,12 @@ pub fn alert_rows(app: &App, st: &MemberState, names: &mut Names) -> DeskResult<
             fired: a.steps_fired,
             alerted,
             claim: match &a.claim {
-                Some(cl) => Some((names.get(app, &cl.by)?, cl.until)),
+                // A claim lasts the member's claim timeout from the "on my way".
+                Some(cl) => Some((
+                    names.get(app, &cl.by)?,
+                    cl.until - st.member.policy.claim_timeout.delta(),
+                    cl.until,
+                )),
                 None => None,
             },
             exhausted: a.exhausted,
@@ -328,9 +333,7 @@ pub fn rows(app: &App) -> DeskResult<Vec<Row>> {
             away_until: st.member.away_until,
         });
     }
-    out.sort_by(|a, b| {
-        (a.standing, a.name.to_lowercase()).cmp(&(b.standing, b.name.to_lowercase()))
-    });
+    out.sort_by_key(|r| (r.standing, r.name.to_lowercase()));
     Ok(out)
 }
 
@@ -358,8 +361,8 @@ pub fn alert_words(a: &AlertRow, tz: chrono_tz::Tz, today: NaiveDate) -> Markup 
                 }
             }
         }
-        @if let Some((who, until)) = &a.claim {
-            p.claim { (icon("walk")) " Claimed by " strong { (who) } " — on the way, until " (local_time(*until, tz, today)) }
+        @if let Some((who, at, until)) = &a.claim {
+            p.claim { (icon("walk")) " Claimed by " strong { (who) } " at " (local_time(*at, tz, today)) " — on the way; escalation resumes at " (local_time(*until, tz, today)) " if they have not reported back" }
         } @else {
             p.claim { "Not claimed" }
         }
