@@ -26,6 +26,7 @@ const PAT: &str = "+12025550204";
 const BUD: &str = "+12025550205";
 const OTTO: &str = "+12025550206";
 const MARY: &str = "+12025550207";
+const SAM: &str = "+12025550208";
 const STRANGER: &str = "+12025550299";
 
 fn config(twilio: &FakeTwilio) -> String {
@@ -127,7 +128,18 @@ async fn the_desk_in_headless_chromium() {
         return;
     };
     let twilio = FakeTwilio::start().await;
-    let d = common::start(&config(&twilio), &channel_env());
+    // Sam's check-in falls due and its window closes while the daemon is down: skipped.
+    let dir = tempfile::tempdir().unwrap().keep();
+    let mut down = common::start_in(dir.clone(), &config(&twilio), &channel_env());
+    let due = chrono::Utc::now() + chrono::TimeDelta::seconds(3);
+    Admin::new(&down.base)
+        .add_member(json!({"id": "sam", "name": "Sam Skipped", "phone": SAM, "checkin": common::cron_in(3), "window": "2s"}))
+        .await;
+    down.kill9();
+    common::wait_for(15, "Sam's window to close while the daemon is down", || {
+        (chrono::Utc::now() > due + chrono::TimeDelta::seconds(3)).then_some(())
+    });
+    let d = common::start_in(dir, &config(&twilio), &channel_env());
     let admin = village(&d.base, &twilio).await;
     let base = d.base.clone();
 
@@ -156,6 +168,7 @@ async fn the_desk_in_headless_chromium() {
     for (id, words) in [
         ("hal", "Needs help"),
         ("mia", "Missed check-in"),
+        ("sam", "Skipped (service down)"),
         ("pat", "Prompted, no answer yet"),
         ("ann", "Answered"),
         ("mary-lopez", "Not prompted yet"),
@@ -190,8 +203,8 @@ async fn the_desk_in_headless_chromium() {
     };
     assert_eq!(
         problems,
-        ["m-hal", "m-mia"],
-        "help first, then the missed check-in"
+        ["m-hal", "m-mia", "m-sam"],
+        "help first, then the missed check-in, then the skipped one"
     );
     let ann = text(&c, "#m-ann").await;
     assert!(
@@ -209,7 +222,7 @@ async fn the_desk_in_headless_chromium() {
         .collect::<Vec<_>>()
         .join(" ");
     assert!(
-        counts.contains("8 members") && counts.contains("1 need help"),
+        counts.contains("9 members") && counts.contains("1 need help"),
         "{counts}"
     );
     // A name with HTML in it is text, not markup.
