@@ -152,6 +152,11 @@ fn load(app: &App, id: &str) -> DeskResult<Report> {
                     (Where::Answered, d)
                 }
                 CheckinStatus::Help => (Where::Help, c.answer.clone().unwrap_or_default()),
+                // Already asking for help in another check-in: that comes first.
+                _ if st.open.iter().any(|o| o.status == CheckinStatus::Help) => (
+                    Where::Help,
+                    "has an open help alert (see Alerts)".to_string(),
+                ),
                 _ if failed.contains_key(&st.member.id) => (
                     Where::Undelivered,
                     failed.get(&st.member.id).cloned().unwrap_or_default(),
