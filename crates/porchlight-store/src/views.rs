@@ -43,7 +43,7 @@ impl Store {
     pub fn member_checkins_since(&self, member: &str, since: NaiveDate) -> Result<Vec<Checkin>> {
         let prefix = keys::key(CHECKINS, format!("{member}\0").as_bytes());
         let mut out: Vec<Checkin> = Vec::new();
-        for v in self.inner.tree.scan_prefix(&prefix).values() {
+        for v in self.inner()?.tree.scan_prefix(&prefix).values() {
             let c: Checkin = dec("checkins", &v?)?;
             if c.local_date >= since {
                 out.push(c);
@@ -69,7 +69,7 @@ impl Store {
         ] {
             // Ids grow with time: newest first, stop at the first one older than `since`.
             let mut taken = 0;
-            for v in self.inner.tree.scan_prefix([prefix]).values().rev() {
+            for v in self.inner()?.tree.scan_prefix([prefix]).values().rev() {
                 let e: OutboxEntry = dec(keys::name(prefix), &v?)?;
                 if e.queued_at < since {
                     break;
@@ -97,7 +97,7 @@ impl Store {
         keep: impl Fn(&Event) -> bool,
     ) -> Result<Vec<(u64, Event)>> {
         let mut out = Vec::new();
-        for r in self.inner.tree.scan_prefix([AUDIT]).rev() {
+        for r in self.inner()?.tree.scan_prefix([AUDIT]).rev() {
             let (k, v) = r?;
             let id = keys::id_of(&k).ok_or_else(|| StoreError::Corrupt {
                 tree: "audit",
@@ -119,7 +119,7 @@ impl Store {
 
     /// Whether (and by whom) an inbox item was marked done.
     pub fn inbox_done(&self, item: &str) -> Result<Option<InboxDone>> {
-        self.inner.get(INBOX_DONE, item.as_bytes())
+        self.inner()?.get(INBOX_DONE, item.as_bytes())
     }
 
     /// Marks an inbox item done (idempotent: the first mark is kept).
@@ -147,7 +147,7 @@ impl Store {
     /// The desk's roll-call notes, newest first, at most `limit`.
     pub fn rollcall_notes(&self, limit: usize) -> Result<Vec<RollCallNote>> {
         // Ids are `rc-` + a sortable timestamp: key order is start order.
-        self.inner
+        self.inner()?
             .tree
             .scan_prefix([DESK_NOTES])
             .values()
@@ -159,7 +159,7 @@ impl Store {
 
     /// One roll-call note.
     pub fn rollcall_note(&self, id: &str) -> Result<Option<RollCallNote>> {
-        self.inner.get(DESK_NOTES, id.as_bytes())
+        self.inner()?.get(DESK_NOTES, id.as_bytes())
     }
 
     /// A coordinator's "escalate now": the open alert's next level fires at once (a buddy's
