@@ -26,6 +26,7 @@ const PAT: &str = "+12025550204";
 const BUD: &str = "+12025550205";
 const OTTO: &str = "+12025550206";
 const MARY: &str = "+12025550207";
+const FAY: &str = "+12025550209";
 const SAM: &str = "+12025550208";
 const STRANGER: &str = "+12025550299";
 
@@ -75,6 +76,7 @@ async fn village(base: &str, twilio: &FakeTwilio) -> Admin {
     let admin = Admin::new(base);
     for (id, name, phone) in [
         ("bud-buddy", "Bud Buddy", BUD),
+        ("fay-family", "Fay Family", FAY),
         ("coordinator-desk", "Coordinator Desk", "+12025550298"),
     ] {
         admin
@@ -84,7 +86,7 @@ async fn village(base: &str, twilio: &FakeTwilio) -> Admin {
     let soon = common::cron_in(3);
     for m in [
         json!({"id": "ann", "name": "Ann Answers", "phone": ANN, "checkin": soon}),
-        json!({"id": "mia", "name": "Mia Misses", "phone": MIA, "checkin": soon, "window": "2s", "buddies": ["bud-buddy"]}),
+        json!({"id": "mia", "name": "Mia Misses", "phone": MIA, "checkin": soon, "window": "2s", "buddies": ["bud-buddy"], "family": ["fay-family"]}),
         json!({"id": "pat", "name": "Pat Prompted", "phone": PAT, "checkin": soon}),
         json!({"id": "hal", "name": "Hal Help", "phone": HAL, "checkin": "23:59"}),
         json!({"id": "otto", "name": "Otto Optout", "phone": OTTO, "checkin": "23:59"}),
@@ -296,6 +298,21 @@ async fn the_desk_in_headless_chromium() {
     wait_page(&c, 10, "the alerts page", "h1", "Open alerts").await;
     b.axe(&c, "alerts").await;
     screenshot(&c, "alerts").await;
+    // Escalate now: the family, due 30 minutes after the miss, is alerted at once.
+    assert!(
+        twilio.sms_to(FAY).is_empty(),
+        "the family is not alerted yet"
+    );
+    let escalate = c
+        .find(Locator::Css(
+            "form[action='/alerts/escalate']:has(input[value='mia']) button",
+        ))
+        .await
+        .unwrap();
+    assert!(escalate.text().await.unwrap().contains("level 2"));
+    escalate.click().await.unwrap();
+    wait_page(&c, 10, "the escalation", ".flash", "alerted Fay Family").await;
+    common::wait_for(15, "Fay's alert about Mia", || twilio.find_sms(FAY, "Mia"));
     let reason = "Bud saw her, she is fine";
     let form = c
         .find(Locator::Css(
@@ -593,6 +610,35 @@ async fn the_desk_in_headless_chromium() {
         sign_in(&s, &base).await;
         let (wide, w) = overflows(&s).await;
         assert!(!wide, "{name}: Today does not scroll sideways: {w}");
+        // The refresh swaps the content in place: the reader stays where they were.
+        let y = s
+            .execute("window.scrollTo(0, 400); return window.scrollY;", vec![])
+            .await
+            .unwrap();
+        assert!(
+            y.as_f64().unwrap_or(0.0) > 0.0,
+            "{name}: the page scrolls: {y}"
+        );
+        s.execute("window.porchlightRefresh(); return true;", vec![])
+            .await
+            .unwrap();
+        let main = s.find(Locator::Css("main")).await.unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while main.attr("data-refreshed").await.unwrap().is_none() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{name}: the page refreshed"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let after = s.execute("return window.scrollY;", vec![]).await.unwrap();
+        assert_eq!(
+            after, y,
+            "{name}: the scroll position is kept across a refresh"
+        );
+        s.execute("window.scrollTo(0, 0); return true;", vec![])
+            .await
+            .unwrap();
         let hal = text(&s, "#m-hal .state").await;
         assert_eq!(hal, "Needs help", "{name}");
         screenshot(&s, name).await;
