@@ -899,3 +899,29 @@ async fn member_names_with_html_in_them_are_shown_as_text() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_sign_in_tokens_are_refused_and_then_limited() {
+    let d = common::start("", &[]);
+    let http = no_redirects();
+    let r = http.get(format!("{}/signin", d.base)).send().await.unwrap();
+    let pre = cookie(&r, "porchlight_signin").expect("the pre-sign-in cookie");
+    let csrf = field(&r.text().await.unwrap(), "csrf");
+    let attempt = |token: &'static str| {
+        http.post(format!("{}/signin", d.base))
+            .header("cookie", &pre)
+            .form(&[("csrf", csrf.clone()), ("token", token.to_string())])
+            .send()
+    };
+    for _ in 0..10 {
+        let r = attempt("wrong-token-wrong-token").await.unwrap();
+        assert_eq!(r.status(), 401);
+        assert!(cookie(&r, "porchlight_desk").is_none());
+        assert!(r.text().await.unwrap().contains("not right"));
+    }
+    // Ten wrong tokens in a minute: even the right one waits.
+    let r = attempt(common::TOKEN).await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["retry-after"], "60");
+    assert!(cookie(&r, "porchlight_desk").is_none());
+}

@@ -15,7 +15,7 @@ use porchlight_store::MessagePlace;
 use serde::Deserialize;
 
 use super::session::{CsrfForm, Session};
-use super::today::{Names, alert_rows, alert_words, rows, standing_badge};
+use super::today::{Names, alert_rows, alert_words, standing, standing_badge};
 use super::{
     Desk, DeskError, DeskResult, Nav, blocking, icon, layout, local_stamp, local_time, see, seg,
 };
@@ -109,10 +109,12 @@ fn load(app: &App, id: &str) -> DeskResult<View> {
     let person = app.store.person(id)?.unwrap_or_else(|| Person::new(id, id));
     let now = Utc::now();
     let today = st.local_date(now);
-    let standing = rows(app)?
-        .into_iter()
-        .find(|r| r.id == id)
-        .map_or(super::today::Standing::Waiting, |r| r.standing);
+    let closed_today = app.store.member_checkins_since(id, today)?;
+    let closed_today: Vec<_> = closed_today
+        .iter()
+        .filter(|c| c.local_date == today)
+        .collect();
+    let standing = standing(&st, &closed_today, now);
     let mut names = Names::default();
     let alerts = alert_rows(app, &st, &mut names)?;
     let mut circle = Vec::new();

@@ -30,6 +30,12 @@ pub const IDLE: Duration = Duration::from_secs(12 * 3600);
 pub const LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Most sessions kept at once (the oldest go first).
 const MAX_SESSIONS: usize = 1000;
+/// Wrong tokens one client may try per [`FAILURE_WINDOW`] before sign-in refuses it (429).
+pub const MAX_FAILURES: u32 = 10;
+/// The window wrong tokens are counted over.
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+/// Clients whose failures are remembered at once.
+const MAX_FAILING_CLIENTS: usize = 10_000;
 
 /// A signed-in coordinator's session, as handlers see it.
 #[derive(Clone)]
@@ -83,6 +89,8 @@ struct Entry {
 pub struct Sessions {
     map: Mutex<HashMap<String, Entry>>,
     secure: bool,
+    /// Wrong sign-ins per client address: how many, since when.
+    failures: Mutex<HashMap<std::net::IpAddr, (u32, Instant)>>,
 }
 
 /// 128 random bits, base64url.
@@ -98,7 +106,30 @@ impl Sessions {
         Sessions {
             map: Mutex::new(HashMap::new()),
             secure,
+            failures: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Whether a client may try a token now (fewer than [`MAX_FAILURES`] wrong ones in the
+    /// window).
+    fn may_try(&self, ip: std::net::IpAddr, now: Instant) -> bool {
+        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&ip).is_none_or(|(n, since)| {
+            *n < MAX_FAILURES || now.duration_since(*since) >= FAILURE_WINDOW
+        })
+    }
+
+    /// Counts a wrong token from a client.
+    fn failed(&self, ip: std::net::IpAddr, now: Instant) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MAX_FAILING_CLIENTS {
+            map.retain(|_, (_, since)| now.duration_since(*since) < FAILURE_WINDOW);
+        }
+        let e = map.entry(ip).or_insert((0, now));
+        if now.duration_since(e.1) >= FAILURE_WINDOW {
+            *e = (0, now);
+        }
+        e.0 += 1;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
@@ -287,13 +318,27 @@ pub struct SignInForm {
     next: Option<String>,
 }
 
-/// `POST /signin`: the admin token, compared in constant time, opens a session.
+/// `POST /signin`: the admin token, compared in constant time, opens a session. A client
+/// that sends [`MAX_FAILURES`] wrong tokens in a minute is refused (429) until the minute ends.
 pub async fn sign_in(
     State(desk): State<Arc<Desk>>,
+    client: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     axum::Form(f): axum::Form<SignInForm>,
 ) -> Response {
     let next = safe_next(f.next.as_deref());
+    let ip = client.map(|c| c.0.0.ip());
+    if ip.is_some_and(|ip| !desk.sessions.may_try(ip, Instant::now())) {
+        let mut resp = sign_in_response(
+            &desk,
+            &next,
+            Some("Too many wrong tokens from this computer. Wait a minute, then try again."),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));
+        return resp;
+    }
     let pre = cookie_value(&headers, PRE_COOKIE).unwrap_or_default();
     if f.csrf.is_empty() || !bool::from(f.csrf.as_bytes().ct_eq(pre.as_bytes())) {
         return sign_in_response(
@@ -321,6 +366,9 @@ pub async fn sign_in(
             .ct_eq(expected.expose().as_bytes()),
     ) {
         tracing::warn!("desk sign-in with a wrong token");
+        if let Some(ip) = ip {
+            desk.sessions.failed(ip, Instant::now());
+        }
         return sign_in_response(
             &desk,
             &next,
@@ -391,6 +439,21 @@ mod tests {
         }
         assert!(s.get(&b.id, t0 + LIFETIME).is_none());
         assert!(s.get("no-such-session", t0).is_none());
+    }
+
+    #[test]
+    fn wrong_tokens_are_limited_per_client_for_a_minute() {
+        let s = Sessions::new(false);
+        let (a, b): (std::net::IpAddr, std::net::IpAddr) =
+            ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        let t0 = Instant::now();
+        for _ in 0..MAX_FAILURES {
+            assert!(s.may_try(a, t0));
+            s.failed(a, t0);
+        }
+        assert!(!s.may_try(a, t0 + Duration::from_secs(30)));
+        assert!(s.may_try(b, t0), "another client is unaffected");
+        assert!(s.may_try(a, t0 + FAILURE_WINDOW), "the window ends");
     }
 
     #[test]

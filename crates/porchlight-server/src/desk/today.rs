@@ -225,7 +225,8 @@ impl Names {
     }
 }
 
-fn standing(st: &MemberState, today: &[&Checkin], now: DateTime<Utc>) -> Standing {
+/// A member's standing from their state and the check-ins of theirs closed today.
+pub fn standing(st: &MemberState, today: &[&Checkin], now: DateTime<Utc>) -> Standing {
     let open_alert = |r: AlertReason| {
         st.open
             .iter()
