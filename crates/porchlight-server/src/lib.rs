@@ -9,6 +9,8 @@
 //! - [`inbound`]: `/sms/twilio`, `/voice/twilio`, `/sms/android-sms-gateway`, `/r/{token}`.
 //! - [`api`]: the admin API under `/api/v1` and its OpenAPI document.
 //! - [`limit`]: per-client rate limiting of the public endpoints.
+//! - [`report`]: the monthly report, read from the archive.
+//! - [`archive`]: report, backup and outbox routes; scheduled backups.
 //! - [`run`]: `serve`: tasks, router, graceful shutdown.
 //! - [`watchdog`]: progress of the scheduler, dispatcher and store writer; restarts of
 //!   panicked tasks; store recovery after a storage fault.
@@ -20,11 +22,13 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod archive;
 pub mod app;
 pub mod config;
 pub mod inbound;
 pub mod limit;
 pub mod queue;
+pub mod report;
 pub mod run;
 pub mod summary;
 pub mod templates;

@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 
 pub mod backup;
+mod history;
 mod keys;
 mod migrate;
 mod outbox;
