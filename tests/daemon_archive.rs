@@ -380,3 +380,41 @@ async fn run() {
         assert!(doc["paths"][p].is_object(), "{p} is in the OpenAPI document");
     }
 }
+
+#[test]
+fn check_config_names_bad_backup_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    for (extra, key, why) in [
+        ("backup_keep = 3", "storage.backup_keep", "only used with backup_dir"),
+        ("backup_dir = \"BK\"\nbackup_keep = 0", "storage.backup_keep", "not between 1"),
+        ("backup_dir = \"BK\"\nbackup_at = \"3am\"", "storage.backup_at", "HH:MM"),
+        ("backup_dir = \"DATA/nightly\"", "storage.backup_dir", "inside storage.path"),
+    ] {
+        let extra = extra
+            .replace("BK", &dir.path().join("bk").display().to_string())
+            .replace("DATA", &data.display().to_string());
+        let path = dir.path().join("p.toml");
+        std::fs::write(
+            &path,
+            format!("[storage]\npath = {:?}\n{extra}\n", data.display().to_string()),
+        )
+        .unwrap();
+        let out = porchlight(&["check-config", "--config", path.to_str().unwrap()], &[]);
+        assert_eq!(out.status.code(), Some(2), "{extra}: {}", stdout(&out));
+        let err = stderr(&out);
+        assert!(err.contains(key) && err.contains(why), "{extra}: {err}");
+    }
+    let path = dir.path().join("ok.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[storage]\npath = {:?}\nbackup_dir = {:?}\nbackup_keep = 3\nbackup_at = \"02:15\"\n",
+            data.display().to_string(),
+            dir.path().join("bk").display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = porchlight(&["check-config", "--config", path.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
