@@ -51,7 +51,9 @@ pub fn report(server: &str, month: &str, format: ReportFormat) -> Result<(), Fai
         ReportFormat::Json => serde_json::to_string_pretty(&v).unwrap_or_default() + "\n",
         ReportFormat::Md | ReportFormat::Csv => {
             let r: MonthlyReport = serde_json::from_value(v).map_err(|e| {
-                Failure::runtime(format!("the daemon's report is not what this porchlight reads: {e}"))
+                Failure::runtime(format!(
+                    "the daemon's report is not what this porchlight reads: {e}"
+                ))
             })?;
             match format {
                 ReportFormat::Csv => report::to_csv(&r).map_err(Failure::runtime)?,
@@ -61,7 +63,9 @@ pub fn report(server: &str, month: &str, format: ReportFormat) -> Result<(), Fai
     };
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::runtime(e.to_string())),
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Failure::runtime(e.to_string()))
+        }
         _ => Ok(()),
     }
 }
@@ -141,7 +145,9 @@ pub fn backup_file(server: &str, file: &Path) -> Result<(), Failure> {
         "{}: backup of {:?} taken {}, {} records",
         file.display(),
         header.village,
-        header.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        header
+            .created_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         header.records
     );
     Ok(())

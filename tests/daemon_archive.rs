@@ -76,7 +76,12 @@ async fn all_events(admin: &Admin) -> Vec<Value> {
             Some(s) => format!("/api/v1/events?limit=5000&since={s}"),
             None => "/api/v1/events?limit=5000".to_string(),
         };
-        let page = admin.get(&path).await.as_array().cloned().unwrap_or_default();
+        let page = admin
+            .get(&path)
+            .await
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         let Some(last) = page.last() else { break };
         since = last["id"].as_u64();
         out.extend(page);
@@ -172,8 +177,12 @@ async fn run() {
     let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut load = tokio::task::JoinSet::new();
     for k in 0..160usize {
-        let (http, base, started, answered) =
-            (http.clone(), base.clone(), started.clone(), answered.clone());
+        let (http, base, started, answered) = (
+            http.clone(),
+            base.clone(),
+            started.clone(),
+            answered.clone(),
+        );
         let m = 1 + k % (MEMBERS - 1);
         let (from, id) = (phone(m), ids[m].clone());
         load.spawn(async move {
@@ -215,7 +224,12 @@ async fn run() {
 
     let cut = dir.join("cut");
     let out = porchlight(
-        &["restore", file1.to_str().unwrap(), "--data", cut.join("data").to_str().unwrap()],
+        &[
+            "restore",
+            file1.to_str().unwrap(),
+            "--data",
+            cut.join("data").to_str().unwrap(),
+        ],
         &[],
     );
     assert!(out.status.success(), "restore: {}", stderr(&out));
@@ -249,7 +263,12 @@ async fn run() {
     }
     let in_cut: BTreeSet<(String, String)> = restored_events
         .iter()
-        .filter_map(|e| Some((e["member"].as_str()?.to_string(), e["text"].as_str()?.to_string())))
+        .filter_map(|e| {
+            Some((
+                e["member"].as_str()?.to_string(),
+                e["text"].as_str()?.to_string(),
+            ))
+        })
         .collect();
     for r in &answered_before {
         // Answered before the backup began: durable before it, so in it.
@@ -265,10 +284,21 @@ async fn run() {
     );
 
     // ----- 2. an open alert and a full outbox, restored ---------------------------------
-    let help = reply(&http, &base, &phone(0), "help I fell", "SM00000000000000000000000000000fff").await;
+    let help = reply(
+        &http,
+        &base,
+        &phone(0),
+        "help I fell",
+        "SM00000000000000000000000000000fff",
+    )
+    .await;
     assert_eq!(help, 200);
     let (s, v) = admin
-        .call(reqwest::Method::POST, "/api/v1/rollcall", Some(json!({"window": "2h"})))
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/rollcall",
+            Some(json!({"window": "2h"})),
+        )
         .await;
     assert!(s.is_success(), "{v}");
     // Let the dispatcher take what it takes (into flight; nothing ever comes back).
@@ -283,7 +313,10 @@ async fn run() {
     };
     assert!(out.status.success(), "backup: {}", stderr(&out));
     let at_snapshot = everything(&admin).await;
-    assert_eq!(before, at_snapshot, "the village stood still around the backup");
+    assert_eq!(
+        before, at_snapshot,
+        "the village stood still around the backup"
+    );
     let alert = at_snapshot["status"]["members"]
         .as_array()
         .unwrap()
@@ -302,7 +335,12 @@ async fn run() {
     std::fs::create_dir_all(&b_dir).unwrap();
     let data_b = b_dir.join("data");
     let out = porchlight(
-        &["restore", file2.to_str().unwrap(), "--data", data_b.to_str().unwrap()],
+        &[
+            "restore",
+            file2.to_str().unwrap(),
+            "--data",
+            data_b.to_str().unwrap(),
+        ],
         &[],
     );
     assert!(out.status.success(), "restore: {}", stderr(&out));
@@ -315,21 +353,39 @@ async fn run() {
     let admin_b = Admin::new(&b.base);
     let restored = everything(&admin_b).await;
     for key in ["status", "members", "detail", "people", "events", "outbox"] {
-        assert_eq!(restored[key], at_snapshot[key], "{key} differs after the restore");
+        assert_eq!(
+            restored[key], at_snapshot[key],
+            "{key} differs after the restore"
+        );
     }
 
     // ----- 3. refusals ------------------------------------------------------------------
     let out = porchlight(
-        &["restore", file2.to_str().unwrap(), "--data", data_b.to_str().unwrap()],
+        &[
+            "restore",
+            file2.to_str().unwrap(),
+            "--data",
+            data_b.to_str().unwrap(),
+        ],
         &[],
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("not empty"), "{}", stderr(&out));
     let out = porchlight(
-        &["restore", file2.to_str().unwrap(), "--data", data_b.to_str().unwrap(), "--force"],
+        &[
+            "restore",
+            file2.to_str().unwrap(),
+            "--data",
+            data_b.to_str().unwrap(),
+            "--force",
+        ],
         &[],
     );
-    assert_ne!(out.status.code(), Some(0), "a running daemon's store is not replaced");
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "a running daemon's store is not replaced"
+    );
     assert!(stderr(&out).contains("in use"), "{}", stderr(&out));
 
     let text = std::fs::read_to_string(&file2).unwrap();
@@ -339,7 +395,12 @@ async fn run() {
     lines.remove(mid);
     std::fs::write(&damaged, lines.join("\n") + "\n").unwrap();
     let out = porchlight(
-        &["restore", damaged.to_str().unwrap(), "--data", dir.join("c").to_str().unwrap()],
+        &[
+            "restore",
+            damaged.to_str().unwrap(),
+            "--data",
+            dir.join("c").to_str().unwrap(),
+        ],
         &[],
     );
     assert_eq!(out.status.code(), Some(2));
@@ -349,9 +410,18 @@ async fn run() {
     assert!(!dir.join("c").exists());
 
     let newer = dir.join("newer.backup");
-    std::fs::write(&newer, text.replacen("\"format_version\":1", "\"format_version\":9", 1)).unwrap();
+    std::fs::write(
+        &newer,
+        text.replacen("\"format_version\":1", "\"format_version\":9", 1),
+    )
+    .unwrap();
     let out = porchlight(
-        &["restore", newer.to_str().unwrap(), "--data", dir.join("c").to_str().unwrap()],
+        &[
+            "restore",
+            newer.to_str().unwrap(),
+            "--data",
+            dir.join("c").to_str().unwrap(),
+        ],
         &[],
     );
     assert_eq!(out.status.code(), Some(2));
@@ -362,7 +432,11 @@ async fn run() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("YYYY-MM"), "{}", stderr(&out));
     let (s, v) = admin
-        .call(reqwest::Method::GET, "/api/v1/reports/monthly?month=13-2026", None)
+        .call(
+            reqwest::Method::GET,
+            "/api/v1/reports/monthly?month=13-2026",
+            None,
+        )
         .await;
     assert_eq!(s, 400, "{v}");
     assert_eq!(v["error"]["code"], "invalid");
@@ -376,8 +450,15 @@ async fn run() {
     assert!(out.status.success());
     assert_eq!(stdout(&out).lines().count(), MEMBERS + 2);
     let doc = admin.get("/api/v1/openapi.json").await;
-    for p in ["/api/v1/reports/monthly", "/api/v1/backup", "/api/v1/outbox"] {
-        assert!(doc["paths"][p].is_object(), "{p} is in the OpenAPI document");
+    for p in [
+        "/api/v1/reports/monthly",
+        "/api/v1/backup",
+        "/api/v1/outbox",
+    ] {
+        assert!(
+            doc["paths"][p].is_object(),
+            "{p} is in the OpenAPI document"
+        );
     }
 }
 
@@ -386,10 +467,26 @@ fn check_config_names_bad_backup_keys() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     for (extra, key, why) in [
-        ("backup_keep = 3", "storage.backup_keep", "only used with backup_dir"),
-        ("backup_dir = \"BK\"\nbackup_keep = 0", "storage.backup_keep", "not between 1"),
-        ("backup_dir = \"BK\"\nbackup_at = \"3am\"", "storage.backup_at", "HH:MM"),
-        ("backup_dir = \"DATA/nightly\"", "storage.backup_dir", "inside storage.path"),
+        (
+            "backup_keep = 3",
+            "storage.backup_keep",
+            "only used with backup_dir",
+        ),
+        (
+            "backup_dir = \"BK\"\nbackup_keep = 0",
+            "storage.backup_keep",
+            "not between 1",
+        ),
+        (
+            "backup_dir = \"BK\"\nbackup_at = \"3am\"",
+            "storage.backup_at",
+            "HH:MM",
+        ),
+        (
+            "backup_dir = \"DATA/nightly\"",
+            "storage.backup_dir",
+            "inside storage.path",
+        ),
     ] {
         let extra = extra
             .replace("BK", &dir.path().join("bk").display().to_string())
@@ -397,7 +494,10 @@ fn check_config_names_bad_backup_keys() {
         let path = dir.path().join("p.toml");
         std::fs::write(
             &path,
-            format!("[storage]\npath = {:?}\n{extra}\n", data.display().to_string()),
+            format!(
+                "[storage]\npath = {:?}\n{extra}\n",
+                data.display().to_string()
+            ),
         )
         .unwrap();
         let out = porchlight(&["check-config", "--config", path.to_str().unwrap()], &[]);

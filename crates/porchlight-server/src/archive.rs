@@ -312,7 +312,11 @@ fn is_backup_name(name: &str) -> bool {
 
 /// Makes a backup into `cfg.dir` now and removes all but the newest `cfg.keep` backup files
 /// there (files of other names are left alone). Blocking. Returns the new file.
-pub fn backup_now(store: &Store, cfg: &BackupConfig, now: DateTime<Utc>) -> Result<PathBuf, String> {
+pub fn backup_now(
+    store: &Store,
+    cfg: &BackupConfig,
+    now: DateTime<Utc>,
+) -> Result<PathBuf, String> {
     std::fs::create_dir_all(&cfg.dir)
         .map_err(|e| format!("cannot create {}: {e}", cfg.dir.display()))?;
     let snap = store
@@ -409,13 +413,21 @@ mod tests {
             .unwrap();
         assert_eq!((c.keep, c.at.to_string()), (7, "03:00:00".to_string()));
         let key = |r: Result<Option<BackupConfig>, crate::config::Invalid>| r.unwrap_err().key;
-        assert_eq!(key(backup_config(None, Some(3), None, data)), "storage.backup_keep");
+        assert_eq!(
+            key(backup_config(None, Some(3), None, data)),
+            "storage.backup_keep"
+        );
         assert_eq!(
             key(backup_config(Some(Path::new("/b")), Some(0), None, data)),
             "storage.backup_keep"
         );
         assert_eq!(
-            key(backup_config(Some(Path::new("/b")), None, Some("25:00"), data)),
+            key(backup_config(
+                Some(Path::new("/b")),
+                None,
+                Some("25:00"),
+                data
+            )),
             "storage.backup_at"
         );
         assert_eq!(

@@ -22,8 +22,8 @@
 #![warn(missing_docs)]
 
 pub mod api;
-pub mod archive;
 pub mod app;
+pub mod archive;
 pub mod config;
 pub mod inbound;
 pub mod limit;

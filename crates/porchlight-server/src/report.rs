@@ -459,7 +459,15 @@ mod tests {
             parse_month("2026-11"),
             Ok(NaiveDate::from_ymd_opt(2026, 11, 1).unwrap())
         );
-        for bad in ["2026-13", "2026-1", "26-11", "2026/11", "", "2026-11-01", "nov"] {
+        for bad in [
+            "2026-13",
+            "2026-1",
+            "26-11",
+            "2026/11",
+            "",
+            "2026-11-01",
+            "nov",
+        ] {
             assert!(parse_month(bad).is_err(), "{bad}");
         }
     }

@@ -122,9 +122,7 @@ fn the_monthly_report_counts_a_known_month_exactly() {
         } else if reply == Some(at) {
             let mut all = Committed::default();
             for (who, text) in plan.remove(&at).unwrap() {
-                let (_, c) = store
-                    .reply(&Sender::Person(who.into()), text, at)
-                    .unwrap();
+                let (_, c) = store.reply(&Sender::Person(who.into()), text, at).unwrap();
                 all.messages.extend(c.messages);
             }
             all
@@ -210,7 +208,10 @@ fn the_monthly_report_counts_a_known_month_exactly() {
 
     // October holds only the 31st's check-ins; both answered.
     let oct = report::monthly(&store, tz, report::parse_month("2026-10").unwrap(), end).unwrap();
-    assert_eq!((oct.totals.figures.prompts, oct.totals.figures.answers), (2, 2));
+    assert_eq!(
+        (oct.totals.figures.prompts, oct.totals.figures.answers),
+        (2, 2)
+    );
 
     // The formats carry the same figures.
     let csv = report::to_csv(&r).unwrap();
@@ -222,5 +223,10 @@ fn the_monthly_report_counts_a_known_month_exactly() {
     );
     assert!(lines[3].starts_with("2026-11,village,Maple Street,60,57,0.9500,1800,2,1,3,"));
     let md = report::to_markdown(&r);
-    assert!(md.contains("| mary Lopez (mary) | 30 | 28 | 93.3% | 10m00s | 1 | 1 | 2 (L1:1 L2:1) | 1 | 30m00s |"), "{md}");
+    assert!(
+        md.contains(
+            "| mary Lopez (mary) | 30 | 28 | 93.3% | 10m00s | 1 | 1 | 2 (L1:1 L2:1) | 1 | 30m00s |"
+        ),
+        "{md}"
+    );
 }

@@ -266,8 +266,8 @@ fn parse_header(line: &[u8]) -> Result<BackupHeader, BackupError> {
             });
         }
     }
-    let header: BackupHeader = serde_json::from_value(v)
-        .map_err(|e| BackupError::Corrupt(format!("header: {e}")))?;
+    let header: BackupHeader =
+        serde_json::from_value(v).map_err(|e| BackupError::Corrupt(format!("header: {e}")))?;
     if header.schema_version != SCHEMA_VERSION {
         return Err(BackupError::Schema {
             found: header.schema_version,
@@ -396,9 +396,12 @@ pub fn restore(path: &Path, dir: &Path, force: bool) -> Result<Restored, BackupE
             Err(e) => return Err(StoreError::from(e).into()),
         }
     }
-    let name = dir
-        .file_name()
-        .ok_or_else(|| io("restore", format!("{} has no directory name", dir.display())))?;
+    let name = dir.file_name().ok_or_else(|| {
+        io(
+            "restore",
+            format!("{} has no directory name", dir.display()),
+        )
+    })?;
     let parent = dir
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

@@ -18,14 +18,15 @@ impl Store {
     ) -> Result<()> {
         let start = keys::key(BY_DATE, format!("{from}\0").as_bytes());
         let end = keys::prefix_end(&keys::key(BY_DATE, format!("{to}\0").as_bytes()));
-        for key in self.inner.tree.range(start..end).keys() {
+        let inner = self.inner()?;
+        for key in inner.tree.range(start..end).keys() {
             let key = key?;
             // `date \0 member \0 checkin`: the closed check-in is under `member \0 checkin`.
             let rest = &key[1..];
             let Some(nul) = rest.iter().position(|&b| b == 0) else {
                 continue;
             };
-            if let Some(c) = self.inner.get(CHECKINS, &rest[nul + 1..])? {
+            if let Some(c) = inner.get(CHECKINS, &rest[nul + 1..])? {
                 f(c);
             }
         }
@@ -34,7 +35,7 @@ impl Store {
 
     /// Every audit event, oldest first.
     pub fn for_each_event(&self, mut f: impl FnMut(u64, Event)) -> Result<()> {
-        for r in self.inner.tree.scan_prefix([AUDIT]) {
+        for r in self.inner()?.tree.scan_prefix([AUDIT]) {
             let (k, v) = r?;
             let id = keys::id_of(&k).ok_or_else(|| StoreError::Corrupt {
                 tree: "audit",
@@ -57,7 +58,7 @@ impl Store {
             MessagePlace::Dead => DEAD,
             MessagePlace::Outbox => return Ok(()),
         };
-        for v in self.inner.tree.scan_prefix([prefix]).values() {
+        for v in self.inner()?.tree.scan_prefix([prefix]).values() {
             f(dec(keys::name(prefix), &v?)?);
         }
         Ok(())

@@ -64,7 +64,11 @@ fn village_store(dir: &Path, members: usize) -> Store {
 
 fn snapshot_bytes(store: &Store, now: DateTime<Utc>) -> Vec<u8> {
     let mut out = Vec::new();
-    store.snapshot(None, now).unwrap().write_to(&mut out).unwrap();
+    store
+        .snapshot(None, now)
+        .unwrap()
+        .write_to(&mut out)
+        .unwrap();
     out
 }
 
@@ -95,7 +99,10 @@ fn a_restored_store_holds_exactly_the_snapshot() {
     // And through the API the daemon uses.
     assert_eq!(restored.members().unwrap(), store.members().unwrap());
     assert_eq!(restored.people().unwrap(), store.people().unwrap());
-    assert_eq!(restored.outbox(usize::MAX).unwrap(), store.outbox(usize::MAX).unwrap());
+    assert_eq!(
+        restored.outbox(usize::MAX).unwrap(),
+        store.outbox(usize::MAX).unwrap()
+    );
     assert_eq!(restored.outbox_len(), store.outbox_len());
     assert_eq!(restored.next_due().unwrap(), store.next_due().unwrap());
     let open: Vec<_> = restored
@@ -107,7 +114,10 @@ fn a_restored_store_holds_exactly_the_snapshot() {
         .filter(|c| c.alert.is_some())
         .collect();
     assert!(!open.is_empty(), "the silent member's alert is restored");
-    assert!(restored.outbox_len() > 0, "the alerts to Bob are still queued");
+    assert!(
+        restored.outbox_len() > 0,
+        "the alerts to Bob are still queued"
+    );
 }
 
 #[test]
@@ -115,7 +125,11 @@ fn restore_refuses_a_non_empty_target_unless_forced() {
     let root = tmp();
     let store = village_store(&root.join("data"), 2);
     let file = root.join("v.backup");
-    store.snapshot(None, Utc::now()).unwrap().save(&file).unwrap();
+    store
+        .snapshot(None, Utc::now())
+        .unwrap()
+        .save(&file)
+        .unwrap();
     drop(store);
     let target = root.join("busy");
     std::fs::create_dir_all(&target).unwrap();
@@ -129,7 +143,8 @@ fn restore_refuses_a_non_empty_target_unless_forced() {
     assert!(matches!(e, BackupError::NotEmpty(_)), "{e}");
     backup::restore(&file, &root.join("data"), true).unwrap();
     // A store a process has open is not pulled from under it.
-    let open = Store::open_with(root.join("data"), Village::default(), Durability::OnFlush).unwrap();
+    let open =
+        Store::open_with(root.join("data"), Village::default(), Durability::OnFlush).unwrap();
     let e = backup::restore(&file, &root.join("data"), true).unwrap_err();
     assert!(e.to_string().contains("in use"), "{e}");
     drop(open);
@@ -145,16 +160,33 @@ fn restore_refuses_newer_formats_and_damaged_files() {
     let root = tmp();
     let store = village_store(&root.join("data"), 3);
     let file = root.join("v.backup");
-    store.snapshot(None, Utc::now()).unwrap().save(&file).unwrap();
+    store
+        .snapshot(None, Utc::now())
+        .unwrap()
+        .save(&file)
+        .unwrap();
     let target = root.join("new");
     let bad = root.join("bad.backup");
 
-    rewrite(&file, &bad, |s| s.replacen("\"format_version\":1", "\"format_version\":2", 1));
+    rewrite(&file, &bad, |s| {
+        s.replacen("\"format_version\":1", "\"format_version\":2", 1)
+    });
     let e = backup::restore(&bad, &target, false).unwrap_err();
-    assert!(matches!(e, BackupError::NewerFormat { found: 2, supported: 1 }), "{e}");
+    assert!(
+        matches!(
+            e,
+            BackupError::NewerFormat {
+                found: 2,
+                supported: 1
+            }
+        ),
+        "{e}"
+    );
     assert!(e.to_string().contains("newer"), "{e}");
 
-    rewrite(&file, &bad, |s| s.replacen("\"schema_version\":2", "\"schema_version\":3", 1));
+    rewrite(&file, &bad, |s| {
+        s.replacen("\"schema_version\":2", "\"schema_version\":3", 1)
+    });
     let e = backup::restore(&bad, &target, false).unwrap_err();
     assert!(matches!(e, BackupError::Schema { found: 3, .. }), "{e}");
 
@@ -170,12 +202,16 @@ fn restore_refuses_newer_formats_and_damaged_files() {
     assert!(e.to_string().contains("checksum mismatch"), "{e}");
 
     // Cut short: no trailer.
-    rewrite(&file, &bad, |s| s[..s.len() / 2].rsplit_once('\n').unwrap().0.to_string() + "\n");
+    rewrite(&file, &bad, |s| {
+        s[..s.len() / 2].rsplit_once('\n').unwrap().0.to_string() + "\n"
+    });
     let e = backup::restore(&bad, &target, false).unwrap_err();
     assert!(e.to_string().contains("truncated"), "{e}");
 
     // A line that is not a record.
-    rewrite(&file, &bad, |s| s.replacen('\n', "\nnot a record at all\n", 1));
+    rewrite(&file, &bad, |s| {
+        s.replacen('\n', "\nnot a record at all\n", 1)
+    });
     let e = backup::restore(&bad, &target, false).unwrap_err();
     assert!(e.to_string().contains("line 2 is not a record"), "{e}");
 
