@@ -11,7 +11,7 @@
 //!    SHA-256 of every byte before the trailer line (header and records, newlines included).
 //!
 //! # Consistency
-//! Every write goes through the store's one writer ([`crate::writer`]). The snapshot is a job
+//! Every write goes through the store's one writer (`writer.rs`). The snapshot is a job
 //! of that writer: it runs between two group commits, reading the tree while nothing else can
 //! change it, so it holds the state after some group and before the next, never half a step.
 //! The job only copies records to an unnamed temporary file (no decoding, no network): the
