@@ -77,7 +77,7 @@ fn the_monthly_report_counts_a_known_month_exactly() {
         name: "Maple Street".into(),
         timezone: tz,
         coordinators: vec!["desk".into()],
-        public_url: None,
+        ..Village::default()
     };
     let store = Store::temporary(village).unwrap();
     for (id, phone) in [
