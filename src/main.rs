@@ -9,6 +9,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use clap::{Parser, Subcommand};
 use porchlight_server::config::{Config, process_env};
 
+mod archive;
 mod bench;
 mod client;
 mod compare;
@@ -193,6 +194,35 @@ enum Command {
         file: PathBuf,
         #[command(flatten)]
         server: Server,
+    },
+    /// The month's report from the archive: per member and village totals.
+    Report {
+        /// The month, YYYY-MM, in the village's time zone.
+        #[arg(long)]
+        month: String,
+        /// md, csv or json.
+        #[arg(long, value_enum, default_value = "md")]
+        format: archive::ReportFormat,
+        #[command(flatten)]
+        server: Server,
+    },
+    /// Back up a running daemon (a consistent snapshot, without stopping it) into FILE.
+    Backup {
+        /// Where to write the backup.
+        file: PathBuf,
+        #[command(flatten)]
+        server: Server,
+    },
+    /// Rebuild a data directory from a backup file (offline: the daemon must not be using it).
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// The data directory to create.
+        #[arg(long)]
+        data: PathBuf,
+        /// Replace a non-empty data directory.
+        #[arg(long)]
+        force: bool,
     },
     /// Today's board: every member, state, answered at, open alerts.
     Status {
@@ -441,6 +471,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             .map_err(runtime)
         }
+        Command::Report {
+            month,
+            format,
+            server,
+        } => archive::report(&server.server, &month, format),
+        Command::Backup { file, server } => archive::backup_file(&server.server, &file),
+        Command::Restore { file, data, force } => archive::restore(&file, &data, force),
         Command::Member(cmd) => client_command(ClientCmd::Member(cmd)),
         Command::Person(cmd) => client_command(ClientCmd::Person(cmd)),
         other @ (Command::Away { .. }

@@ -52,7 +52,11 @@ pub struct ErrorDetail {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    pub(crate) fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> ApiError {
         ApiError {
             status,
             code,
@@ -1601,7 +1605,9 @@ impl utoipa::Modify for BearerAuth {
 pub struct ApiDoc;
 
 async fn openapi() -> impl IntoResponse {
-    axum::Json(ApiDoc::openapi())
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::archive::ArchiveDoc::openapi());
+    axum::Json(doc)
 }
 
 /// Errors produced outside our handlers (a body over the limit read by a plain extractor,
@@ -1670,6 +1676,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/messages/{id}", get(message))
         .route("/api/v1/import", post(import))
         .route("/api/v1/export", get(export))
+        .merge(crate::archive::routes())
         .route("/api/v1/{*rest}", axum::routing::any(no_route))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

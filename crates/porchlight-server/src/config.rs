@@ -97,6 +97,9 @@ struct ServerFile {
 #[serde(deny_unknown_fields)]
 struct StorageFile {
     path: Option<PathBuf>,
+    backup_dir: Option<PathBuf>,
+    backup_keep: Option<i64>,
+    backup_at: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -273,6 +276,8 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     /// Channels by name.
     pub channels: BTreeMap<String, ChannelConfig>,
+    /// Scheduled backups, when `[storage] backup_dir` is set.
+    pub backup: Option<crate::archive::BackupConfig>,
 }
 
 /// The environment variables a config may read (a function, so tests pass a map).
@@ -640,6 +645,12 @@ fn validate(file: File, source: Option<PathBuf>, env: Env<'_>) -> Result<Config,
     if data_dir.as_os_str().is_empty() {
         return Err(bad("storage.path", "must not be empty"));
     }
+    let backup = crate::archive::backup_config(
+        file.storage.backup_dir.as_deref(),
+        file.storage.backup_keep,
+        file.storage.backup_at.as_deref(),
+        &data_dir,
+    )?;
     Ok(Config {
         source,
         listen,
@@ -654,6 +665,7 @@ fn validate(file: File, source: Option<PathBuf>, env: Env<'_>) -> Result<Config,
         policy,
         delivery,
         channels,
+        backup,
     })
 }
 

@@ -10,6 +10,8 @@
 //! - [`api`]: the admin API under `/api/v1` and its OpenAPI document.
 //! - [`desk`]: the coordinator's desk, server-rendered pages at `/`.
 //! - [`limit`]: per-client rate limiting of the public endpoints.
+//! - [`report`]: the monthly report, read from the archive.
+//! - [`archive`]: report, backup and outbox routes; scheduled backups.
 //! - [`run`]: `serve`: tasks, router, graceful shutdown.
 //! - [`watchdog`]: progress of the scheduler, dispatcher and store writer; restarts of
 //!   panicked tasks; store recovery after a storage fault.
@@ -22,11 +24,13 @@
 
 pub mod api;
 pub mod app;
+pub mod archive;
 pub mod config;
 pub mod desk;
 pub mod inbound;
 pub mod limit;
 pub mod queue;
+pub mod report;
 pub mod run;
 pub mod summary;
 pub mod templates;

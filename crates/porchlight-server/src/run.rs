@@ -388,6 +388,13 @@ pub async fn serve(
         });
     }
     tasks.spawn(watchdog(app.clone(), stop_rx.clone()));
+    if let Some(b) = config.backup.clone() {
+        tasks.spawn(crate::archive::scheduled_backups(
+            app.clone(),
+            b,
+            stop_rx.clone(),
+        ));
+    }
     if let Some(url) = config.heartbeat_url.clone() {
         tasks.spawn(heartbeat(app.clone(), url, stop_rx.clone()));
     }

@@ -10,6 +10,7 @@
 //! - `outbox`: the indexed outbox: due work in O(log n), per-recipient order per lane.
 //! - `migrate`: opening a data directory written by an older layout.
 //! - `summary`: the coordinators' daily summary: its stored timer and the summaries sent.
+//! - [`backup`]: consistent snapshots in a versioned, checksummed format, and restore.
 //!
 //! Every engine step commits the member states it changed, their due-index entries, the
 //! messages it queued, its audit events and the check-ins it closed in **one** batch, so a
@@ -18,6 +19,8 @@
 
 #![warn(missing_docs)]
 
+pub mod backup;
+mod history;
 mod keys;
 mod migrate;
 mod outbox;

@@ -9,7 +9,7 @@ use crate::keys::{self, META};
 use crate::{Result, SCHEMA_VERSION, StoreError, counter, outbox};
 
 /// The tree every record lives in.
-const DATA_TREE: &str = "porchlight";
+pub(crate) const DATA_TREE: &str = "porchlight";
 
 /// Schema 1's trees, each with the prefix its records take in schema 2.
 const V1_TREES: [(&str, u8); 16] = [
