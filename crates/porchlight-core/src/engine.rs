@@ -1521,6 +1521,43 @@ impl<'a> Engine<'a> {
                 self.resolve(st, &mut c, from, text)
             }
             (CheckinStatus::Missed | CheckinStatus::Help, Reply::OnMyWay)
+                if role == Role::Buddy
+                    && c.alert.as_ref().is_some_and(|a| {
+                        a.claim
+                            .as_ref()
+                            .is_some_and(|cl| cl.by != from && cl.until > self.now)
+                    }) =>
+            {
+                // Another buddy already claimed it: one claim at a time (a second would
+                // silently replace the first and restart its timeout). This one is told who is
+                // going, so two neighbours neither both stand down nor wonder.
+                let alert = c.alert.as_ref().expect("guard checked the alert");
+                let level = alert.level();
+                let claimer = alert
+                    .claim
+                    .as_ref()
+                    .map(|cl| cl.by.clone())
+                    .unwrap_or_default();
+                let who = self.person(&claimer).first_name().to_string();
+                let e = self.record(st, Some(&c), EventKind::Note);
+                e.by = Some(from.to_string());
+                e.text = Some(text.to_string());
+                let extra = Extra {
+                    who: &who,
+                    ..Extra::default()
+                };
+                self.send_x(
+                    st,
+                    Some(&c),
+                    from,
+                    MessageKind::ClaimTaken,
+                    Some(level),
+                    true,
+                    Some(Role::Buddy),
+                    &extra,
+                );
+            }
+            (CheckinStatus::Missed | CheckinStatus::Help, Reply::OnMyWay)
                 if role == Role::Buddy =>
             {
                 let until = self.now + st.member.policy.claim_timeout.delta();
@@ -1922,6 +1959,7 @@ pub fn kind_label(kind: MessageKind) -> &'static str {
         MessageKind::BudgetWarning => "budget notice",
         MessageKind::WhichMember => "question",
         MessageKind::DailySummary => "daily summary",
+        MessageKind::ClaimTaken => "notice",
     }
 }
 

@@ -40,6 +40,8 @@ pub enum MessageKind {
     Skipped,
     /// To a buddy: their claim is over, escalation goes on.
     ClaimExpired,
+    /// To a buddy who said "on my way" after another buddy already had: who is going.
+    ClaimTaken,
     /// Acknowledging an away / back text.
     AwayAck,
     /// Acknowledging "back".
@@ -379,6 +381,14 @@ pub fn render(kind: MessageKind, lang: Language, v: &Vars<'_>) -> String {
             "{}, no sabemos nada de {}, avisamos a otros. Responda 1 si esta bien.{link}",
             v.name, v.member
         ),
+        (ClaimTaken, En) => format!(
+            "Thanks {}: {} is already on the way to {}. Reply 2 if you think something is wrong.{link}",
+            v.name, v.who, v.member
+        ),
+        (ClaimTaken, Es) => format!(
+            "Gracias {}: {} ya va a ver a {}. Responda 2 si cree que algo va mal.{link}",
+            v.name, v.who, v.member
+        ),
         (AwayAck, En) => format!(
             "Got it, {}. No check-ins until {}. Text BACK when you're home.",
             v.name, v.when
@@ -651,7 +661,7 @@ pub fn segments(text: &str) -> (Encoding, usize, usize) {
 mod tests {
     use super::*;
 
-    const ALL: [MessageKind; 20] = [
+    const ALL: [MessageKind; 21] = [
         MessageKind::WhichMember,
         MessageKind::DailySummary,
         MessageKind::Prompt,
@@ -668,6 +678,7 @@ mod tests {
         MessageKind::OptedOut,
         MessageKind::Skipped,
         MessageKind::ClaimExpired,
+        MessageKind::ClaimTaken,
         MessageKind::AwayAck,
         MessageKind::BackAck,
         MessageKind::DeliveryFailed,

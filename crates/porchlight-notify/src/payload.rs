@@ -62,6 +62,7 @@ pub fn event_type(kind: MessageKind, level: Option<u8>) -> &'static str {
         MessageKind::AllClear => "checkin.resolved",
         MessageKind::Exhausted => "alert.exhausted",
         MessageKind::ClaimExpired => "alert.claim_expired",
+        MessageKind::ClaimTaken => "alert.claim_taken",
         MessageKind::OptedOut => "member.opted_out",
         MessageKind::Skipped => "checkin.skipped",
         MessageKind::AwayAck | MessageKind::BackAck => "member.away_changed",

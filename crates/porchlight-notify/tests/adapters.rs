@@ -248,7 +248,7 @@ fn delivery(kind: MessageKind, level: Option<u8>) -> Delivery {
 
 /// Every message kind; the match below stops compiling when a kind is added, so this list
 /// cannot silently fall behind.
-const ALL_KINDS: [MessageKind; 20] = [
+const ALL_KINDS: [MessageKind; 21] = [
     MessageKind::Prompt,
     MessageKind::Reminder,
     MessageKind::CheckOn,
@@ -263,6 +263,7 @@ const ALL_KINDS: [MessageKind; 20] = [
     MessageKind::OptedOut,
     MessageKind::Skipped,
     MessageKind::ClaimExpired,
+    MessageKind::ClaimTaken,
     MessageKind::AwayAck,
     MessageKind::BackAck,
     MessageKind::DeliveryFailed,
@@ -288,6 +289,7 @@ fn every_kind_is_listed(k: MessageKind) {
         | MessageKind::OptedOut
         | MessageKind::Skipped
         | MessageKind::ClaimExpired
+        | MessageKind::ClaimTaken
         | MessageKind::AwayAck
         | MessageKind::BackAck
         | MessageKind::DeliveryFailed

@@ -651,6 +651,12 @@ impl Store {
 
     /// Adds or replaces a person. Their phone number must not belong to someone else.
     pub fn put_person(&self, p: &Person) -> Result<()> {
+        self.put_person_at(p, Utc::now())
+    }
+
+    /// [`Store::put_person`] at `now` (a virtual clock): a member's changed time zone moves
+    /// their next check-in to the schedule's next occurrence after `now` in the new zone.
+    pub fn put_person_at(&self, p: &Person, now: DateTime<Utc>) -> Result<()> {
         let p = p.clone();
         self.write(move |inner| {
             let tx = Tx::new(inner);
@@ -683,7 +689,21 @@ impl Store {
                 if st.timezone != tz || st.opted_out != p.opted_out {
                     if st.timezone != tz {
                         // The same local time is a different instant in the new zone.
-                        st.next_at = st.member.policy.checkin.next_after(Utc::now(), tz);
+                        let schedule = &st.member.policy.checkin;
+                        let mut next = schedule.next_after(now, tz);
+                        // Moving west brings back local times already checked in today (and
+                        // their check-in ids): the next occurrence must be later, on the
+                        // wall clock, than the last prompt was in the old zone.
+                        if let Some(last) = st.last_prompted_at {
+                            let done = last.with_timezone(&st.timezone).naive_local();
+                            while let Some(n) = next {
+                                if n.with_timezone(&tz).naive_local() > done {
+                                    break;
+                                }
+                                next = schedule.next_after(n, tz);
+                            }
+                        }
+                        st.next_at = next;
                     }
                     st.timezone = tz;
                     st.opted_out = p.opted_out;
