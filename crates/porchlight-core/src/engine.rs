@@ -861,7 +861,15 @@ impl<'a> Engine<'a> {
             return;
         }
         let window = st.member.policy.window.delta();
-        let id = format!("{}/{}", st.member.id, local.format("%Y-%m-%dT%H:%M"));
+        // Minute-aligned occurrences keep the plain form; a schedule with seconds (cron with a
+        // seconds field) needs them, or two occurrences in one minute share an id and the
+        // second is prompted as the first again.
+        let at_fmt = if chrono::Timelike::second(&local) == 0 {
+            "%Y-%m-%dT%H:%M"
+        } else {
+            "%Y-%m-%dT%H:%M:%S"
+        };
+        let id = format!("{}/{}", st.member.id, local.format(at_fmt));
         if st.open.iter().any(|c| c.id == id) {
             return; // never two prompts for one occurrence
         }

@@ -457,3 +457,49 @@ fn a_time_zone_change_across_dst_prompts_once_per_local_day() {
         "no second check-in on 30 March"
     );
 }
+
+/// Regression (found by `tests/crash_kills.rs`): check-in ids had minute resolution, so a
+/// schedule with seconds (`*/20 * * * * *`) gave three occurrences one id, and each answered
+/// one was prompted again as "the same" check-in.
+#[test]
+fn a_schedule_with_seconds_prompts_each_occurrence_once_under_its_own_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = Policy {
+        checkin: Schedule::parse("*/20 * * * * *").unwrap(),
+        window: porchlight_core::model::Span(TimeDelta::seconds(5)),
+        reminders: vec![],
+        ..Policy::default()
+    };
+    let store = seeded(dir.path(), policy, None, "2026-11-24T13:59:59Z");
+    let mut ids = Vec::new();
+    for at in [
+        "2026-11-24T14:00:00Z",
+        "2026-11-24T14:00:20Z",
+        "2026-11-24T14:00:40Z",
+    ] {
+        let c = store.run_due(t(at)).unwrap();
+        let prompts: Vec<String> = c
+            .messages
+            .iter()
+            .filter(|m| m.message.kind == MessageKind::Prompt)
+            .filter_map(|m| m.message.checkin.clone())
+            .collect();
+        assert_eq!(prompts.len(), 1, "one prompt at {at}: {prompts:?}");
+        deliver(&store);
+        reply(&store, "mary", "ok", t(at) + TimeDelta::seconds(1));
+        ids.extend(prompts);
+    }
+    assert_eq!(
+        ids,
+        [
+            "mary/2026-11-24T09:00",
+            "mary/2026-11-24T09:00:20",
+            "mary/2026-11-24T09:00:40"
+        ]
+    );
+    let answered = events(&store)
+        .iter()
+        .filter(|e| e.event == EventKind::Answered)
+        .count();
+    assert_eq!(answered, 3);
+}
