@@ -89,8 +89,10 @@ async fn accept(State(g): State<FakeGateway>, body: Bytes) -> impl IntoResponse 
 impl FakeGateway {
     async fn start() -> FakeGateway {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut g = FakeGateway::default();
-        g.base = format!("http://{}", listener.local_addr().unwrap());
+        let g = FakeGateway {
+            base: format!("http://{}", listener.local_addr().unwrap()),
+            ..FakeGateway::default()
+        };
         let app = Router::new()
             .route("/message", post(accept))
             .with_state(g.clone());
