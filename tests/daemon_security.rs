@@ -44,10 +44,10 @@ async fn guessed_reply_link_tokens_are_all_not_found_and_record_nothing() {
     let admin = Admin::new(&d.base);
     admin
         .add_member(
-            json!({"name": "Mary Lopez", "phone": MARY_PHONE, "checkin": common::cron_in(2)}),
+            json!({"name": "Mary Lopez", "phone": MARY_PHONE, "checkin": common::cron_in(6)}),
         )
         .await;
-    admin.wait_state(15, "mary-lopez", "prompted");
+    admin.wait_state(40, "mary-lopez", "prompted");
     let before = event_count(&admin).await;
     let http = support::client();
     let guesses = Arc::new(AtomicUsize::new(0));
@@ -212,15 +212,15 @@ async fn no_phone_number_or_message_body_in_info_logs() {
         .await;
     admin
         .add_member(json!({
-            "name": "Mary Lopez", "phone": MARY_PHONE, "checkin": common::cron_in(2),
+            "name": "Mary Lopez", "phone": MARY_PHONE, "checkin": common::cron_in(6),
             "buddies": ["harold"],
         }))
         .await;
     // The prompt goes out, she stays quiet: Harold and the desk are alerted.
-    common::wait_for(20, "Harold's alert", || {
+    common::wait_for(40, "Harold's alert", || {
         twilio.sms_to(HAROLD_PHONE).into_iter().next()
     });
-    common::wait_for(20, "the desk's alert", || {
+    common::wait_for(40, "the desk's alert", || {
         twilio.sms_to(DESK_PHONE).into_iter().next()
     });
     // Replies with distinctive bodies: Harold on his way, Mary answering late, a stranger.
@@ -265,7 +265,7 @@ async fn no_phone_number_or_message_body_in_info_logs() {
         403
     );
     // All-clears go out: traffic has flowed through every path.
-    common::wait_for(20, "the all-clear to Harold", || {
+    common::wait_for(40, "the all-clear to Harold", || {
         twilio
             .sms_to(HAROLD_PHONE)
             .into_iter()
