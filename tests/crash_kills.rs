@@ -314,6 +314,7 @@ secret_env = "PORCHLIGHT_WEBHOOK_SECRET"
         timezone: chrono_tz::Tz::UTC,
         coordinators: vec!["desk".into()],
         public_url: Some(support::PUBLIC_URL.into()),
+        ..Village::default()
     };
     let store = Store::open(dir.join("data"), village).unwrap();
     let events: Vec<_> = store

@@ -139,6 +139,11 @@ pub const KEYS: &[KeyInfo] = &[
         &["name", "member"],
         "to a buddy whose \"on my way\" lapsed",
     ),
+    k(
+        "claim_taken",
+        &["name", "who", "member"],
+        "to a buddy who said \"on my way\" after another buddy ({who}) already had",
+    ),
     k("away_ack", &["name", "date"], "acknowledging an away text"),
     k("back_ack", &["name"], "acknowledging a back text"),
     k(
@@ -221,6 +226,7 @@ pub fn key_of(kind: MessageKind, what: What, who_empty: bool) -> &'static str {
         OptedOut => "opted_out",
         Skipped => "skipped",
         ClaimExpired => "claim_expired",
+        ClaimTaken => "claim_taken",
         AwayAck => "away_ack",
         BackAck => "back_ack",
         DeliveryFailed => "delivery_failed",
@@ -491,6 +497,7 @@ fn carries_link(kind: MessageKind) -> bool {
             | HelpAlert
             | Exhausted
             | ClaimExpired
+            | ClaimTaken
     )
 }
 
@@ -519,6 +526,7 @@ fn sample_message(key: &str) -> Option<(MessageKind, What, bool)> {
         "opted_out" => (OptedOut, What::NotAnswered, false),
         "skipped" => (Skipped, What::NotAnswered, false),
         "claim_expired" => (ClaimExpired, What::NotAnswered, false),
+        "claim_taken" => (ClaimTaken, What::NotAnswered, true),
         "away_ack" => (AwayAck, What::NotAnswered, false),
         "back_ack" => (BackAck, What::NotAnswered, false),
         "delivery_failed" => (DeliveryFailed, What::NotAnswered, true),

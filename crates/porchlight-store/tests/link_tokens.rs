@@ -22,6 +22,7 @@ fn store() -> (tempfile::TempDir, Store) {
         timezone: "America/New_York".parse::<Tz>().unwrap(),
         coordinators: vec!["cora".into()],
         public_url: Some("https://porchlight.example.org".into()),
+        ..Village::default()
     };
     let store = Store::open(dir.path(), village).unwrap();
     for (id, name) in [("mary", "Mary Lopez"), ("bob", "Bob Ng"), ("cora", "Cora")] {

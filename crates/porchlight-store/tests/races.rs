@@ -34,6 +34,7 @@ fn village(tz: &str) -> Village {
         timezone: tz.parse::<Tz>().unwrap(),
         coordinators: vec!["cora".into(), "cole".into()],
         public_url: None,
+        ..Village::default()
     }
 }
 

@@ -30,6 +30,7 @@ fn village() -> Village {
         timezone: "America/New_York".parse::<Tz>().unwrap(),
         coordinators: vec!["cora".into(), "cole".into()],
         public_url: None,
+        ..Village::default()
     }
 }
 
