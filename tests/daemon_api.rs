@@ -369,7 +369,7 @@ async fn health_readiness_metrics_and_a_clean_sigterm() {
             "name": "Mary Lopez", "phone": MARY_PHONE, "checkin": common::cron_in(3),
         }))
         .await;
-    admin.wait_state(15, "mary-lopez", "prompted");
+    admin.wait_state(45, "mary-lopez", "prompted");
     // The counter is bumped just after the commit that /status already shows.
     let mut text = String::new();
     for _ in 0..100 {

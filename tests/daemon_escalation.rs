@@ -90,13 +90,13 @@ escalation = [
         .await;
 
     // Mary is prompted and stays quiet.
-    let prompt = common::wait_for(15, "Mary's prompt", || {
+    let prompt = common::wait_for(45, "Mary's prompt", || {
         twilio.sms_to(MARY_PHONE).into_iter().next()
     });
-    admin.wait_state(5, "mary-lopez", "prompted");
+    admin.wait_state(45, "mary-lopez", "prompted");
 
     // Level 1 at the deadline (3 s after the prompt): Harold is asked to knock.
-    let alert = common::wait_for(15, "the buddy's alert SMS", || {
+    let alert = common::wait_for(45, "the buddy's alert SMS", || {
         twilio.sms_to(HAROLD_PHONE).into_iter().next()
     });
     assert!(
@@ -113,10 +113,10 @@ escalation = [
         twilio.sms_to(MARY_PHONE).len() == 1,
         "no reminders were configured"
     );
-    admin.wait_state(5, "mary-lopez", "missed");
+    admin.wait_state(45, "mary-lopez", "missed");
 
     // Level 2, 2 s later: the family's app gets a signed webhook.
-    let family = common::wait_for(15, "the family's level-2 webhook", || {
+    let family = common::wait_for(45, "the family's level-2 webhook", || {
         hooks.find(|v| v["level"] == 2)
     });
     assert_signed(&family);
@@ -151,20 +151,20 @@ escalation = [
     )
     .await;
     assert!(twiml.contains("<Response"), "{twiml}");
-    let clear = common::wait_for(15, "the buddy's all-clear SMS", || {
+    let clear = common::wait_for(45, "the buddy's all-clear SMS", || {
         twilio
             .sms_to(HAROLD_PHONE)
             .into_iter()
             .find(|r| r.body().to_lowercase().contains("all clear"))
     });
     assert!(clear.body().contains("Mary"), "{}", clear.body());
-    let resolved = common::wait_for(15, "the family's checkin.resolved webhook", || {
+    let resolved = common::wait_for(45, "the family's checkin.resolved webhook", || {
         hooks.find(|v: &Value| v["type"] == "checkin.resolved")
     });
     assert_signed(&resolved);
     assert_eq!(resolved.json["member"]["id"], "mary-lopez");
     assert_eq!(resolved.json["recipient"]["id"], "lucy-lopez");
-    admin.wait_state(5, "mary-lopez", "resolved");
+    admin.wait_state(45, "mary-lopez", "resolved");
     let row = admin.row("mary-lopez").await;
     assert!(
         row["alert"].is_null(),
@@ -235,10 +235,10 @@ reminders = []
 #[tokio::test(flavor = "multi_thread")]
 async fn a_member_texting_2_alerts_buddy_and_family_at_once_and_is_reassured() {
     let (twilio, hooks, d, admin) = village("60s").await;
-    common::wait_for(15, "Mary's prompt", || {
+    common::wait_for(45, "Mary's prompt", || {
         twilio.sms_to(MARY_PHONE).into_iter().next()
     });
-    admin.wait_state(5, "mary-lopez", "prompted");
+    admin.wait_state(45, "mary-lopez", "prompted");
 
     // The reassurance comes back in the TwiML answer itself.
     let twiml = text_in(
@@ -252,16 +252,16 @@ async fn a_member_texting_2_alerts_buddy_and_family_at_once_and_is_reassured() {
     assert!(twiml.contains("911"), "{twiml}");
 
     // Buddy and family hear at once, without waiting for the window (60 s) to close.
-    let buddy = common::wait_for(10, "the buddy's help alert", || {
+    let buddy = common::wait_for(45, "the buddy's help alert", || {
         twilio.find_sms(HAROLD_PHONE, "Mary")
     });
     assert!(buddy.body().contains("URGENT"), "{}", buddy.body());
-    let family = common::wait_for(10, "the family's checkin.help webhook", || {
+    let family = common::wait_for(45, "the family's checkin.help webhook", || {
         hooks.find(|v| v["type"] == "checkin.help" && v["recipient"]["id"] == "lucy-lopez")
     });
     assert_signed(&family);
     assert_eq!(family.json["member"]["id"], "mary-lopez");
-    admin.wait_state(5, "mary-lopez", "help");
+    admin.wait_state(45, "mary-lopez", "help");
     let row = admin.row("mary-lopez").await;
     assert_eq!(row["alert"]["reason"], "help", "{row}");
 }
@@ -272,10 +272,10 @@ async fn the_help_reassurance_is_not_texted_twice() {
     // alerts, the dispatcher is woken, and only then is it marked as answered in the TwiML.
     for round in 0..2 {
         let (twilio, _hooks, d, admin) = village("60s").await;
-        common::wait_for(15, "Mary's prompt", || {
+        common::wait_for(45, "Mary's prompt", || {
             twilio.sms_to(MARY_PHONE).into_iter().next()
         });
-        admin.wait_state(5, "mary-lopez", "prompted");
+        admin.wait_state(45, "mary-lopez", "prompted");
         let twiml = text_in(
             &d.base,
             MARY_PHONE,
@@ -284,11 +284,11 @@ async fn the_help_reassurance_is_not_texted_twice() {
         )
         .await;
         assert!(twiml.contains("911"), "{twiml}");
-        common::wait_for(10, "the buddy's help alert", || {
+        common::wait_for(45, "the buddy's help alert", || {
             twilio.find_sms(HAROLD_PHONE, "URGENT")
         });
         // Drain: the outbox is empty once every message of that commit was handled.
-        common::wait_for(10, "an empty outbox", || {
+        common::wait_for(45, "an empty outbox", || {
             let m = support::block(async {
                 support::client()
                     .get(format!("{}/metrics", d.base))
@@ -319,7 +319,7 @@ async fn the_help_reassurance_is_not_texted_twice() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_member_texting_stop_is_reported_to_coordinators_at_once() {
     let (twilio, hooks, d, admin) = village("60s").await;
-    common::wait_for(15, "Mary's prompt", || {
+    common::wait_for(45, "Mary's prompt", || {
         twilio.sms_to(MARY_PHONE).into_iter().next()
     });
     text_in(
@@ -329,13 +329,13 @@ async fn a_member_texting_stop_is_reported_to_coordinators_at_once() {
         "SM00000000000000000000000000000004",
     )
     .await;
-    let notice = common::wait_for(10, "the coordinators' opt-out notice", || {
+    let notice = common::wait_for(45, "the coordinators' opt-out notice", || {
         hooks.find(|v| v["type"] == "member.opted_out")
     });
     assert_signed(&notice);
     assert_eq!(notice.json["recipient"]["id"], "coordinator-desk");
     assert_eq!(notice.json["member"]["id"], "mary-lopez");
-    admin.wait_state(5, "mary-lopez", "opted_out");
+    admin.wait_state(45, "mary-lopez", "opted_out");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -59,7 +59,7 @@ async fn a_signed_sms_answers_and_a_bad_or_missing_signature_records_nothing() {
         .await;
 
     // The prompt goes out through Twilio's Messages API, authenticated as the account.
-    let prompt = common::wait_for(15, "Mary's prompt at the fake Twilio", || {
+    let prompt = common::wait_for(45, "Mary's prompt at the fake Twilio", || {
         twilio.sms_to(MARY_PHONE).into_iter().next()
     });
     assert_eq!(prompt.account, ACCOUNT_SID);
@@ -78,7 +78,7 @@ async fn a_signed_sms_answers_and_a_bad_or_missing_signature_records_nothing() {
         prompt.authorization.as_deref(),
         Some(format!("Basic {basic}").as_str())
     );
-    admin.wait_state(10, "mary-lopez", "prompted");
+    admin.wait_state(45, "mary-lopez", "prompted");
     let events_before = admin.get("/api/v1/events").await.as_array().unwrap().len();
 
     // Every parameter Twilio posts is signed, including ones the daemon ignores (ApiVersion).
@@ -145,7 +145,7 @@ async fn a_signed_sms_answers_and_a_bad_or_missing_signature_records_nothing() {
     assert!(ct.contains("xml"), "TwiML content type: {ct}");
     let twiml = r.text().await.unwrap();
     assert!(twiml.contains("<Response"), "{twiml}");
-    admin.wait_state(5, "mary-lopez", "answered");
+    admin.wait_state(45, "mary-lopez", "answered");
     let row = admin.row("mary-lopez").await;
     assert!(row["answered_at"].is_string(), "{row}");
     assert!(row["alert"].is_null(), "{row}");
@@ -184,7 +184,7 @@ async fn a_landline_member_pressing_1_answers() {
         .await;
 
     // The check-in is a call whose TwiML gathers one key and posts it to public_url.
-    let call = common::wait_for(15, "a call to Ruth at the fake Twilio", || {
+    let call = common::wait_for(45, "a call to Ruth at the fake Twilio", || {
         twilio.calls().into_iter().find(|c| c.to() == ruth)
     });
     assert_eq!(call.field("From"), Some(VILLAGE_NUMBER));
@@ -194,7 +194,7 @@ async fn a_landline_member_pressing_1_answers() {
         twiml.contains(&format!("{PUBLIC_URL}/voice/twilio")),
         "{twiml}"
     );
-    admin.wait_state(10, "ruth-baker", "prompted");
+    admin.wait_state(45, "ruth-baker", "prompted");
 
     let params = [
         ("CallSid", "CA00000000000000000000000000000001"),
@@ -217,7 +217,7 @@ async fn a_landline_member_pressing_1_answers() {
     assert_eq!(r.status(), 200);
     let body = r.text().await.unwrap();
     assert!(body.contains("<Response"), "{body}");
-    admin.wait_state(5, "ruth-baker", "answered");
+    admin.wait_state(45, "ruth-baker", "answered");
 }
 
 /// The token of the first `{PUBLIC_URL}/r/...` link the log channel printed.
@@ -246,7 +246,7 @@ async fn reply_links_show_a_page_on_get_and_answer_only_on_post() {
             "name": "Mary Lopez", "phone": MARY_PHONE, "checkin": common::cron_in(3),
         }))
         .await;
-    let token = common::wait_for(15, "a printed prompt with a reply link", || {
+    let token = common::wait_for(45, "a printed prompt with a reply link", || {
         printed_link_token(&d)
     });
     assert!(
@@ -259,7 +259,7 @@ async fn reply_links_show_a_page_on_get_and_answer_only_on_post() {
         .find(|l| l.contains(&token))
         .unwrap();
     assert!(prompt_line.contains("mary-lopez"), "{prompt_line}");
-    admin.wait_state(10, "mary-lopez", "prompted");
+    admin.wait_state(45, "mary-lopez", "prompted");
 
     let http = support::client();
     let link = format!("{}/r/{token}", d.base);
@@ -332,7 +332,7 @@ async fn reply_links_show_a_page_on_get_and_answer_only_on_post() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    admin.wait_state(5, "mary-lopez", "answered");
+    admin.wait_state(45, "mary-lopez", "answered");
 }
 
 /// A Spanish-speaking member's reply page is in Spanish, and says so to the browser.
@@ -349,7 +349,7 @@ async fn a_spanish_speakers_reply_page_is_in_spanish() {
             "checkin": common::cron_in(3),
         }))
         .await;
-    let token = common::wait_for(15, "a printed prompt with a reply link", || {
+    let token = common::wait_for(45, "a printed prompt with a reply link", || {
         printed_link_token(&d)
     });
     let http = support::client();
@@ -374,5 +374,5 @@ async fn a_spanish_speakers_reply_page_is_in_spanish() {
         .await
         .unwrap();
     assert!(done.contains("Gracias"), "{done}");
-    admin.wait_state(5, "rosa-garcia", "answered");
+    admin.wait_state(45, "rosa-garcia", "answered");
 }

@@ -100,7 +100,7 @@ async fn removing_a_member_with_an_open_alert_is_refused_unless_forced_and_force
     common::wait_for(30, "Harold's alert about Mary", || {
         twilio.find_sms(HAROLD_PHONE, "Mary")
     });
-    admin.wait_state(15, "mary-lopez", "missed");
+    admin.wait_state(45, "mary-lopez", "missed");
     let before = events(&admin).await;
     let missed = of(&before, "missed", "mary-lopez");
     assert_eq!(missed.len(), 1, "{before:?}");
@@ -240,7 +240,7 @@ async fn a_closed_links_i_need_a_hand_raises_help() {
     });
     let token = link_token(prompt.body())
         .unwrap_or_else(|| panic!("the prompt has a link: {}", prompt.body()));
-    admin.wait_state(15, "mary-lopez", "prompted");
+    admin.wait_state(45, "mary-lopez", "prompted");
     // Mary answers by text: the check-in is closed.
     text_in(
         &d.base,
@@ -249,7 +249,7 @@ async fn a_closed_links_i_need_a_hand_raises_help() {
         "SM00000000000000000000000000000801",
     )
     .await;
-    admin.wait_state(15, "mary-lopez", "answered");
+    admin.wait_state(45, "mary-lopez", "answered");
 
     // Later she opens the same link and taps "I need a hand".
     let http = support::client();
@@ -281,7 +281,7 @@ async fn a_closed_links_i_need_a_hand_raises_help() {
             alert.body()
         );
     }
-    admin.wait_state(15, "mary-lopez", "help");
+    admin.wait_state(45, "mary-lopez", "help");
     let evs = events(&admin).await;
     assert_eq!(of(&evs, "help", "mary-lopez").len(), 1, "{evs:?}");
     assert!(of(&evs, "note", "mary-lopez").is_empty(), "{evs:?}");
@@ -399,8 +399,8 @@ async fn a_buddy_holding_two_alerts_is_asked_which_and_only_the_named_one_is_cle
         let _ = mary;
         Some(walt)
     });
-    admin.wait_state(15, "mary-lopez", "missed");
-    admin.wait_state(15, "walt-kowalski", "missed");
+    admin.wait_state(45, "mary-lopez", "missed");
+    admin.wait_state(45, "walt-kowalski", "missed");
     let sent_before = twilio.sms_to(HAROLD_PHONE).len();
 
     // A bare "1" resolves neither; Harold is asked which one, by name.
@@ -434,7 +434,7 @@ async fn a_buddy_holding_two_alerts_is_asked_which_and_only_the_named_one_is_cle
         "SM00000000000000000000000000000a02",
     )
     .await;
-    admin.wait_state(15, "walt-kowalski", "resolved");
+    admin.wait_state(45, "walt-kowalski", "resolved");
     let clear = common::wait_for(30, "Harold's all-clear about Walt", || {
         twilio
             .sms_to(HAROLD_PHONE)
@@ -462,7 +462,7 @@ async fn a_buddy_holding_two_alerts_is_asked_which_and_only_the_named_one_is_cle
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    admin.wait_state(15, "walt-kowalski", "help");
+    admin.wait_state(45, "walt-kowalski", "help");
     let evs = events(&admin).await;
     let help = of(&evs, "help", "walt-kowalski");
     assert_eq!(help.len(), 1, "{evs:?}");
@@ -477,7 +477,7 @@ async fn no_answer_at_the_door_on_a_closed_buddy_link_escalates() {
     let alert = common::wait_for(30, "Harold's alert about Mary", || {
         twilio.find_sms(HAROLD_PHONE, "Mary")
     });
-    admin.wait_state(15, "mary-lopez", "missed");
+    admin.wait_state(45, "mary-lopez", "missed");
     text_in(
         &d.base,
         HAROLD_PHONE,
@@ -485,7 +485,7 @@ async fn no_answer_at_the_door_on_a_closed_buddy_link_escalates() {
         "SM00000000000000000000000000000b01",
     )
     .await;
-    admin.wait_state(15, "mary-lopez", "resolved");
+    admin.wait_state(45, "mary-lopez", "resolved");
     // Later Harold is back at her door, and taps "No answer at Mary's door" on the alert's link.
     let token = link_token(alert.body())
         .unwrap_or_else(|| panic!("the alert has a link: {}", alert.body()));
@@ -499,7 +499,7 @@ async fn no_answer_at_the_door_on_a_closed_buddy_link_escalates() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    admin.wait_state(15, "mary-lopez", "help");
+    admin.wait_state(45, "mary-lopez", "help");
     common::wait_for(30, "Fran's urgent alert", || {
         twilio.find_sms(FRAN_PHONE, "URGENT")
     });

@@ -40,8 +40,8 @@ async fn prompted_mary() -> (common::Daemon, String) {
             "name": "Mary Lopez", "phone": MARY_PHONE, "checkin": common::cron_in(3),
         }))
         .await;
-    let token = common::wait_for(15, "Mary's printed prompt", || link_token(&d, "mary-lopez"));
-    admin.wait_state(5, "mary-lopez", "prompted");
+    let token = common::wait_for(45, "Mary's printed prompt", || link_token(&d, "mary-lopez"));
+    admin.wait_state(45, "mary-lopez", "prompted");
     (d, token)
 }
 
@@ -70,7 +70,7 @@ async fn an_open_checkin_survives_sigkill_and_can_still_be_answered() {
         "the check-in is still open after the restart"
     );
     answer_by_link(&d2.base, &token).await;
-    admin.wait_state(5, "mary-lopez", "answered");
+    admin.wait_state(45, "mary-lopez", "answered");
     // Still one check-in for today, not a second one from the restart.
     let today = admin.get("/api/v1/checkins").await;
     let mary: Vec<_> = today
@@ -133,14 +133,14 @@ async fn a_checkin_that_fell_due_while_down_is_prompted_on_restart() {
         3,
     )
     .await;
-    common::wait_for(10, "the check-in time to pass while down", || {
+    common::wait_for(45, "the check-in time to pass while down", || {
         (chrono::Utc::now() > due + chrono::TimeDelta::seconds(1)).then_some(())
     });
     let d = common::start_in(dir, &config(), &[]);
-    common::wait_for(10, "the prompt after the restart", || {
+    common::wait_for(45, "the prompt after the restart", || {
         link_token(&d, "mary-lopez")
     });
-    Admin::new(&d.base).wait_state(5, "mary-lopez", "prompted");
+    Admin::new(&d.base).wait_state(45, "mary-lopez", "prompted");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -158,13 +158,13 @@ async fn a_window_that_closed_while_down_is_skipped_and_never_escalated() {
         "name": "Mary Lopez", "phone": MARY_PHONE, "buddies": ["harold-reed"], "family": ["lucy-lopez"],
     });
     let (dir, due) = kill_before_due(&config, &people, member, 3).await;
-    common::wait_for(15, "the window to close while down", || {
+    common::wait_for(45, "the window to close while down", || {
         (chrono::Utc::now() > due + chrono::TimeDelta::seconds(3)).then_some(())
     });
     let d = common::start_in(dir, &config, &[]);
     let admin = Admin::new(&d.base);
     // Coordinators hear about it once; nobody is alerted about a prompt Mary never got.
-    common::wait_for(10, "the skipped notice to the coordinators", || {
+    common::wait_for(45, "the skipped notice to the coordinators", || {
         d.printed()
             .iter()
             .any(|l| l.contains("coordinator-desk") && l.contains("Skipped"))

@@ -538,7 +538,7 @@ async fn rollcall_show_lists_the_unaccounted_by_name_phone_and_why() {
 
     // Walt's text cannot be delivered; wait until the daemon has given up on it.
     let mut report = Value::Null;
-    common::wait_for(20, "walt to be not reached", || {
+    common::wait_for(45, "walt to be not reached", || {
         let (s, v) =
             support::block(admin.call(Method::GET, &format!("/api/v1/rollcall/{id}"), None));
         report = v.clone();
@@ -627,7 +627,7 @@ async fn a_rollcall_nobody_could_be_texted_is_still_found() {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let id = v["id"].as_str().unwrap().to_string();
     let path = format!("/api/v1/rollcall/{id}");
-    let report = common::wait_for(20, "both to be not reached", || {
+    let report = common::wait_for(45, "both to be not reached", || {
         let v = support::block(admin.get(&path));
         let detail = v["unaccounted_detail"]
             .as_array()

@@ -137,7 +137,7 @@ async fn a_valid_override_changes_what_the_member_receives() {
         )
         .await;
     assert!(s.is_success(), "{v}");
-    let line = common::wait_for(20, "Rosa's roll call", || {
+    let line = common::wait_for(45, "Rosa's roll call", || {
         daemon.printed().into_iter().find(|l| l.contains("rosa"))
     });
     assert!(
