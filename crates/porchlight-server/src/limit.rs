@@ -19,9 +19,9 @@ use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
 /// Requests per second each client may sustain.
-pub const RATE_PER_SEC: f64 = 2000.0;
+pub const RATE_PER_SEC: f64 = 100.0;
 /// Requests a client may burst.
-pub const BURST: f64 = 10_000.0;
+pub const BURST: f64 = 1_000.0;
 /// Clients tracked before idle ones are forgotten.
 const MAX_CLIENTS: usize = 10_000;
 
@@ -119,9 +119,9 @@ mod tests {
         assert!(!l.allow(ip, t0));
         // Another client is unaffected.
         assert!(l.allow("127.0.0.2".parse().unwrap(), t0));
-        // A hundredth of a second later, 20 more.
-        let t1 = t0 + Duration::from_millis(10);
-        for _ in 0..20 {
+        // A tenth of a second later, RATE_PER_SEC / 10 more.
+        let t1 = t0 + Duration::from_millis(100);
+        for _ in 0..(RATE_PER_SEC / 10.0) as usize {
             assert!(l.allow(ip, t1));
         }
         assert!(!l.allow(ip, t1));
