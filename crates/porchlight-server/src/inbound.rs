@@ -200,7 +200,7 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn normalize_phone(raw: &str) -> String {
+pub(crate) fn normalize_phone(raw: &str) -> String {
     porchlight_core::phone::parse_e164(raw, None).unwrap_or_else(|_| raw.trim().to_string())
 }
 
@@ -367,6 +367,32 @@ struct GatewayPayload {
 /// How far an Android gateway timestamp may be from our clock.
 const GATEWAY_TOLERANCE_SECS: i64 = 300;
 
+/// A verified gateway webhook's body read: `Some((sender, text, replay id))` for an
+/// `sms:received`, `None` for another event (acknowledged and ignored), or the 400 to answer.
+/// Pure, so the fuzz harness ([`crate::fuzzing`]) reaches it.
+pub(crate) fn read_gateway(
+    body: &[u8],
+) -> Result<Option<(String, String, Option<String>)>, (StatusCode, String)> {
+    let envelope: GatewayEnvelope = serde_json::from_slice(body)
+        .map_err(|e| (StatusCode::BAD_REQUEST, format!("not a gateway webhook: {e}")))?;
+    if envelope.event != "sms:received" {
+        // Other events (sent, delivered, failed) are acknowledged and ignored.
+        return Ok(None);
+    }
+    let Some(payload) = envelope.payload else {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "sms:received without a payload".to_string(),
+        ));
+    };
+    let from = normalize_phone(&payload.sender);
+    let id = envelope
+        .id
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("android:{s}"));
+    Ok(Some((from, payload.message, id)))
+}
+
 /// `POST /sms/android-sms-gateway`: the gateway's `sms:received` webhook.
 pub async fn sms_android(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
     let keys: Vec<&str> = app
@@ -415,29 +441,12 @@ pub async fn sms_android(State(app): State<Arc<App>>, headers: HeaderMap, body: 
             return forbidden();
         }
     }
-    let envelope: GatewayEnvelope = match serde_json::from_slice(&body) {
-        Ok(e) => e,
-        Err(e) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                format!("not a gateway webhook: {e}"),
-            )
-                .into_response();
-        }
+    let (from, message, id) = match read_gateway(&body) {
+        Ok(Some(m)) => m,
+        Ok(None) => return StatusCode::NO_CONTENT.into_response(),
+        Err(r) => return r.into_response(),
     };
-    if envelope.event != "sms:received" {
-        // Other events (sent, delivered, failed) are acknowledged and ignored.
-        return StatusCode::NO_CONTENT.into_response();
-    }
-    let Some(payload) = envelope.payload else {
-        return (StatusCode::BAD_REQUEST, "sms:received without a payload").into_response();
-    };
-    let from = normalize_phone(&payload.sender);
-    let id = envelope
-        .id
-        .filter(|s| !s.is_empty())
-        .map(|s| format!("android:{s}"));
-    match record(&app, &Sender::Phone(from), &payload.message, false, id).await {
+    match record(&app, &Sender::Phone(from), &message, false, id).await {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(r) => r.into_response(),
     }

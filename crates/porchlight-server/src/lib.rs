@@ -27,6 +27,8 @@ pub mod app;
 pub mod archive;
 pub mod config;
 pub mod desk;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod inbound;
 pub mod limit;
 pub mod queue;
