@@ -32,7 +32,9 @@ const TARGETS: [(&str, Harness); 6] = [
 ];
 
 fn corpus_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz").join("corpus")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz")
+        .join("corpus")
 }
 
 fn files(dir: &Path) -> Vec<PathBuf> {

@@ -9,7 +9,9 @@ use porchlight_core::model::Language;
 use porchlight_core::reply::Role;
 
 use crate::config::Config;
-use crate::inbound::{android_signature, normalize_phone, read_gateway, twilio_signature, twilio_valid};
+use crate::inbound::{
+    android_signature, normalize_phone, read_gateway, twilio_signature, twilio_valid,
+};
 
 const ROLES: [Role; 5] = [
     Role::Member,
@@ -45,7 +47,8 @@ fn read_reply(text: &str) {
             let _ = (r.is_distress(), r.explain());
             let _ = porchlight_core::interpret::meaning_label(&r.reply);
             assert_eq!(porchlight_core::reply::parse(role, text, today), r.reply);
-            for (_, about) in porchlight_core::interpret::read_about(role, text, today, &CANDIDATES) {
+            for (_, about) in porchlight_core::interpret::read_about(role, text, today, &CANDIDATES)
+            {
                 let _ = about.explain();
             }
         }
@@ -93,10 +96,20 @@ pub fn twilio_form(data: &[u8]) {
     };
     let params: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
     let sig = twilio_signature("fuzz-auth-token", &url, &params);
-    assert!(twilio_valid(&["other-token", "fuzz-auth-token"], &url, &params, &sig));
+    assert!(twilio_valid(
+        &["other-token", "fuzz-auth-token"],
+        &url,
+        &params,
+        &sig
+    ));
     assert!(!twilio_valid(&["other-token"], &url, &params, &sig));
     assert!(!twilio_valid(&["fuzz-auth-token"], &url, &params, ""));
-    let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     if let Some(from) = param("From") {
         let _ = normalize_phone(from);
     }
@@ -106,7 +119,11 @@ pub fn twilio_form(data: &[u8]) {
         // Whatever was said and wherever it goes, no markup gets in: as many tags as empty.
         let xml = porchlight_notify::twilio::call_twiml(said, lang, &url);
         let empty = porchlight_notify::twilio::call_twiml("", lang, "");
-        assert_eq!(xml.matches('<').count(), empty.matches('<').count(), "markup got in");
+        assert_eq!(
+            xml.matches('<').count(),
+            empty.matches('<').count(),
+            "markup got in"
+        );
     }
 }
 

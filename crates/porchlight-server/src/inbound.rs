@@ -373,8 +373,12 @@ const GATEWAY_TOLERANCE_SECS: i64 = 300;
 pub(crate) fn read_gateway(
     body: &[u8],
 ) -> Result<Option<(String, String, Option<String>)>, (StatusCode, String)> {
-    let envelope: GatewayEnvelope = serde_json::from_slice(body)
-        .map_err(|e| (StatusCode::BAD_REQUEST, format!("not a gateway webhook: {e}")))?;
+    let envelope: GatewayEnvelope = serde_json::from_slice(body).map_err(|e| {
+        (
+            StatusCode::BAD_REQUEST,
+            format!("not a gateway webhook: {e}"),
+        )
+    })?;
     if envelope.event != "sms:received" {
         // Other events (sent, delivered, failed) are acknowledged and ignored.
         return Ok(None);

@@ -31,6 +31,7 @@ pub mod desk;
 pub mod fuzzing;
 pub mod inbound;
 pub mod limit;
+pub mod openapi_errors;
 pub mod queue;
 pub mod report;
 pub mod run;
