@@ -111,3 +111,10 @@ fn android_json_corpus_replays_without_a_panic() {
 fn scenario_corpus_replays_without_a_panic() {
     assert!(replay("scenario") > 0);
 }
+
+/// Regression: a cell starting with `'` and a formula character (`'=SUM(A1)`) lost its `'`
+/// over export then import (the export left it as is, the import took the `'` for its own).
+#[test]
+fn a_cell_starting_with_an_apostrophe_survives_export_then_import() {
+    fuzzing::csv_import(b"name,circle\n\"'=SUM(A1)\",''east\n");
+}
