@@ -367,12 +367,13 @@ struct GatewayPayload {
 /// How far an Android gateway timestamp may be from our clock.
 const GATEWAY_TOLERANCE_SECS: i64 = 300;
 
+/// An `sms:received` as read: the normalised sender, the text, and the replay id.
+pub(crate) type GatewaySms = (String, String, Option<String>);
+
 /// A verified gateway webhook's body read: `Some((sender, text, replay id))` for an
 /// `sms:received`, `None` for another event (acknowledged and ignored), or the 400 to answer.
 /// Pure, so the fuzz harness ([`crate::fuzzing`]) reaches it.
-pub(crate) fn read_gateway(
-    body: &[u8],
-) -> Result<Option<(String, String, Option<String>)>, (StatusCode, String)> {
+pub(crate) fn read_gateway(body: &[u8]) -> Result<Option<GatewaySms>, (StatusCode, String)> {
     let envelope: GatewayEnvelope = serde_json::from_slice(body).map_err(|e| {
         (
             StatusCode::BAD_REQUEST,
