@@ -1,7 +1,7 @@
 //! The error statuses every admin operation can answer, added to the OpenAPI document so it
 //! documents what the server really says (found by schemathesis, `scripts/schemathesis.sh`):
 //! 400 (a bad path or query value), 401 (no or a wrong token), and for operations with a JSON
-//! body 413 (too large), 415 (not JSON) and 422 (JSON of the wrong shape). Each has the API's
+//! body (`application/json`, `application/merge-patch+json`) 413 (too large), 415 (not JSON) and 422 (JSON of the wrong shape). Each has the API's
 //! error body.
 
 use utoipa::openapi::path::Operation;
@@ -30,7 +30,7 @@ fn add(op: &mut Operation) {
     let json_body = op
         .request_body
         .as_ref()
-        .is_some_and(|b| b.content.contains_key("application/json"));
+        .is_some_and(|b| b.content.keys().any(|k| k.contains("json")));
     if op.request_body.is_some() {
         statuses.push(("413", "Payload too large"));
     }
