@@ -1654,6 +1654,8 @@ pub struct ApiDoc;
 async fn openapi() -> impl IntoResponse {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::archive::ArchiveDoc::openapi());
+    // The merged operations get the common error statuses too.
+    utoipa::Modify::modify(&CommonErrors, &mut doc);
     axum::Json(doc)
 }
 
