@@ -165,6 +165,9 @@ enum Command {
         /// Time to answer (default 1h).
         #[arg(long)]
         window: Option<String>,
+        /// A note for every text, e.g. "heat advisory" (one line, at most 120 characters).
+        #[arg(long)]
+        message: Option<String>,
         /// Show who answered roll call ID instead of starting one.
         #[arg(long)]
         show: Option<String>,
@@ -868,6 +871,7 @@ async fn client_async(cmd: ClientCmd) -> Result<(), Failure> {
         }
         ClientCmd::Other(Command::Rollcall {
             window,
+            message,
             show,
             server,
         }) => {
@@ -880,10 +884,13 @@ async fn client_async(cmd: ClientCmd) -> Result<(), Failure> {
                     print!("{}", roster_cli::rollcall_report(&id, &v));
                 }
                 None => {
-                    let body = match window {
-                        Some(w) => json!({ "window": w }),
-                        None => json!({}),
-                    };
+                    let mut body = json!({});
+                    if let Some(w) = window {
+                        body["window"] = json!(w);
+                    }
+                    if let Some(m) = message {
+                        body["message"] = json!(m);
+                    }
                     let v = c.json(Method::POST, "/api/v1/rollcall", Some(body)).await?;
                     println!(
                         "roll call {} started: {} member(s) prompted. See who answered: porchlight rollcall --show {}",

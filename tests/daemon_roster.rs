@@ -526,15 +526,38 @@ async fn rollcall_show_lists_the_unaccounted_by_name_phone_and_why() {
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
 
+    // A note must be one short line.
     let (s, v) = admin
         .call(
             Method::POST,
             "/api/v1/rollcall",
-            Some(json!({"window": "1h"})),
+            Some(json!({"window": "1h", "message": "heat\nadvisory"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("message"),
+        "{v}"
+    );
+    let (s, v) = admin
+        .call(
+            Method::POST,
+            "/api/v1/rollcall",
+            Some(json!({"window": "1h", "message": "heat advisory, cooling center open"})),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let id = v["id"].as_str().unwrap().to_string();
+    // The note is in the text each member gets.
+    let sms = common::wait_for(45, "Mary's roll-call text", || {
+        twilio.find_sms("+12025550143", "checking on everyone")
+    });
+    assert!(
+        sms.body()
+            .contains("checking on everyone (heat advisory, cooling center open). Reply 1"),
+        "{}",
+        sms.body()
+    );
 
     // Walt's text cannot be delivered; wait until the daemon has given up on it.
     let mut report = Value::Null;

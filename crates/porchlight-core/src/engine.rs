@@ -929,6 +929,11 @@ impl<'a> Engine<'a> {
     }
 
     fn prompt(&mut self, st: &mut MemberState, c: &mut Checkin) {
+        self.prompt_with(st, c, "");
+    }
+
+    /// Sends the prompt, with `detail` for texts that carry one (a roll call's note).
+    fn prompt_with(&mut self, st: &mut MemberState, c: &mut Checkin, detail: &str) {
         c.status = CheckinStatus::Prompted;
         c.prompt_at = Some(self.now);
         c.prompted_at = Some(self.now);
@@ -938,7 +943,7 @@ impl<'a> Engine<'a> {
         st.last_prompted_at = Some(self.now);
         let (kind, role) = self.prompt_kind(st, c, false);
         let asked = c.asked.clone();
-        self.send(st, Some(c), &asked, kind, None, false, Some(role), "");
+        self.send(st, Some(c), &asked, kind, None, false, Some(role), detail);
         self.record(st, Some(c), EventKind::Prompted).to = Some(asked);
     }
 
@@ -1834,8 +1839,15 @@ impl<'a> Engine<'a> {
         self.archive_closed(st);
     }
 
-    /// A roll call: prompt the member now with its own window, whatever the hour.
-    pub fn roll_call(&mut self, st: &mut MemberState, rollcall: &str, window: TimeDelta) {
+    /// A roll call: prompt the member now with its own window, whatever the hour. `note`
+    /// (say "heat advisory"; may be empty) goes into the text.
+    pub fn roll_call(
+        &mut self,
+        st: &mut MemberState,
+        rollcall: &str,
+        window: TimeDelta,
+        note: &str,
+    ) {
         let date = st.local_date(self.now);
         if st.inactive_on(date) {
             return;
@@ -1864,7 +1876,7 @@ impl<'a> Engine<'a> {
             pending: Vec::new(),
         };
         self.record(st, Some(&c), EventKind::RollCall).text = Some(rollcall.to_string());
-        self.prompt(st, &mut c);
+        self.prompt_with(st, &mut c, note);
         st.open.push(c);
     }
 }

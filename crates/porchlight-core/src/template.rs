@@ -58,7 +58,11 @@ pub const KEYS: &[KeyInfo] = &[
         &["name", "member"],
         "reminder of a check-on request",
     ),
-    k("roll_call", &["name"], "a roll call prompt"),
+    k(
+        "roll_call",
+        &["name", "reason"],
+        "a roll call prompt; {reason} is the coordinator's note (\"heat advisory\"), often empty",
+    ),
     k(
         "buddy_alert",
         &["name", "member"],
@@ -455,6 +459,8 @@ fn sample_pair(
         MessageKind::BudgetWarning => "100%",
         MessageKind::WhichMember => "Abcdefghij, Klmnopqrst or Uvwxyzabcd",
         MessageKind::Skipped => "Abcdefghij Klmnopqrst Uvwxyzabcd and 7 more",
+        // The longest roll-call note the API and desk accept is 120 characters; a typical one.
+        MessageKind::RollCall => "heat advisory",
         _ => "",
     };
     let when = match kind {

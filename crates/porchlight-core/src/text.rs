@@ -185,6 +185,15 @@ pub fn is_gsm7(c: char) -> bool {
     GSM7_BASIC.contains(c) || GSM7_EXTENSION.contains(c)
 }
 
+/// A roll call's note as it follows "checking on everyone": `" (heat advisory)"`, or nothing.
+fn note(detail: &str) -> String {
+    if detail.is_empty() {
+        String::new()
+    } else {
+        format!(" ({detail})")
+    }
+}
+
 /// Renders a message's built-in text in a language.
 pub fn render(kind: MessageKind, lang: Language, v: &Vars<'_>) -> String {
     use Language::*;
@@ -230,12 +239,14 @@ pub fn render(kind: MessageKind, lang: Language, v: &Vars<'_>) -> String {
             v.name, v.member
         ),
         (RollCall, En) => format!(
-            "{}, the village is checking on everyone. Reply 1 if you're OK, 2 if you need help.{link}",
-            v.name
+            "{}, the village is checking on everyone{}. Reply 1 if you're OK, 2 if you need help.{link}",
+            v.name,
+            note(v.detail)
         ),
         (RollCall, Es) => format!(
-            "{}, la villa esta llamando a todos. Responda 1 si esta bien, 2 si necesita ayuda.{link}",
-            v.name
+            "{}, la villa esta llamando a todos{}. Responda 1 si esta bien, 2 si necesita ayuda.{link}",
+            v.name,
+            note(v.detail)
         ),
         (BuddyAlert, En) => match v.what {
             What::NotConfirmed => format!(
@@ -742,6 +753,8 @@ mod tests {
                         MessageKind::DeliveryFailed => "alert, SMS failed",
                         MessageKind::BudgetWarning => "80%",
                         MessageKind::WhichMember => "Margaret, Walter or Betty",
+                        // A roll call without a note (a note may take a second segment).
+                        MessageKind::RollCall => "",
                         _ => "Mary Lopez, Walt Kowalski",
                     },
                     link: if matches!(

@@ -652,10 +652,23 @@ pub fn roll_call(
     window: TimeDelta,
     now: DateTime<Utc>,
 ) -> Outcome {
+    roll_call_with_note(village, book, member, rollcall, window, "", now)
+}
+
+/// [`roll_call`] whose prompt carries the coordinator's note ("heat advisory").
+pub fn roll_call_with_note(
+    village: &Village,
+    book: &dyn Book,
+    member: &str,
+    rollcall: &str,
+    window: TimeDelta,
+    note: &str,
+    now: DateTime<Utc>,
+) -> Outcome {
     let mut out = Outcome::default();
     if let Some(mut st) = book.member(member) {
         let mut engine = Engine::new(village, book, now);
-        engine.roll_call(&mut st, rollcall, window);
+        engine.roll_call(&mut st, rollcall, window, note);
         out.push(st, engine.into_effects());
     }
     out

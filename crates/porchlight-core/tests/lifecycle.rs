@@ -2239,3 +2239,46 @@ fn a_stale_link_never_answers_another_check_in() {
     let new: Vec<_> = book.events[before..].iter().map(|e| e.event).collect();
     assert_eq!(new, vec![EventKind::Note], "{new:?}");
 }
+
+/// A roll call's note ("heat advisory") is in the text each member gets; without one the
+/// text is the plain roll call.
+#[test]
+fn a_roll_calls_note_is_in_every_members_text() {
+    let mut book = village_book(NY, quiet_policy("09:00"), at("2026-11-24T12:00:00Z"));
+    let t = at("2026-11-24T15:00:00Z");
+    book.run_until(t);
+    let texts = |out: &village::Outcome| -> Vec<String> {
+        out.effects
+            .iter()
+            .filter_map(|e| match e {
+                porchlight_core::engine::Effect::Send(m) if m.kind == MessageKind::RollCall => {
+                    Some(m.text.clone())
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let out = village::roll_call_with_note(
+        &book.village,
+        &book,
+        "mary",
+        "heat-1",
+        mins(60),
+        "heat advisory",
+        t,
+    );
+    let with = texts(&out);
+    assert_eq!(with.len(), 1, "{with:?}");
+    assert!(
+        with[0].contains("checking on everyone (heat advisory). Reply 1"),
+        "{with:?}"
+    );
+    book.apply(out);
+    let out = village::roll_call(&book.village, &book, "mary", "heat-2", mins(60), t);
+    let without = texts(&out);
+    assert_eq!(without.len(), 1, "{without:?}");
+    assert!(
+        without[0].contains("checking on everyone. Reply 1"),
+        "{without:?}"
+    );
+}

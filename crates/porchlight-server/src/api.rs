@@ -754,6 +754,8 @@ async fn back(
 pub struct RollCallIn {
     /// Time to answer, default `"1h"`.
     pub window: Option<String>,
+    /// A note that goes into every text ("heat advisory"): one line, at most 120 characters.
+    pub message: Option<String>,
 }
 
 /// A roll call started.
@@ -783,9 +785,15 @@ async fn start_rollcall(
         if window <= TimeDelta::zero() {
             return Err(ApiError::invalid("window: must be longer than 0s"));
         }
+        let note = r.message.as_deref().unwrap_or("").trim().to_string();
+        if note.chars().any(porchlight_core::roster::forbidden_char) || note.chars().count() > 120 {
+            return Err(ApiError::invalid(
+                "message: must be one line of at most 120 characters",
+            ));
+        }
         let now = Utc::now();
         let id = format!("rc-{}", now.format("%Y%m%d-%H%M%S"));
-        let committed = app.store.roll_call(&id, window, now)?;
+        let committed = app.store.roll_call_with_note(&id, window, &note, now)?;
         let prompted = committed
             .events
             .iter()

@@ -1071,6 +1071,17 @@ impl Store {
 
     /// A roll call: prompts every active member now.
     pub fn roll_call(&self, id: &str, window: TimeDelta, now: DateTime<Utc>) -> Result<Committed> {
+        self.roll_call_with_note(id, window, "", now)
+    }
+
+    /// A roll call whose texts carry the coordinator's note ("heat advisory").
+    pub fn roll_call_with_note(
+        &self,
+        id: &str,
+        window: TimeDelta,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Committed> {
         let mut all = Committed::default();
         let ids: Vec<String> = self
             .inner()?
@@ -1082,11 +1093,14 @@ impl Store {
         for chunk in ids.chunks(DUE_GROUP) {
             let chunk = chunk.to_vec();
             let id = id.to_string();
+            let note = note.to_string();
             let c = self.write(move |inner| {
                 let mut all = Committed::default();
                 for member in chunk {
                     let (_, c) = inner.step(now, false, |v, b| {
-                        Ok(village::roll_call(v, b, &member, &id, window, now))
+                        Ok(village::roll_call_with_note(
+                            v, b, &member, &id, window, &note, now,
+                        ))
                     })?;
                     all.extend(c);
                 }

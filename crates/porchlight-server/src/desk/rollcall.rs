@@ -315,7 +315,8 @@ pub async fn start(
         return Err(DeskError::bad("Time to answer must be longer than 0s."));
     }
     let message = f.message.trim().to_string();
-    if message.chars().any(char::is_control) || message.chars().count() > 120 {
+    if message.chars().any(porchlight_core::roster::forbidden_char) || message.chars().count() > 120
+    {
         return Err(DeskError::bad(
             "The message must be one line of at most 120 characters.",
         ));
@@ -330,13 +331,14 @@ pub async fn start(
                 "A roll call started this very second; open it from the roll call page.",
             ));
         }
+        let note = message.clone();
         app.store.put_rollcall_note(&RollCallNote {
             id: id.clone(),
             message,
             started_at: now,
             window_secs: window.num_seconds(),
         })?;
-        let committed = app.store.roll_call(&id, window, now)?;
+        let committed = app.store.roll_call_with_note(&id, window, &note, now)?;
         let prompted = committed
             .events
             .iter()
