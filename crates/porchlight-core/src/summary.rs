@@ -148,21 +148,17 @@ pub struct DailySummary {
 
 fn is_help(c: &Checkin) -> bool {
     c.kind == CheckinKind::Help
-        || c.status == CheckinStatus::Help
-        || c.alert
-            .as_ref()
-            .is_some_and(|a| a.reason == AlertReason::Help)
+        || c.status() == CheckinStatus::Help
+        || c.alert().is_some_and(|a| a.reason == AlertReason::Help)
 }
 
 fn is_missed(c: &Checkin) -> bool {
-    c.status == CheckinStatus::Missed
-        || c.alert
-            .as_ref()
-            .is_some_and(|a| a.reason == AlertReason::Missed)
+    c.status() == CheckinStatus::Missed
+        || c.alert().is_some_and(|a| a.reason == AlertReason::Missed)
 }
 
 fn is_open_alert(c: &Checkin) -> bool {
-    matches!(c.status, CheckinStatus::Missed | CheckinStatus::Help)
+    matches!(c.status(), CheckinStatus::Missed | CheckinStatus::Help)
 }
 
 /// What a set of check-ins (of one member, one day) came to, and the deciding check-in.
@@ -182,15 +178,19 @@ fn day_state<'c>(cs: &[&'c Checkin]) -> Option<(DayState, bool, &'c Checkin)> {
         .or_else(|| pick(DayState::Missed, &is_missed))
         .or_else(|| {
             pick(DayState::NotReached, &|c| {
-                c.status == CheckinStatus::Skipped
+                c.status() == CheckinStatus::Skipped
             })
         })
         .or_else(|| {
             pick(DayState::Pending, &|c| {
-                matches!(c.status, CheckinStatus::Held | CheckinStatus::Prompted)
+                matches!(c.status(), CheckinStatus::Held | CheckinStatus::Prompted)
             })
         })
-        .or_else(|| pick(DayState::Answered, &|c| c.status == CheckinStatus::Answered))
+        .or_else(|| {
+            pick(DayState::Answered, &|c| {
+                c.status() == CheckinStatus::Answered
+            })
+        })
 }
 
 /// Builds the summary of a village-local `date` from every member's state and the date's
@@ -219,7 +219,7 @@ pub fn build(
             .filter(|c| c.member == id && c.local_date == date)
             .collect();
         let (state, open, checkin, by) = match day_state(&cs) {
-            Some((state, open, c)) => (state, open, Some(c.id.clone()), c.answered_by.clone()),
+            Some((state, open, c)) => (state, open, Some(c.id.clone()), c.answered_by().cloned()),
             None => {
                 let state = match st {
                     Some(s) if s.opted_out => DayState::OptedOut,
@@ -495,7 +495,7 @@ pub(crate) fn sample_pair(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::Alert;
+    use crate::checkin::{Alert, Alerting, Answer, CheckinState, Prompt, PromptHistory};
     use crate::model::Member;
 
     fn d(s: &str) -> NaiveDate {
@@ -509,40 +509,56 @@ mod tests {
         alert: Option<AlertReason>,
     ) -> Checkin {
         let at: DateTime<Utc> = format!("{date}T14:00:00Z").parse().unwrap();
-        Checkin {
-            id: format!("{member}/{date}T09:00"),
-            member: member.into(),
-            kind: CheckinKind::Daily,
-            scheduled_at: at,
-            local_date: d(date),
-            asked: member.into(),
-            status,
-            prompt_at: Some(at),
-            prompted_at: Some(at),
-            deadline: Some(at + TimeDelta::hours(2)),
-            window_secs: 7200,
+        let prompt = Prompt {
+            at,
+            deadline: at + TimeDelta::hours(2),
             reminders_done: 0,
-            answered_at: None,
-            answered_by: None,
-            answer: None,
-            alert: alert.map(|reason| Alert {
-                reason,
-                since: at,
-                steps_fired: 1,
-                hurry_at: None,
-                buddy_queue: Vec::new(),
-                next_buddy_at: None,
-                claim: None,
-                alerted: Vec::new(),
-                last_contact_at: at,
-                exhausted: false,
-                shift_secs: 0,
-                declined: Vec::new(),
-                raised_by: None,
-                no_answer: false,
-            }),
-            pending: Vec::new(),
-        }
+        };
+        let alert = alert.map(|reason| {
+            let mut a = Alert::new(reason, at, at, None, false);
+            a.steps_fired = 1;
+            a
+        });
+        let answer = Answer {
+            at: at + TimeDelta::minutes(5),
+            by: member.into(),
+            text: "1".into(),
+        };
+        let history = PromptHistory::Sent(prompt);
+        let state = match (status, alert) {
+            (CheckinStatus::Held, _) => CheckinState::Held { prompt_at: at },
+            (CheckinStatus::Prompted, _) => CheckinState::Prompted(prompt),
+            (CheckinStatus::Missed | CheckinStatus::Help, Some(alert)) => {
+                CheckinState::Alert(Box::new(Alerting {
+                    prompt: history,
+                    alert,
+                    help: None,
+                }))
+            }
+            (CheckinStatus::Resolved, alert) => CheckinState::Resolved {
+                prompt: history,
+                answer,
+                alert: alert.map(Box::new),
+            },
+            (CheckinStatus::Answered, _) => CheckinState::Answered {
+                prompt: history,
+                answer,
+            },
+            _ => CheckinState::Skipped {
+                prompt: history,
+                reason: None,
+            },
+        };
+        Checkin::new(
+            format!("{member}/{date}T09:00"),
+            member,
+            CheckinKind::Daily,
+            at,
+            d(date),
+            member.into(),
+            7200,
+            state,
+        )
     }
 
     fn state(id: &str, open: Vec<Checkin>) -> MemberState {

@@ -6,6 +6,7 @@
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::checkin::notices::Notice;
 use crate::circle::{self, Pairing};
 use crate::engine::{
     Effect, Engine, Event, EventKind, MemberState, Outgoing, PendingReply, ReplyContext, Roster,
@@ -606,14 +607,6 @@ fn opt(
     }
 }
 
-/// A notice to coordinators: what it is and what it is about.
-struct Notice<'a> {
-    kind: MessageKind,
-    member: &'a str,
-    checkin: Option<&'a String>,
-    level: Option<u8>,
-}
-
 /// Urgent notices to every coordinator (but `skip`), each in their own language.
 fn notify_coordinators(
     village: &Village,
@@ -622,24 +615,9 @@ fn notify_coordinators(
     vars: &Vars<'_>,
     skip: Option<&str>,
 ) -> Vec<Effect> {
-    village
-        .coordinators
-        .iter()
-        .filter(|c| Some(c.as_str()) != skip)
-        .map(|coord| {
-            let lang = book.person(coord).map(|p| p.language).unwrap_or_default();
-            Effect::Send(Outgoing {
-                to: coord.clone(),
-                kind: n.kind,
-                text: render_with(&village.templates, n.kind, lang, vars),
-                member: n.member.to_string(),
-                checkin: n.checkin.cloned(),
-                level: n.level,
-                urgent: true,
-                context: None,
-                summary: None,
-            })
-        })
+    n.to_coordinators(village, book, vars, skip)
+        .into_iter()
+        .map(Effect::Send)
         .collect()
 }
 
@@ -722,7 +700,7 @@ pub fn open_alerts(book: &dyn Book, member: &str) -> Vec<String> {
         .map(|st| {
             st.open
                 .iter()
-                .filter(|c| c.alert.is_some() && !c.status.is_closed())
+                .filter(|c| c.alert().is_some() && !c.is_closed())
                 .map(|c| c.id.clone())
                 .collect()
         })
@@ -775,7 +753,7 @@ pub fn delivery_failed(
         let notice = Notice {
             kind: MessageKind::DeliveryFailed,
             member: &msg.member,
-            checkin: msg.checkin.as_ref(),
+            checkin: msg.checkin.as_deref(),
             level: msg.level,
         };
         out.effects.extend(notify_coordinators(
