@@ -12,8 +12,18 @@ use crate::schedule::Schedule;
 /// A person's id: a readable slug such as `mary-lopez`.
 pub type PersonId = String;
 
+/// An id that is not a readable slug.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "id {id:?} must be 1-64 characters of a-z, 0-9, '-', '_' or '.', starting with a letter or digit"
+)]
+pub struct InvalidId {
+    /// The id as written.
+    pub id: String,
+}
+
 /// Checks that an id is a readable slug: 1-64 of `a-z 0-9 - _ .`, starting with a letter or digit.
-pub fn validate_id(id: &str) -> Result<(), String> {
+pub fn validate_id(id: &str) -> Result<(), InvalidId> {
     let ok = !id.is_empty()
         && id.len() <= 64
         && id
@@ -23,9 +33,7 @@ pub fn validate_id(id: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "id {id:?} must be 1-64 characters of a-z, 0-9, '-', '_' or '.', starting with a letter or digit"
-        ))
+        Err(InvalidId { id: id.to_string() })
     }
 }
 
@@ -332,6 +340,7 @@ pub struct Policy {
 impl Default for Policy {
     fn default() -> Self {
         Policy {
+            // Unreachable: "09:00" is a fixed, valid HH:MM (the model tests build this default).
             checkin: Schedule::parse("09:00").expect("valid default"),
             window: Span::minutes(120),
             reminders: vec![Span::minutes(30), Span::minutes(60)],

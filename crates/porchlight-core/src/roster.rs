@@ -263,11 +263,12 @@ impl PersonInput {
             ));
         }
         let id = self.id.clone().unwrap_or_else(|| slugify(name));
-        validate_id(&id).map_err(|r| err(key, "id", r))?;
+        validate_id(&id).map_err(|r| err(key, "id", r.to_string()))?;
         let mut person = Person::new(id, name);
         if let Some(ph) = &self.phone {
-            person.phone =
-                Some(crate::phone::parse_e164(ph, None).map_err(|r| err(key, "phone", r))?);
+            person.phone = Some(
+                crate::phone::parse_e164(ph, None).map_err(|r| err(key, "phone", r.to_string()))?,
+            );
         }
         if let Some(w) = &self.webhook {
             if !webhook_ok(w) {
@@ -380,7 +381,7 @@ impl MemberInput {
             ("self" | "", None) => CheckinBy::Myself,
             ("buddy", None) => CheckinBy::Buddy,
             ("circle", Some(c)) => {
-                validate_id(c).map_err(|r| err(key, "circle", r))?;
+                validate_id(c).map_err(|r| err(key, "circle", r.to_string()))?;
                 CheckinBy::Circle(c.to_string())
             }
             ("circle", None) => {
