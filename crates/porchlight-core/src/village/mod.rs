@@ -3,8 +3,8 @@
 //! whatever can read people, member states and reply contexts (sled inside a transaction, or
 //! plain maps in tests), and the [`Outcome`] is what the caller commits in one atomic step.
 //!
-//! - [`inbound`]: replies (SMS, calls, links) matched to people and applied.
-//! - [`notices`]: dead letters, provider opt-outs and budget warnings, told to coordinators.
+//! - `inbound`: replies (SMS, calls, links) matched to people and applied.
+//! - `notices`: dead letters, provider opt-outs and budget warnings, told to coordinators.
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 
