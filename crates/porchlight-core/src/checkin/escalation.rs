@@ -229,18 +229,7 @@ impl Engine<'_> {
                     alert,
                     help: Some(help),
                 }));
-                let date = st.local_date(self.now);
-                let me = st.member.id.clone();
-                let c = Checkin::new(
-                    id,
-                    &me,
-                    CheckinKind::Help,
-                    self.now,
-                    date,
-                    me.clone(),
-                    0,
-                    state,
-                );
+                let c = Checkin::new(st, id, CheckinKind::Help, self.now, state);
                 (c, Vec::new())
             }
         };

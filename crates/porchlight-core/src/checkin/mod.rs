@@ -16,6 +16,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::engine::MemberState;
 use crate::model::PersonId;
 use crate::reply::{Reply, Role};
 
@@ -361,29 +362,39 @@ pub struct PendingReply {
 }
 
 impl Checkin {
-    /// A check-in of `member` in `state`, asking `asked`, with no pending replies.
-    #[allow(clippy::too_many_arguments)]
+    /// A check-in of the member of `st`, scheduled at `at` (its local date is the member's
+    /// date then), in `state`. It asks the member themself and has no window until
+    /// [`Checkin::asking`] and [`Checkin::with_window`] say otherwise.
     pub fn new(
+        st: &MemberState,
         id: String,
-        member: &str,
         kind: CheckinKind,
-        scheduled_at: DateTime<Utc>,
-        local_date: NaiveDate,
-        asked: PersonId,
-        window_secs: i64,
+        at: DateTime<Utc>,
         state: CheckinState,
     ) -> Checkin {
         Checkin {
             id,
-            member: member.to_string(),
+            member: st.member.id.clone(),
             kind,
-            scheduled_at,
-            local_date,
-            asked,
-            window_secs,
+            scheduled_at: at,
+            local_date: st.local_date(at),
+            asked: st.member.id.clone(),
+            window_secs: 0,
             pending: Vec::new(),
             state,
         }
+    }
+
+    /// Asks `who` (a buddy or circle partner) instead of the member.
+    pub fn asking(mut self, who: PersonId) -> Checkin {
+        self.asked = who;
+        self
+    }
+
+    /// Gives `secs` seconds to answer.
+    pub fn with_window(mut self, secs: i64) -> Checkin {
+        self.window_secs = secs;
+        self
     }
 
     /// Where it stands, as one word.
@@ -534,11 +545,5 @@ impl BoardState {
 impl std::fmt::Display for BoardState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-impl PartialEq<&str> for BoardState {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
     }
 }

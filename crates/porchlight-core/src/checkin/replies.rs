@@ -418,22 +418,12 @@ impl Engine<'_> {
         if st.open.iter().any(|c| c.id == id) {
             return;
         }
-        let me = st.member.id.clone();
         let kind = CheckinKind::RollCall(rollcall.to_string());
-        // Due now: prompted on the next line.
+        // Due now: prompted on the next lines.
         let due = CheckinState::Held {
             prompt_at: self.now,
         };
-        let mut c = Checkin::new(
-            id,
-            &me,
-            kind,
-            self.now,
-            date,
-            me.clone(),
-            window.num_seconds(),
-            due,
-        );
+        let mut c = Checkin::new(st, id, kind, self.now, due).with_window(window.num_seconds());
         self.record(st, Some(&c), EventKind::RollCall).text = Some(rollcall.to_string());
         self.prompt(st, &mut c, note);
         st.open.push(c);

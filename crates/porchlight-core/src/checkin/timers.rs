@@ -199,17 +199,9 @@ impl Engine<'_> {
         let asked = self.checker_for(st, date);
         let prompt_at = st.after_quiet(at);
         let checkin = |state| {
-            let kind = CheckinKind::Daily;
-            Checkin::new(
-                id,
-                &st.member.id,
-                kind,
-                at,
-                date,
-                asked,
-                window.num_seconds(),
-                state,
-            )
+            Checkin::new(st, id, CheckinKind::Daily, at, state)
+                .asking(asked)
+                .with_window(window.num_seconds())
         };
         if prompt_at + window <= self.now {
             // The service was down for the whole window: the member was never asked, so

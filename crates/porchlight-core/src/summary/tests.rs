@@ -26,7 +26,7 @@ fn checkin(member: &str, date: &str, status: CheckinStatus, alert: Option<AlertR
         text: "1".into(),
     };
     let history = PromptHistory::Sent(prompt);
-    let state = match (status, alert) {
+    let in_state = match (status, alert) {
         (CheckinStatus::Held, _) => CheckinState::Held { prompt_at: at },
         (CheckinStatus::Prompted, _) => CheckinState::Prompted(prompt),
         (CheckinStatus::Missed | CheckinStatus::Help, Some(alert)) => {
@@ -50,16 +50,8 @@ fn checkin(member: &str, date: &str, status: CheckinStatus, alert: Option<AlertR
             reason: None,
         },
     };
-    Checkin::new(
-        format!("{member}/{date}T09:00"),
-        member,
-        CheckinKind::Daily,
-        at,
-        d(date),
-        member.into(),
-        7200,
-        state,
-    )
+    let id = format!("{member}/{date}T09:00");
+    Checkin::new(&state(member, vec![]), id, CheckinKind::Daily, at, in_state).with_window(7200)
 }
 
 fn state(id: &str, open: Vec<Checkin>) -> MemberState {

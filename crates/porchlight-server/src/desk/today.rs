@@ -492,19 +492,9 @@ mod tests {
     use porchlight_core::model::Member;
 
     fn checkin(state: CheckinState, scheduled: DateTime<Utc>) -> Checkin {
+        let st = MemberState::new(Member::new("mary"), chrono_tz::UTC, scheduled);
         let id = format!("mary/{scheduled}");
-        let date = scheduled.date_naive();
-        let kind = CheckinKind::Daily;
-        Checkin::new(
-            id,
-            "mary",
-            kind,
-            scheduled,
-            date,
-            "mary".into(),
-            3600,
-            state,
-        )
+        Checkin::new(&st, id, CheckinKind::Daily, scheduled, state).with_window(3600)
     }
 
     fn alerting(alert: Alert) -> CheckinState {
