@@ -47,7 +47,7 @@ pub fn parse_tz(key: &str, s: &str) -> Result<Tz, Invalid> {
 }
 
 fn span(key: &str, s: &str) -> Result<Span, Invalid> {
-    s.parse::<Span>().map_err(|r| bad(key, r))
+    s.parse::<Span>().map_err(|r| bad(key, r.to_string()))
 }
 
 /// `[policy]`, and each member's overrides of it: the roster's one policy input

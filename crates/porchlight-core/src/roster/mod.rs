@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{
     Audience, CheckinBy, ContactWay, EscalationStep, Language, Member, Person, Policy, QuietHours,
-    Span, slugify, validate_id,
+    SettingError, Span, slugify, validate_id,
 };
 use crate::schedule::Schedule;
 
@@ -125,7 +125,8 @@ pub struct PolicyInput {
 }
 
 fn span(prefix: &str, field: &str, s: &str) -> Result<Span, RosterError> {
-    s.parse::<Span>().map_err(|r| err(prefix, field, r))
+    s.parse::<Span>()
+        .map_err(|r| err(prefix, field, r.to_string()))
 }
 
 impl PolicyInput {
@@ -159,7 +160,10 @@ impl PolicyInput {
             let mut out: Vec<EscalationStep> = Vec::new();
             for (i, s) in steps.iter().enumerate() {
                 let k = key_of(key, &format!("escalation[{i}]"));
-                let notify: Audience = s.notify.parse().map_err(|r| err(&k, "notify", r))?;
+                let notify: Audience = s
+                    .notify
+                    .parse()
+                    .map_err(|r: SettingError| err(&k, "notify", r.to_string()))?;
                 let after = span(&k, "after", &s.after)?;
                 if out.last().is_some_and(|prev| after < prev.after) {
                     return Err(err(&k, "after", "levels must be in order of their offsets"));
@@ -171,7 +175,7 @@ impl PolicyInput {
         if let Some(q) = &self.quiet_hours {
             p.quiet_hours = Some(
                 q.parse::<QuietHours>()
-                    .map_err(|r| err(key, "quiet_hours", r))?,
+                    .map_err(|r| err(key, "quiet_hours", r.to_string()))?,
             );
         }
         if let Some(c) = &self.claim_timeout {
@@ -292,7 +296,9 @@ impl PersonInput {
             })?);
         }
         if let Some(l) = &self.language {
-            person.language = l.parse::<Language>().map_err(|r| err(key, "language", r))?;
+            person.language = l
+                .parse::<Language>()
+                .map_err(|r| err(key, "language", r.to_string()))?;
         }
         if let Some(ways) = &self.contact {
             for w in ways {
