@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use maud::{Markup, html};
 use porchlight_core::text::MessageKind;
 use serde::Deserialize;
@@ -103,7 +102,7 @@ pub async fn resolve(
     let (name, told) = blocking(move || {
         let committed =
             app.store
-                .resolve(&f.member, &f.checkin, "coordinator", &reason, Utc::now())?;
+                .resolve(&f.member, &f.checkin, "coordinator", &reason, app.now())?;
         app.after_commit(&committed);
         let mut told = Vec::new();
         for m in &committed.messages {
@@ -136,7 +135,7 @@ pub async fn escalate(
     session.check(f.csrf.as_deref())?;
     let app = desk.app.clone();
     let (name, told) = blocking(move || {
-        let committed = app.store.escalate_now(&f.member, &f.checkin, Utc::now())?;
+        let committed = app.store.escalate_now(&f.member, &f.checkin, app.now())?;
         app.after_commit(&committed);
         let mut told = Vec::new();
         for m in &committed.messages {

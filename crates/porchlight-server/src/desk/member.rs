@@ -107,7 +107,7 @@ fn load(app: &App, id: &str) -> DeskResult<View> {
         .member(id)?
         .ok_or_else(|| DeskError::not_found(format!("There is no member {id:?}.")))?;
     let person = app.store.person(id)?.unwrap_or_else(|| Person::new(id, id));
-    let now = Utc::now();
+    let now = app.now();
     let today = st.local_date(now);
     let closed_today = app.store.member_checkins_since(id, today)?;
     let closed_today: Vec<_> = closed_today
@@ -491,7 +491,7 @@ pub async fn pause(
             .ok_or_else(|| DeskError::not_found(format!("There is no member {id2:?}.")))?;
         let mut m = st.member;
         m.paused = paused;
-        app.store.put_member(m, Utc::now())?;
+        app.store.put_member(m, app.now())?;
         app.scheduler.notify_one();
         Ok(())
     })
@@ -649,7 +649,7 @@ fn apply_edit(app: &App, id: &str, f: &EditForm) -> DeskResult<()> {
     if person != old {
         app.store.put_person(&person)?;
     }
-    app.store.put_member(m, Utc::now())?;
+    app.store.put_member(m, app.now())?;
     app.scheduler.notify_one();
     Ok(())
 }

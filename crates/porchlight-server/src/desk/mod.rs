@@ -98,7 +98,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/desk/icons.svg", get(icons))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(axum::extract::DefaultBodyLimit::max(
-            crate::run::ADMIN_BODY_LIMIT,
+            crate::router::ADMIN_BODY_LIMIT,
         ))
         .with_state(desk)
 }

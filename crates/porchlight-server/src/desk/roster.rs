@@ -7,7 +7,6 @@ use std::sync::Arc;
 use axum::extract::{Multipart, Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use maud::{Markup, html};
 use porchlight_core::engine::board_state;
 use porchlight_core::model::{Language, Person};
@@ -25,7 +24,7 @@ struct Entry {
 }
 
 fn load(app: &App) -> DeskResult<Vec<Entry>> {
-    let now = Utc::now();
+    let now = app.now();
     let mut out = Vec::new();
     for p in app.store.people()? {
         let member = app.store.member(&p.id)?.map(|st| {
@@ -234,7 +233,7 @@ pub async fn add_member(
         }
         let member = crate::api::member_from(&app, &person.id, &min)?;
         app.store.put_person(&person)?;
-        app.store.put_member(member, Utc::now())?;
+        app.store.put_member(member, app.now())?;
         app.scheduler.notify_one();
         Ok(person.id)
     })

@@ -281,7 +281,7 @@ pub fn standing(st: &MemberState, today: &[&Checkin], now: DateTime<Utc>) -> Sta
 
 /// Every member's row, most urgent first, then by name.
 pub fn rows(app: &App) -> DeskResult<Vec<Row>> {
-    let now = Utc::now();
+    let now = app.now();
     let vdate = now.with_timezone(&app.config.village.timezone).date_naive();
     // Closed check-ins of the dates any member's "today" can be.
     let mut closed: HashMap<String, Vec<Checkin>> = HashMap::new();
@@ -380,8 +380,7 @@ pub fn standing_badge(s: Standing) -> Markup {
     }
 }
 
-fn board(rows: &[Row], vtz: chrono_tz::Tz) -> Markup {
-    let now = Utc::now();
+fn board(rows: &[Row], vtz: chrono_tz::Tz, now: DateTime<Utc>) -> Markup {
     let count = |f: &dyn Fn(&Row) -> bool| rows.iter().filter(|r| f(r)).count();
     let problems = count(&|r| r.standing.is_problem());
     let answered = count(&|r| matches!(r.standing, Standing::Answered | Standing::Resolved));
@@ -471,7 +470,7 @@ pub async fn page(
 ) -> DeskResult<Response> {
     let app = desk.app.clone();
     let rows = blocking(move || rows(&app)).await?;
-    let body = board(&rows, desk.app.config.village.timezone);
+    let body = board(&rows, desk.app.config.village.timezone, desk.app.now());
     Ok(layout(
         &session,
         "Today",
