@@ -108,7 +108,7 @@ escalation = [
     }
 
     /// What arrived since the last call, sorted.
-    fn new(&mut self) -> Seen {
+    fn since_last(&mut self) -> Seen {
         let all = self.twilio.messages();
         let mut sms: Vec<(String, String)> = all[self.sms_seen..]
             .iter()
@@ -133,7 +133,7 @@ escalation = [
 
     /// Who got an SMS since the last call, sorted (bodies checked by the caller).
     fn new_sms_to(&mut self) -> (Vec<String>, Seen) {
-        let seen = self.new();
+        let seen = self.since_last();
         let to = seen.sms.iter().map(|(to, _)| to.clone()).collect();
         (to, seen)
     }
@@ -162,10 +162,10 @@ fn body_to<'a>(seen: &'a Seen, phone: &str) -> &'a str {
 async fn three_members_at_nine_one_fine_one_needing_help_one_quiet_on_virtual_time() {
     // Saturday 7 March 2026, 07:00 in New York (EST, UTC-5).
     let mut v = Village::start("2026-03-07T12:00:00Z").await;
-    assert_eq!(v.new().sms.len(), 0, "adding people sends nothing");
+    assert_eq!(v.since_last().sms.len(), 0, "adding people sends nothing");
 
     v.daemon.set(at("2026-03-07T13:59:59Z")).await;
-    let seen = v.new();
+    let seen = v.since_last();
     assert_eq!(seen.sms, vec![], "nothing a second before 09:00");
     assert_eq!(seen.hooks, vec![]);
     assert_eq!(v.states().await, ["waiting", "waiting", "waiting"]);
@@ -206,7 +206,7 @@ async fn three_members_at_nine_one_fine_one_needing_help_one_quiet_on_virtual_ti
 
     // A second before the deadline, nothing; at 10:00, exactly Cal's buddy.
     v.daemon.set(at("2026-03-07T14:59:59Z")).await;
-    let seen = v.new();
+    let seen = v.since_last();
     assert_eq!((seen.sms, seen.hooks), (vec![], vec![]));
     v.daemon.advance(Duration::from_secs(1)).await;
     let (to, seen) = v.new_sms_to();
@@ -255,7 +255,7 @@ async fn nine_oclock_both_sides_of(sat_nine: &str, sun_nine: &str) {
     let second = chrono::TimeDelta::seconds(1);
     let mut v = Village::start(&(sat_nine - chrono::TimeDelta::hours(2)).to_rfc3339()).await;
     v.daemon.set(sat_nine - second).await;
-    assert_eq!(v.new().sms, vec![]);
+    assert_eq!(v.since_last().sms, vec![]);
     v.daemon.set(sat_nine).await;
     assert_eq!(
         v.new_sms_to().0,
@@ -270,7 +270,7 @@ async fn nine_oclock_both_sides_of(sat_nine: &str, sun_nine: &str) {
         text_in(&v.daemon.base, phone, "ok", sid).await;
     }
     v.daemon.settle().await;
-    let seen = v.new();
+    let seen = v.since_last();
     assert_eq!(
         (seen.sms, seen.hooks),
         (vec![], vec![]),
@@ -278,7 +278,7 @@ async fn nine_oclock_both_sides_of(sat_nine: &str, sun_nine: &str) {
     );
 
     v.daemon.set(sun_nine - second).await;
-    let seen = v.new();
+    let seen = v.since_last();
     assert_eq!(
         (seen.sms, seen.hooks),
         (vec![], vec![]),

@@ -9,8 +9,9 @@ use maud::{Markup, html};
 use porchlight_core::text::MessageKind;
 use serde::Deserialize;
 
+use super::alert_rows::alert_words;
 use super::session::Session;
-use super::today::{Row, alert_words, rows, standing_badge};
+use super::today::{Row, rows, standing_badge};
 use super::{Desk, DeskError, DeskResult, Nav, blocking, layout, see, seg};
 
 fn render(session: &Session, rows: &[Row]) -> Markup {

@@ -11,8 +11,8 @@ use porchlight_core::engine::{Event, EventKind};
 use porchlight_store::views::InboxDone;
 use serde::Deserialize;
 
+use super::alert_rows::Names;
 use super::session::Session;
-use super::today::Names;
 use super::{Desk, DeskError, DeskResult, Nav, blocking, icon, layout, local_stamp, see, seg};
 use crate::app::App;
 

@@ -15,8 +15,8 @@ use porchlight_core::model::Span;
 use porchlight_store::views::RollCallNote;
 use serde::Deserialize;
 
+use super::alert_rows::Names;
 use super::session::Session;
-use super::today::Names;
 use super::{
     Desk, DeskError, DeskResult, Nav, blocking, layout, local_stamp, local_time, see, seg,
 };

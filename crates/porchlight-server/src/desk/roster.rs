@@ -12,7 +12,7 @@ use porchlight_core::engine::board_state;
 use porchlight_core::model::{Language, Person};
 use serde::Deserialize;
 
-use super::member::id_list;
+use super::member_edit::id_list;
 use super::session::Session;
 use super::{Desk, DeskError, DeskResult, Nav, blocking, layout, see, seg};
 use crate::api::{MemberIn, PersonIn};
