@@ -314,3 +314,48 @@ async fn the_nine_oclock_prompt_follows_local_time_when_clocks_spring_forward() 
 async fn the_nine_oclock_prompt_follows_local_time_when_clocks_fall_back() {
     nine_oclock_both_sides_of("2026-10-31T13:00:00Z", "2026-11-01T14:00:00Z").await;
 }
+
+/// `serve::run` as the binary calls it, on a listener the caller bound: it serves until the
+/// shutdown future resolves, then returns `Ok` with the store flushed; the daemon's clock is
+/// the one passed in (a member added at the virtual instant is due at the virtual 09:00).
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_run_serves_the_given_listener_until_shutdown_on_the_given_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[village]\ntimezone = \"America/New_York\"\n[storage]\npath = {:?}\n",
+        dir.path().join("data").display().to_string()
+    );
+    let env = |k: &str| (k == "PORCHLIGHT_ADMIN_TOKEN").then(|| inproc::TOKEN.to_string());
+    let config = porchlight_server::config::Config::parse(&text, None, &env).unwrap();
+    let clock = porchlight_server::clock::Clock::virtual_at(at("2026-03-07T12:00:00Z"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let daemon = tokio::spawn(porchlight_server::serve::run(
+        listener,
+        config,
+        async move {
+            let _ = stopped.await;
+        },
+        clock.clone(),
+    ));
+    let http = support::client();
+    let health = http.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(health.text().await.unwrap(), "ok");
+    let admin = Admin::new(&base);
+    admin
+        .add_member(json!({"name": "Ann Lee", "phone": ANN, "checkin": "09:00"}))
+        .await;
+    let m = admin.get("/api/v1/members/ann-lee").await;
+    assert_eq!(m["next_checkin"], "2026-03-07T14:00:00Z", "{m}");
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), daemon)
+        .await
+        .expect("serve::run returns after shutdown")
+        .unwrap()
+        .unwrap();
+    // The store was flushed and released: it opens again.
+    let village = porchlight_core::model::Village::default();
+    let store = porchlight_store::Store::open(&dir.path().join("data"), village).unwrap();
+    assert!(store.member("ann-lee").unwrap().is_some());
+}
