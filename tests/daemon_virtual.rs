@@ -356,6 +356,6 @@ async fn serve_run_serves_the_given_listener_until_shutdown_on_the_given_clock()
         .unwrap();
     // The store was flushed and released: it opens again.
     let village = porchlight_core::model::Village::default();
-    let store = porchlight_store::Store::open(&dir.path().join("data"), village).unwrap();
+    let store = porchlight_store::Store::open(dir.path().join("data"), village).unwrap();
     assert!(store.member("ann-lee").unwrap().is_some());
 }
