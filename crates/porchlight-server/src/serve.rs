@@ -84,10 +84,15 @@ impl Daemon {
             "porchlight is running"
         );
         let (stop_tx, stop_rx) = watch::channel(false);
-        let mut tasks = spawn_tasks(&app, dispatcher, &stop_rx);
+        let (restart_tx, mut restart_rx) = watch::channel(false);
+        let restarting = restart_rx.clone();
+        let mut tasks = spawn_tasks(&app, dispatcher, &stop_rx, restart_tx);
         let (signal_tx, mut signal_rx) = watch::channel(false);
         tokio::spawn(async move {
-            shutdown.await;
+            tokio::select! {
+                () = shutdown => {}
+                _ = restart_rx.changed() => {}
+            }
             tracing::info!("shutting down: finishing in-flight requests");
             let _ = signal_tx.send(true);
         });
@@ -120,6 +125,16 @@ impl Daemon {
         .is_err()
         {
             tracing::warn!("background tasks did not stop in time; their work stays queued");
+        }
+        if *restarting.borrow() {
+            // Everything acknowledged is on disk already; the stuck database must not be closed
+            // (closing flushes, which would wait forever): leave it to the process's exit.
+            std::mem::forget(app.store.clone());
+            return Err(ServeError::Other(
+                "storage recovered, but this process cannot write to it any more: exiting so the \
+                 supervisor restarts it"
+                    .into(),
+            ));
         }
         app.store
             .flush_async()
@@ -201,11 +216,13 @@ pub async fn run(
 
 /// Starts the background tasks: the scheduler and the dispatcher (restarted if they panic,
 /// `/readyz` failing while they are down), the watchdog, scheduled backups, the heartbeat,
-/// and on a virtual clock a relay that wakes the scheduler and dispatcher when it moves.
+/// and on a virtual clock a relay that wakes the scheduler and dispatcher when it moves. The
+/// watchdog sends on `restart` when the process must exit for its supervisor.
 fn spawn_tasks(
     app: &Arc<App>,
     dispatcher: Dispatcher<StoreQueue, Clock>,
     stop_rx: &watch::Receiver<bool>,
+    restart: watch::Sender<bool>,
 ) -> tokio::task::JoinSet<()> {
     let mut tasks = tokio::task::JoinSet::new();
     {
@@ -242,7 +259,7 @@ fn spawn_tasks(
             supervised.await;
         });
     }
-    tasks.spawn(crate::watchdog::run(app.clone(), stop_rx.clone()));
+    tasks.spawn(crate::watchdog::run(app.clone(), stop_rx.clone(), restart));
     if let Some(b) = app.config.backup.clone() {
         tasks.spawn(crate::archive::scheduled_backups(
             app.clone(),

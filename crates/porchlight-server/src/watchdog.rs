@@ -172,7 +172,14 @@ where
 /// Looks at the daemon's parts every [`EVERY`]: records what is wrong for `/readyz` and the
 /// heartbeat, logs when that changes, and tries to recover the store after a storage fault
 /// (replies are refused with 503 meanwhile, so senders retry).
-pub async fn run(app: Arc<crate::app::App>, mut stop: watch::Receiver<bool>) {
+///
+/// When the store reports that a flush is stuck inside sled while the disk takes writes again,
+/// it sends `true` on `restart` and returns: the process must exit for its supervisor.
+pub async fn run(
+    app: Arc<crate::app::App>,
+    mut stop: watch::Receiver<bool>,
+    restart: watch::Sender<bool>,
+) {
     let mut tick = tokio::time::interval(EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut pruned: Option<std::time::Instant> = None;
@@ -195,6 +202,15 @@ pub async fn run(app: Arc<crate::app::App>, mut stop: watch::Receiver<bool>) {
         }
         let mut health = app.store.health();
         if health.fault.is_some() {
+            let store = app.store.clone();
+            if let Ok(true) = tokio::task::spawn_blocking(move || store.needs_restart()).await {
+                tracing::error!(
+                    "the disk takes writes again, but a flush is stuck inside the storage \
+                     library: exiting so the supervisor restarts Porchlight on what is on disk"
+                );
+                let _ = restart.send(true);
+                break;
+            }
             let store = app.store.clone();
             match tokio::task::spawn_blocking(move || store.recover()).await {
                 Ok(Ok(true)) => {
