@@ -11,36 +11,33 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::routing::post;
+use support::Recorder;
 
-type Seen = Arc<Mutex<Vec<(String, String)>>>;
+/// The (webhook-id, recipient id) of every webhook the shared receiver got, in arrival order.
+#[derive(Clone)]
+struct Seen(Recorder);
+
+impl Seen {
+    fn get(&self) -> Vec<(String, String)> {
+        self.0
+            .all()
+            .iter()
+            .map(|r| {
+                let id = r.header("webhook-id").unwrap_or("").to_string();
+                let to = r.json()["recipient"]["id"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
+                (id, to)
+            })
+            .collect()
+    }
+}
 
 /// A webhook receiver that records each request on arrival and answers slowly.
 async fn slow_receiver() -> (String, Seen) {
-    let seen: Seen = Arc::new(Mutex::new(Vec::new()));
-    async fn hook(State(seen): State<Seen>, headers: HeaderMap, body: Bytes) -> &'static str {
-        let id = headers
-            .get("webhook-id")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-        let to = v["recipient"]["id"].as_str().unwrap_or("").to_string();
-        seen.lock().unwrap().push((id, to));
-        tokio::time::sleep(Duration::from_millis(400)).await;
-        "ok"
-    }
-    let app = Router::new()
-        .route("/hook", post(hook))
-        .with_state(seen.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, seen)
+    let r = Recorder::slow(Duration::from_millis(400)).await;
+    (r.url("/hook"), Seen(r))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,13 +85,13 @@ secret_env = "HOOK_SECRET"
     let seen2 = seen.clone();
     tokio::task::spawn_blocking(move || {
         common::wait_for(20, "first deliveries", || {
-            (seen2.lock().unwrap().len() >= 2).then_some(())
+            (seen2.get().len() >= 2).then_some(())
         })
     })
     .await
     .unwrap();
     d.kill9();
-    let before: Vec<(String, String)> = seen.lock().unwrap().clone();
+    let before: Vec<(String, String)> = seen.get();
     assert!(
         before.len() < n,
         "the kill came too late to test anything: {}",
@@ -110,7 +107,7 @@ secret_env = "HOOK_SECRET"
     let seen3 = seen.clone();
     tokio::task::spawn_blocking(move || {
         common::wait_for(30, "every member's prompt", || {
-            let s = seen3.lock().unwrap();
+            let s = seen3.get();
             let to: BTreeSet<&String> = s.iter().map(|(_, to)| to).collect();
             (to.len() == n).then_some(())
         })
@@ -118,7 +115,7 @@ secret_env = "HOOK_SECRET"
     .await
     .unwrap();
 
-    let all = seen.lock().unwrap().clone();
+    let all = seen.get();
     // One id per recipient: a message delivered twice (at-least-once) keeps its original id.
     let mut ids_by_recipient: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (id, to) in &all {
@@ -277,7 +274,7 @@ secret_env = "PORCHLIGHT_WEBHOOK_SECRET"
     d.kill9();
     while burst.join_next().await.is_some() {}
     let acked: Vec<(String, String)> = acked.lock().unwrap().clone();
-    let before: Vec<(String, String)> = seen.lock().unwrap().clone();
+    let before: Vec<(String, String)> = seen.get();
 
     // Restart on the same data directory.
     let dir = d.dir.clone();
@@ -328,7 +325,7 @@ secret_env = "PORCHLIGHT_WEBHOOK_SECRET"
     let s2 = seen.clone();
     tokio::task::spawn_blocking(move || {
         common::wait_for(30, "every member's prompt", || {
-            let s = s2.lock().unwrap();
+            let s = s2.get();
             let to: BTreeSet<&String> = s.iter().map(|(_, to)| to).collect();
             (to.len() == n).then_some(())
         })
@@ -336,7 +333,7 @@ secret_env = "PORCHLIGHT_WEBHOOK_SECRET"
     .await
     .unwrap();
     let mut ids_by_recipient: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (id, to) in seen.lock().unwrap().iter() {
+    for (id, to) in seen.get().iter() {
         assert!(id.starts_with("msg_"), "{id}");
         ids_by_recipient
             .entry(to.clone())

@@ -21,11 +21,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::routing::post;
 use chrono::{DateTime, TimeDelta, Utc};
 use porchlight_core::engine::EventKind;
 use porchlight_core::model::Village;
@@ -33,40 +28,38 @@ use porchlight_core::text::MessageKind;
 use porchlight_store::{MessagePlace, Store};
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
-use support::{common, inbound_sms, signed};
+use support::{Recorder, common, inbound_sms, signed};
 
 const MEMBERS: usize = 210;
 const KILLS: usize = 20;
 const SEED: u64 = 0x5eed_0012;
 
-/// What the receiver got: (webhook-id, recipient id, payload type, member id).
-type Log = Arc<Mutex<Vec<(String, String, String, String)>>>;
+/// What the shared receiver got: (webhook-id, recipient id, payload type, member id).
+#[derive(Clone)]
+struct Log(Recorder);
+
+impl Log {
+    fn get(&self) -> Vec<(String, String, String, String)> {
+        self.0
+            .all()
+            .iter()
+            .map(|r| {
+                let v = r.json();
+                let s = |x: &Value| x.as_str().unwrap_or("").to_string();
+                (
+                    r.header("webhook-id").unwrap_or("").to_string(),
+                    s(&v["recipient"]["id"]),
+                    s(&v["type"]),
+                    s(&v["member"]["id"]),
+                )
+            })
+            .collect()
+    }
+}
 
 async fn receiver() -> (String, Log) {
-    let log: Log = Arc::default();
-    async fn hook(State(log): State<Log>, headers: HeaderMap, body: Bytes) -> &'static str {
-        let id = headers
-            .get("webhook-id")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        let v: Value = serde_json::from_slice(&body).unwrap_or_default();
-        let s = |x: &Value| x.as_str().unwrap_or("").to_string();
-        log.lock().unwrap().push((
-            id,
-            s(&v["recipient"]["id"]),
-            s(&v["type"]),
-            s(&v["member"]["id"]),
-        ));
-        "ok"
-    }
-    let app = Router::new()
-        .route("/hook", post(hook))
-        .with_state(log.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, log)
+    let r = Recorder::start().await;
+    (r.url("/hook"), Log(r))
 }
 
 fn phone(i: usize) -> String {
@@ -180,8 +173,7 @@ secret_env = "PORCHLIGHT_WEBHOOK_SECRET"
             let mut n = 0usize;
             while !stop.load(Ordering::Relaxed) {
                 let prompts: Vec<(String, String)> = log
-                    .lock()
-                    .unwrap()
+                    .get()
                     .iter()
                     .filter(|(_, _, ty, _)| ty == "checkin.prompt")
                     .map(|(id, to, _, _)| (id.clone(), to.clone()))
@@ -394,14 +386,13 @@ secret_env = "PORCHLIGHT_WEBHOOK_SECRET"
     // 3. Every message sent reached its receiver at least once under its original id, and
     // the receiver saw nothing else.
     let seen: BTreeMap<String, (String, String)> = log
-        .lock()
-        .unwrap()
+        .get()
         .iter()
         .map(|(id, to, ty, _)| (id.clone(), (to.clone(), ty.clone())))
         .collect();
-    let deliveries = log.lock().unwrap().len();
+    let deliveries = log.get().len();
     let mut types: BTreeMap<String, usize> = BTreeMap::new();
-    for (_, to, ty, _) in log.lock().unwrap().iter() {
+    for (_, to, ty, _) in log.get().iter() {
         *types
             .entry(format!("{ty} to {}", to.split('-').next().unwrap_or("")))
             .or_default() += 1;

@@ -6,18 +6,10 @@
 #[path = "common/daemon.rs"]
 mod support;
 
-use std::sync::{Arc, Mutex};
-
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::routing::post;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use support::common;
-use support::{Admin, MARY_PHONE, client};
+use support::{Admin, MARY_PHONE, Recorder, client};
 
 /// The signing key the gateway and the daemon share.
 const KEY: &str = "gateway-signing-key-7f3a";
@@ -67,37 +59,29 @@ fn the_signers_agree_with_the_independent_vector() {
     );
 }
 
-/// The gateway's local message API, accepting everything with 202.
-#[derive(Clone, Default)]
+/// The gateway's local message API, accepting everything with 202: a view over the shared
+/// [`Recorder`].
 struct FakeGateway {
-    sent: Arc<Mutex<Vec<Value>>>,
+    recorder: Recorder,
     base: String,
-}
-
-async fn accept(State(g): State<FakeGateway>, body: Bytes) -> impl IntoResponse {
-    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    g.sent.lock().unwrap().push(v.clone());
-    (
-        StatusCode::ACCEPTED,
-        axum::Json(json!({
-            "id": v["id"], "deviceId": "ffffffff-device-0001", "state": "Pending",
-            "recipients": [{"phoneNumber": v["phoneNumbers"][0], "state": "Pending"}],
-        })),
-    )
 }
 
 impl FakeGateway {
     async fn start() -> FakeGateway {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let g = FakeGateway {
-            base: format!("http://{}", listener.local_addr().unwrap()),
-            ..FakeGateway::default()
-        };
-        let app = Router::new()
-            .route("/message", post(accept))
-            .with_state(g.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        g
+        let recorder = Recorder::start().await;
+        FakeGateway {
+            base: recorder.base.clone(),
+            recorder,
+        }
+    }
+
+    /// The messages posted to `/message`, as JSON.
+    fn sent(&self) -> Vec<Value> {
+        self.recorder
+            .at_path("/message")
+            .iter()
+            .map(|r| r.json())
+            .collect()
     }
 }
 
@@ -141,7 +125,7 @@ async fn a_signed_gateway_webhook_answers_and_forgeries_stale_and_replays_do_not
         .await;
     // The prompt goes out through the gateway's message API.
     let prompt = common::wait_for(40, "Mary's prompt at the gateway", || {
-        gateway.sent.lock().unwrap().first().cloned()
+        gateway.sent().first().cloned()
     });
     assert_eq!(prompt["phoneNumbers"][0], MARY_PHONE, "{prompt}");
     admin.wait_state(40, "mary-lopez", "prompted");

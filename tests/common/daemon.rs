@@ -8,21 +8,20 @@
 
 #[path = "mod.rs"]
 pub mod common;
+#[path = "recorder.rs"]
+pub mod recorder;
 
 use std::future::Future;
 use std::process::{Command, Output};
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::IntoResponse;
-use axum::routing::post;
+use axum::http::{StatusCode, header};
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
-use serde_json::{Value, json};
+use serde_json::Value;
+
+pub use recorder::Recorder;
 
 /// Public base URL the daemons run with: Twilio signs `{PUBLIC_URL}{path}`.
 pub const PUBLIC_URL: &str = "https://porchlight.example.org";
@@ -102,60 +101,47 @@ impl TwilioRequest {
     }
 }
 
-type TwilioLog = Arc<Mutex<Vec<TwilioRequest>>>;
-
-/// A local stand-in for `api.twilio.com`: records `Messages.json` and `Calls.json` posts and
-/// answers 201 `{"sid": ..., "status": "queued"}`.
+/// A local stand-in for `api.twilio.com`, a view over the shared [`Recorder`]: records
+/// `Messages.json` and `Calls.json` posts and answers 201 `{"sid": ..., "status": "queued"}`.
 pub struct FakeTwilio {
     /// `http://127.0.0.1:PORT`, for the channel's `base_url`.
     pub base_url: String,
     /// Everything received.
-    pub requests: TwilioLog,
-}
-
-async fn twilio_create(
-    State(log): State<TwilioLog>,
-    Path((account, resource)): Path<(String, String)>,
-    headers: HeaderMap,
-    axum::Form(form): axum::Form<Vec<(String, String)>>,
-) -> impl IntoResponse {
-    let (resource, prefix) = match resource.as_str() {
-        "Messages.json" => ("Messages", "SM"),
-        "Calls.json" => ("Calls", "CA"),
-        _ => return (StatusCode::NOT_FOUND, axum::Json(json!({"code": 20404}))),
-    };
-    let mut log = log.lock().unwrap();
-    log.push(TwilioRequest {
-        resource: resource.to_string(),
-        account,
-        authorization: headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
-        form,
-        at: Instant::now(),
-    });
-    let sid = format!("{prefix}{:032x}", log.len());
-    (
-        StatusCode::CREATED,
-        axum::Json(json!({"sid": sid, "status": "queued", "num_segments": "1"})),
-    )
+    pub recorder: Recorder,
 }
 
 impl FakeTwilio {
     /// Starts it on 127.0.0.1:0.
     pub async fn start() -> FakeTwilio {
-        let requests: TwilioLog = Arc::default();
-        let app = Router::new()
-            .route(
-                "/2010-04-01/Accounts/{account}/{resource}",
-                post(twilio_create),
-            )
-            .with_state(requests.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base_url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        FakeTwilio { base_url, requests }
+        let recorder = Recorder::start().await;
+        FakeTwilio {
+            base_url: recorder.base.clone(),
+            recorder,
+        }
+    }
+
+    /// Every request to the Twilio API so far, in arrival order.
+    pub fn requests(&self) -> Vec<TwilioRequest> {
+        self.recorder
+            .all()
+            .into_iter()
+            .filter_map(|r| {
+                let rest = r.path.strip_prefix("/2010-04-01/Accounts/")?;
+                let (account, resource) = rest.split_once('/')?;
+                let resource = match resource {
+                    "Messages.json" => "Messages",
+                    "Calls.json" => "Calls",
+                    _ => return None,
+                };
+                Some(TwilioRequest {
+                    resource: resource.to_string(),
+                    account: account.to_string(),
+                    authorization: r.header(header::AUTHORIZATION.as_str()).map(str::to_string),
+                    form: r.form(),
+                    at: r.at,
+                })
+            })
+            .collect()
     }
 
     /// Every SMS sent so far.
@@ -169,12 +155,9 @@ impl FakeTwilio {
     }
 
     fn of(&self, resource: &str) -> Vec<TwilioRequest> {
-        self.requests
-            .lock()
-            .unwrap()
-            .iter()
+        self.requests()
+            .into_iter()
             .filter(|r| r.resource == resource)
-            .cloned()
             .collect()
     }
 
@@ -217,43 +200,40 @@ pub struct Hook {
     pub at: Instant,
 }
 
-type HookLog = Arc<Mutex<Vec<Hook>>>;
+/// The path webhooks are posted to.
+const HOOK_PATH: &str = "/hooks/porchlight";
 
-/// A local webhook endpoint: records headers and raw body, answers 200.
+/// A local webhook endpoint, a view over the shared [`Recorder`]: records headers and raw
+/// body, answers 200.
 pub struct WebhookReceiver {
     /// The URL to configure.
     pub url: String,
     /// Everything received.
-    pub hooks: HookLog,
-}
-
-async fn receive_hook(State(log): State<HookLog>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    log.lock().unwrap().push(Hook {
-        headers,
-        body,
-        json,
-        at: Instant::now(),
-    });
-    StatusCode::OK
+    pub recorder: Recorder,
 }
 
 impl WebhookReceiver {
     /// Starts it on 127.0.0.1:0.
     pub async fn start() -> WebhookReceiver {
-        let hooks: HookLog = Arc::default();
-        let app = Router::new()
-            .route("/hooks/porchlight", post(receive_hook))
-            .with_state(hooks.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hooks/porchlight", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        WebhookReceiver { url, hooks }
+        let recorder = Recorder::start().await;
+        WebhookReceiver {
+            url: recorder.url(HOOK_PATH),
+            recorder,
+        }
     }
 
     /// Everything received so far.
     pub fn all(&self) -> Vec<Hook> {
-        self.hooks.lock().unwrap().clone()
+        self.recorder
+            .at_path(HOOK_PATH)
+            .into_iter()
+            .map(|r| Hook {
+                json: r.json(),
+                headers: r.headers,
+                body: r.body,
+                at: r.at,
+            })
+            .collect()
     }
 
     /// The first webhook matching `f`, if any.

@@ -460,7 +460,7 @@ async fn add_member(
                 }
                 let member = member_from(&app, &person.id, &m)?;
                 app.store.put_person(&person)?;
-                app.store.put_member(member, Utc::now())?;
+                app.store.put_member(member, app.now())?;
                 person.id
             }
             None => {
@@ -480,7 +480,7 @@ async fn add_member(
                     ));
                 }
                 let member = member_from(&app, &id, &m)?;
-                app.store.put_member(member, Utc::now())?;
+                app.store.put_member(member, app.now())?;
                 id
             }
         };
@@ -553,7 +553,7 @@ fn member_out(app: &App, st: &MemberState) -> ApiResult<MemberOut> {
         family: st.member.family.clone(),
         away_until: st.member.away_until,
         paused: st.member.paused,
-        state: board_state(st, Utc::now()).to_string(),
+        state: board_state(st, app.now()).to_string(),
         next_checkin: st.next_at,
         reminders: st
             .member
@@ -636,7 +636,7 @@ async fn put_member(
         if let Some(person) = person {
             app.store.put_person(&person)?;
         }
-        let st = app.store.put_member(member, Utc::now())?;
+        let st = app.store.put_member(member, app.now())?;
         app.scheduler.notify_one();
         Ok(axum::Json(member_out(&app, &st)?))
     })
@@ -679,7 +679,7 @@ async fn delete_member(
         };
         let Some(committed) =
             app.store
-                .remove_member_with(&id, q.force, "coordinator", &reason, Utc::now())?
+                .remove_member_with(&id, q.force, "coordinator", &reason, app.now())?
         else {
             return Err(ApiError::not_found(format!("member {id:?} not found")));
         };
@@ -704,7 +704,7 @@ pub(crate) fn set_away(app: &App, id: &str, until: Option<NaiveDate>) -> ApiResu
         .member(id)?
         .ok_or_else(|| ApiError::not_found(format!("member {id:?} not found")))?;
     if let Some(u) = until {
-        let today = st.local_date(Utc::now());
+        let today = st.local_date(app.now());
         if u <= today {
             return Err(ApiError::invalid(format!(
                 "until: {u} is not after today ({today})"
@@ -713,7 +713,7 @@ pub(crate) fn set_away(app: &App, id: &str, until: Option<NaiveDate>) -> ApiResu
     }
     let mut member = st.member.clone();
     member.away_until = until;
-    let st = app.store.put_member(member, Utc::now())?;
+    let st = app.store.put_member(member, app.now())?;
     app.scheduler.notify_one();
     member_out(app, &st)
 }
@@ -791,7 +791,7 @@ async fn start_rollcall(
                 "message: must be one line of at most 120 characters",
             ));
         }
-        let now = Utc::now();
+        let now = app.now();
         let id = format!("rc-{}", now.format("%Y%m%d-%H%M%S"));
         let committed = app.store.roll_call_with_note(&id, window, &note, now)?;
         let prompted = committed
@@ -832,7 +832,7 @@ async fn resolve_alert(
             return Err(ApiError::invalid("reason: say why, for the record"));
         }
         let by = r.by.clone().unwrap_or_else(|| "coordinator".into());
-        let now = Utc::now();
+        let now = app.now();
         let (member, checkins): (String, Vec<String>) = match id.split_once('/') {
             Some((m, _)) => (m.to_string(), vec![id.clone()]),
             None => {
@@ -903,7 +903,7 @@ pub struct Status {
 
 /// Builds today's board.
 pub fn board(app: &App) -> Result<Status, StoreError> {
-    let now = Utc::now();
+    let now = app.now();
     let mut rows = Vec::new();
     for st in app.store.members()? {
         let name = app
@@ -1006,7 +1006,8 @@ async fn checkins(
             Some(d) => d
                 .parse::<NaiveDate>()
                 .map_err(|_| ApiError::invalid(format!("date: {d:?} is not YYYY-MM-DD")))?,
-            None => Utc::now()
+            None => app
+                .now()
                 .with_timezone(&app.config.village.timezone)
                 .date_naive(),
         };
@@ -1433,7 +1434,7 @@ pub(crate) fn do_import(
             imported: members.len(),
         });
     }
-    let now = Utc::now();
+    let now = app.now();
     for p in &people {
         let mut p = p.clone();
         if let Some(existing) = app.store.person(&p.id).map_err(|e| Err(e.into()))? {

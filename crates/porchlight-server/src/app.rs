@@ -30,9 +30,16 @@ pub struct App {
     /// Whether the scheduler's last read of the store worked (`/readyz`, without a sled call
     /// on an async worker).
     pub store_ok: AtomicBool,
+    /// The daemon's clock: every task and handler reads the time here.
+    pub clock: crate::clock::Clock,
 }
 
 impl App {
+    /// Now, by the daemon's clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
     /// Call after committing anything: counts it and wakes whoever has new work.
     pub fn after_commit(&self, c: &Committed) {
         observe(c);

@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -119,7 +118,7 @@ async fn monthly_report(
         .ok_or_else(|| ApiError::invalid("month: give the month as YYYY-MM"))?;
     let first = report::parse_month(&month).map_err(ApiError::invalid)?;
     blocking(move || {
-        let r = report::monthly(&app.store, app.config.village.timezone, first, Utc::now())?;
+        let r = report::monthly(&app.store, app.config.village.timezone, first, app.now())?;
         Ok(axum::Json(r))
     })
     .await
@@ -223,7 +222,7 @@ impl std::io::Write for ChannelWriter {
 async fn backup(State(app): State<Arc<App>>) -> Result<Response, ApiError> {
     let data_dir = app.config.data_dir.clone();
     let store = app.store.clone();
-    let snap = blocking(move || Ok(store.snapshot(Some(&data_dir), Utc::now())?)).await?;
+    let snap = blocking(move || Ok(store.snapshot(Some(&data_dir), app.now())?)).await?;
     tracing::info!(
         records = snap.header.records,
         writer_held_ms = snap.held.as_millis() as u64,
@@ -345,10 +344,10 @@ pub fn backup_now(
 /// Runs the scheduled backups until told to stop: at `cfg.at` village time every day.
 pub async fn scheduled_backups(app: Arc<App>, cfg: BackupConfig, mut stop: watch::Receiver<bool>) {
     let tz = app.config.village.timezone;
-    let mut next = next_backup_after(Utc::now(), tz, cfg.at);
+    let mut next = next_backup_after(app.now(), tz, cfg.at);
     tracing::info!(dir = %cfg.dir.display(), keep = cfg.keep, next = %next, "scheduled backups on");
     loop {
-        let now = Utc::now();
+        let now = app.now();
         if now >= next {
             let (store, c) = (app.store.clone(), cfg.clone());
             match tokio::task::spawn_blocking(move || backup_now(&store, &c, now)).await {
@@ -356,17 +355,14 @@ pub async fn scheduled_backups(app: Arc<App>, cfg: BackupConfig, mut stop: watch
                 Ok(Err(e)) => tracing::error!(error = %e, "scheduled backup failed"),
                 Err(e) => tracing::error!(error = %e, "scheduled backup task failed"),
             }
-            next = next_backup_after(Utc::now(), tz, cfg.at);
+            next = next_backup_after(app.now(), tz, cfg.at);
             continue;
         }
         // Wake at least once a minute, so a clock change cannot leave the backup asleep.
-        let wait = (next - now)
-            .to_std()
-            .unwrap_or(Duration::ZERO)
-            .min(Duration::from_secs(60));
+        let wake_at = next.min(now + chrono::TimeDelta::seconds(60));
         tokio::select! {
             _ = stop.changed() => break,
-            () = tokio::time::sleep(wait) => {}
+            () = app.clock.sleep_until(wake_at) => {}
         }
     }
 }

@@ -234,7 +234,7 @@ async fn record(
     direct: bool,
     provider_id: Option<String>,
 ) -> Result<(Committed, Option<String>), Rejected> {
-    let now = Utc::now();
+    let now = app.now();
     let result = app
         .store
         .reply_async(from.clone(), text.to_string(), direct, provider_id, now)
@@ -525,7 +525,7 @@ fn expired(lang: Language) -> Response {
 /// `GET /r/{token}`: a large, accessible page with the choices, in the recipient's language.
 /// It records nothing: link scanners and previews fetch it too.
 pub async fn link_page(State(app): State<Arc<App>>, Path(token): Path<String>) -> Response {
-    let Some(view) = link_view(&app, token, Utc::now()).await else {
+    let Some(view) = link_view(&app, token, app.now()).await else {
         return expired(Language::En);
     };
     let (lang, question, choices) = link_choices(&view);
@@ -553,7 +553,7 @@ pub async fn link_answer(
     Path(token): Path<String>,
     body: Bytes,
 ) -> Response {
-    let now = Utc::now();
+    let now = app.now();
     let Some(view) = link_view(&app, token.clone(), now).await else {
         return expired(Language::En);
     };

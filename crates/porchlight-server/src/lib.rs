@@ -12,7 +12,12 @@
 //! - [`limit`]: per-client rate limiting of the public endpoints.
 //! - [`report`]: the monthly report, read from the archive.
 //! - [`archive`]: report, backup and outbox routes; scheduled backups.
-//! - [`run`]: `serve`: tasks, router, graceful shutdown.
+//! - [`clock`]: the daemon's clock, real or virtual (tests), read by every task and handler.
+//! - [`serve`]: the daemon by pieces: `run(listener, config, shutdown, clock)`, its tasks and
+//!   graceful shutdown.
+//! - [`run`]: `porchlight serve`: binds the configured address, stops on SIGINT/SIGTERM.
+//! - [`router`]: the whole HTTP surface, health and metrics.
+//! - [`scheduler`]: the scheduler task, sleeping on the clock until the next due instant.
 //! - [`watchdog`]: progress of the scheduler, dispatcher and store writer; restarts of
 //!   panicked tasks; store recovery after a storage fault.
 //! - [`summary`]: `GET /api/v1/summary`, the coordinators' daily summary for the desk.
@@ -25,6 +30,7 @@
 pub mod api;
 pub mod app;
 pub mod archive;
+pub mod clock;
 pub mod config;
 pub mod desk;
 #[doc(hidden)]
@@ -34,7 +40,10 @@ pub mod limit;
 pub mod openapi_errors;
 pub mod queue;
 pub mod report;
+pub mod router;
 pub mod run;
+pub mod scheduler;
+pub mod serve;
 pub mod summary;
 pub mod templates;
 pub mod watchdog;

@@ -22,12 +22,25 @@ pub struct StoreQueue {
     /// Called after anything is committed that the scheduler should see (a dead letter can
     /// move an escalation on).
     on_commit: Box<dyn Fn() + Send + Sync>,
+    /// Stamps dead letters.
+    clock: crate::clock::Clock,
 }
 
 impl StoreQueue {
     /// A queue over `store`; `on_commit` is called after commits that change members.
     pub fn new(store: Arc<Store>, on_commit: Box<dyn Fn() + Send + Sync>) -> StoreQueue {
-        StoreQueue { store, on_commit }
+        StoreQueue {
+            store,
+            on_commit,
+            clock: crate::clock::Clock::real(),
+        }
+    }
+
+    /// The same queue, stamping dead letters with `clock` (the wall clock by default).
+    #[must_use]
+    pub fn with_clock(mut self, clock: crate::clock::Clock) -> StoreQueue {
+        self.clock = clock;
+        self
     }
 }
 
@@ -114,7 +127,7 @@ impl Queue for StoreQueue {
             .to_string();
         metrics::counter!("porchlight_delivery_failures_total", "channel" => channel).increment(1);
         self.store
-            .outbox_dead_letter(id, state, tell_coordinators, Utc::now())
+            .outbox_dead_letter(id, state, tell_coordinators, self.clock.now())
             .map_err(qe)?;
         (self.on_commit)();
         Ok(())

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use porchlight_core::summary::DailySummary;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -36,7 +36,7 @@ pub async fn get_summary(
     Query(q): Query<DateQuery>,
 ) -> ApiResult<axum::Json<SummaryOut>> {
     blocking(move || {
-        let now = Utc::now();
+        let now = app.now();
         let village = app.store.village();
         let date = match &q.date {
             Some(d) => d

@@ -169,6 +169,104 @@ where
     }
 }
 
+/// Looks at the daemon's parts every [`EVERY`]: records what is wrong for `/readyz` and the
+/// heartbeat, logs when that changes, and tries to recover the store after a storage fault
+/// (replies are refused with 503 meanwhile, so senders retry).
+///
+/// When the store reports that a flush is stuck inside sled while the disk takes writes again,
+/// it sends `true` on `restart` and returns: the process must exit for its supervisor.
+pub async fn run(
+    app: Arc<crate::app::App>,
+    mut stop: watch::Receiver<bool>,
+    restart: watch::Sender<bool>,
+) {
+    let mut tick = tokio::time::interval(EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut pruned: Option<std::time::Instant> = None;
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            _ = tick.tick() => {}
+        }
+        // Housekeeping, hourly: provider message ids older than the replay window go.
+        if pruned.is_none_or(|at| at.elapsed() >= Duration::from_secs(3600)) {
+            pruned = Some(std::time::Instant::now());
+            let store = app.store.clone();
+            let before = app.now() - porchlight_store::INBOUND_RETENTION;
+            match tokio::task::spawn_blocking(move || store.prune_inbound(before, 100_000)).await {
+                Ok(Ok(n)) if n > 0 => tracing::debug!(n, "forgot old provider message ids"),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "cannot prune provider message ids"),
+                Err(e) => tracing::error!(error = %e, "pruning provider message ids panicked"),
+            }
+        }
+        let mut health = app.store.health();
+        if health.fault.is_some() {
+            let store = app.store.clone();
+            if let Ok(true) = tokio::task::spawn_blocking(move || store.needs_restart()).await {
+                tracing::error!(
+                    "the disk takes writes again, but a flush is stuck inside the storage \
+                     library: exiting so the supervisor restarts Porchlight on what is on disk"
+                );
+                let _ = restart.send(true);
+                break;
+            }
+            let store = app.store.clone();
+            match tokio::task::spawn_blocking(move || store.recover()).await {
+                Ok(Ok(true)) => {
+                    health = app.store.health();
+                    // Work that waited for the store goes on now.
+                    app.scheduler.notify_one();
+                    app.dispatcher.notify_one();
+                }
+                Ok(Ok(false)) => {}
+                Ok(Err(e)) => tracing::debug!(error = %e, "storage not recovered yet"),
+                Err(e) => tracing::error!(error = %e, "storage recovery panicked"),
+            }
+        }
+        let found = problems(app.now().timestamp(), &app.beats, &health);
+        let text: Vec<String> = found.iter().map(ToString::to_string).collect();
+        if app.verdict.set(found) {
+            if text.is_empty() {
+                tracing::info!("all parts are working again");
+            } else {
+                tracing::error!(problems = %text.join("; "), "porchlight is not able to do its job");
+            }
+        }
+    }
+}
+
+/// Pings `url` every minute while the daemon is ready, so an outside watcher notices when it
+/// stops doing its job.
+pub async fn heartbeat(app: Arc<crate::app::App>, url: String, mut stop: watch::Receiver<bool>) {
+    let client = match porchlight_notify::http_client(Duration::from_secs(10)) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "heartbeat disabled");
+            return;
+        }
+    };
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            _ = tick.tick() => {
+                // Only vouch for a daemon that is doing its job: a stuck scheduler or a stopped
+                // dispatcher means no ping, so the outside watcher raises the alarm.
+                let why = app.why_not_ready();
+                if !why.is_empty() {
+                    tracing::error!(problems = %why.join("; "), "not pinging the heartbeat");
+                    continue;
+                }
+                if let Err(e) = client.get(&url).send().await {
+                    tracing::warn!(error = %porchlight_notify::SendError::from_reqwest(&e), "heartbeat ping failed");
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,15 +2,12 @@
 //! against a real sled store, and the real dispatcher delivers each step's messages through
 //! Twilio SMS, Twilio voice, Standard Webhooks and the Android gateway to local receivers.
 
-use std::sync::{Arc, Mutex};
+#[path = "../../../tests/common/recorder.rs"]
+mod recorder;
+
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::IntoResponse;
-use axum::routing::post;
 use chrono::{DateTime, TimeDelta, Utc};
 use porchlight_core::model::{ContactWay, Member, Person};
 use porchlight_core::village::Sender;
@@ -18,41 +15,12 @@ use porchlight_notify::dispatch::{Dispatcher, Settings, SystemClock};
 use porchlight_server::config::Config;
 use porchlight_server::queue::{StoreQueue, router};
 use porchlight_store::{MessagePlace, Store};
+use recorder::Recorder;
 
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<(String, String)>>>);
-
-async fn record(
-    State(log): State<Log>,
-    OriginalUri(uri): OriginalUri,
-    _h: HeaderMap,
-    body: Bytes,
-) -> impl IntoResponse {
-    let path = uri.path().to_string();
-    log.0
-        .lock()
-        .unwrap()
-        .push((path.clone(), String::from_utf8_lossy(&body).into_owned()));
-    if path.ends_with("Messages.json") {
-        (StatusCode::CREATED, r#"{"sid":"SM1","status":"queued"}"#).into_response()
-    } else if path.ends_with("Calls.json") {
-        (StatusCode::CREATED, r#"{"sid":"CA1","status":"queued"}"#).into_response()
-    } else if path == "/message" {
-        (StatusCode::ACCEPTED, r#"{"id":"g1","state":"Pending"}"#).into_response()
-    } else {
-        StatusCode::OK.into_response()
-    }
-}
-
-async fn receivers() -> (String, Log) {
-    let log = Log::default();
-    let app = Router::new()
-        .route("/{*path}", post(record))
-        .with_state(log.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (base, log)
+/// Every adapter posts to one shared recording receiver, which answers as each provider would.
+async fn receivers() -> (String, Recorder) {
+    let log = Recorder::start().await;
+    (log.base.clone(), log)
 }
 
 fn env(name: &str) -> Option<String> {
@@ -207,7 +175,11 @@ async fn one_day(sms_kind: &str) -> (usize, Vec<(String, String)>) {
     }
     let _ = stop_tx.send(());
     task.await.unwrap();
-    let got = log.0.lock().unwrap().clone();
+    let got: Vec<(String, String)> = log
+        .all()
+        .into_iter()
+        .map(|r| (r.path.clone(), r.text()))
+        .collect();
     (queued, got)
 }
 

@@ -146,7 +146,7 @@ pub(crate) async fn patch_member(
         let member = member_from(&app, &id, &m)?;
         if member.away_until != st.member.away_until {
             if let Some(u) = member.away_until {
-                let today = st.local_date(Utc::now());
+                let today = st.local_date(app.now());
                 if u <= today {
                     return Err(ApiError::invalid(format!(
                         "away_until: {u} is not after today ({today}); check-ins resume on that date"
@@ -157,7 +157,7 @@ pub(crate) async fn patch_member(
         if person != old_person {
             app.store.put_person(&person)?;
         }
-        let st = app.store.put_member(member, Utc::now())?;
+        let st = app.store.put_member(member, app.now())?;
         app.scheduler.notify_one();
         Ok(axum::Json(member_out(&app, &st)?))
     })
@@ -326,7 +326,7 @@ pub(crate) async fn get_rollcall(
         if closed.is_empty() && !any_open {
             return Err(not_found());
         }
-        let now = Utc::now();
+        let now = app.now();
         let mut out = RollCallStatus {
             id: id.clone(),
             answered: Vec::new(),

@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use maud::{Markup, html};
 use porchlight_core::text::MessageKind;
 use serde::Deserialize;
 
+use super::alert_rows::alert_words;
 use super::session::Session;
-use super::today::{Row, alert_words, rows, standing_badge};
+use super::today::{Row, rows, standing_badge};
 use super::{Desk, DeskError, DeskResult, Nav, blocking, layout, see, seg};
 
 fn render(session: &Session, rows: &[Row]) -> Markup {
@@ -103,7 +103,7 @@ pub async fn resolve(
     let (name, told) = blocking(move || {
         let committed =
             app.store
-                .resolve(&f.member, &f.checkin, "coordinator", &reason, Utc::now())?;
+                .resolve(&f.member, &f.checkin, "coordinator", &reason, app.now())?;
         app.after_commit(&committed);
         let mut told = Vec::new();
         for m in &committed.messages {
@@ -136,7 +136,7 @@ pub async fn escalate(
     session.check(f.csrf.as_deref())?;
     let app = desk.app.clone();
     let (name, told) = blocking(move || {
-        let committed = app.store.escalate_now(&f.member, &f.checkin, Utc::now())?;
+        let committed = app.store.escalate_now(&f.member, &f.checkin, app.now())?;
         app.after_commit(&committed);
         let mut told = Vec::new();
         for m in &committed.messages {

@@ -11,8 +11,8 @@ use porchlight_core::engine::{Event, EventKind};
 use porchlight_store::views::InboxDone;
 use serde::Deserialize;
 
+use super::alert_rows::Names;
 use super::session::Session;
-use super::today::Names;
 use super::{Desk, DeskError, DeskResult, Nav, blocking, icon, layout, local_stamp, see, seg};
 use crate::app::App;
 
@@ -74,7 +74,7 @@ struct Item {
 }
 
 fn load(app: &App, all: bool) -> DeskResult<Vec<Item>> {
-    let since = Utc::now() - TimeDelta::days(INBOX_DAYS);
+    let since = app.now() - TimeDelta::days(INBOX_DAYS);
     let events = app
         .store
         .events_since_rev(since, MAX_ITEMS * 4, |e| Kind::of(e).is_some())?;
@@ -205,7 +205,7 @@ pub async fn done(
             return Err(DeskError::not_found("There is no such inbox item."));
         }
         app.store
-            .mark_inbox_done(&format!("e{id}"), "coordinator", Utc::now())?;
+            .mark_inbox_done(&format!("e{id}"), "coordinator", app.now())?;
         Ok(())
     })
     .await?;

@@ -4,7 +4,10 @@
 //! # Layout
 //! - [`session`]: sign-in with the admin token, the session cookie, CSRF tokens, sign-out.
 //! - [`today`]: `/`, every member's state today, problems first.
-//! - [`member`]: `/members/{id}`: contact, circle, schedule, 30 days, messages; away, pause, edit.
+//! - [`member`]: `/members/{id}`: contact, circle, schedule, 30 days, messages; away, pause.
+//! - [`member_edit`]: `/members/{id}/edit`: the edit form and how it is applied.
+//! - [`alert_rows`]: an open alert in words (level, who was alerted, the claim), shared by
+//!   the board, the alerts page and a member's page; person names for a page.
 //! - [`alerts`]: `/alerts`: open alerts, resolve with a reason, escalate now.
 //! - [`rollcall`]: `/rollcall`: start one, watch it fill in, a printable call list.
 //! - [`inbox`]: `/inbox`: notes, unknown numbers, opt-outs, delivery failures; mark done.
@@ -15,9 +18,11 @@
 //! Every action is a plain form post and works without JavaScript. Store calls run on blocking
 //! threads ([`blocking`]); sessions live in memory, so a restart signs everyone out.
 
+pub mod alert_rows;
 pub mod alerts;
 pub mod inbox;
 pub mod member;
+pub mod member_edit;
 pub mod rollcall;
 pub mod roster;
 pub mod session;
@@ -65,7 +70,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/members/{id}/pause", post(member::pause))
         .route(
             "/members/{id}/edit",
-            get(member::edit_page).post(member::edit),
+            get(member_edit::edit_page).post(member_edit::edit),
         )
         .route("/alerts", get(alerts::page))
         .route("/alerts/resolve", post(alerts::resolve))
@@ -98,7 +103,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/desk/icons.svg", get(icons))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(axum::extract::DefaultBodyLimit::max(
-            crate::run::ADMIN_BODY_LIMIT,
+            crate::router::ADMIN_BODY_LIMIT,
         ))
         .with_state(desk)
 }

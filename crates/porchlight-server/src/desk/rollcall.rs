@@ -15,8 +15,8 @@ use porchlight_core::model::Span;
 use porchlight_store::views::RollCallNote;
 use serde::Deserialize;
 
+use super::alert_rows::Names;
 use super::session::Session;
-use super::today::Names;
 use super::{
     Desk, DeskError, DeskResult, Nav, blocking, layout, local_stamp, local_time, see, seg,
 };
@@ -326,7 +326,7 @@ pub async fn start(
     }
     let app = desk.app.clone();
     let (id, prompted) = blocking(move || {
-        let now: DateTime<Utc> = Utc::now();
+        let now: DateTime<Utc> = app.now();
         let id = format!("rc-{}", now.format("%Y%m%d-%H%M%S"));
         if app.store.rollcall_note(&id)?.is_some() {
             return Err(DeskError::new(
@@ -394,7 +394,7 @@ pub async fn print(State(desk): State<Arc<Desk>>, Path(id): Path<String>) -> Des
                 main #main {
                     h1 { "Call list — roll call " (r.note.id) }
                     @if !r.note.message.is_empty() { p { strong { "Message: " } (r.note.message) } }
-                    p { "Printed " (local_stamp(Utc::now(), tz)) ". " (call.len()) " to call." }
+                    p { "Printed " (local_stamp(desk.app.now(), tz)) ". " (call.len()) " to call." }
                     (table(&call, true))
                     p.noprint { a href=(format!("/rollcall/{}", seg(&r.note.id))) { "Back to the roll call" } }
                 }

@@ -7,13 +7,12 @@ use std::sync::Arc;
 use axum::extract::{Multipart, Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use maud::{Markup, html};
 use porchlight_core::engine::board_state;
 use porchlight_core::model::{Language, Person};
 use serde::Deserialize;
 
-use super::member::id_list;
+use super::member_edit::id_list;
 use super::session::Session;
 use super::{Desk, DeskError, DeskResult, Nav, blocking, layout, see, seg};
 use crate::api::{MemberIn, PersonIn};
@@ -25,7 +24,7 @@ struct Entry {
 }
 
 fn load(app: &App) -> DeskResult<Vec<Entry>> {
-    let now = Utc::now();
+    let now = app.now();
     let mut out = Vec::new();
     for p in app.store.people()? {
         let member = app.store.member(&p.id)?.map(|st| {
@@ -234,7 +233,7 @@ pub async fn add_member(
         }
         let member = crate::api::member_from(&app, &person.id, &min)?;
         app.store.put_person(&person)?;
-        app.store.put_member(member, Utc::now())?;
+        app.store.put_member(member, app.now())?;
         app.scheduler.notify_one();
         Ok(person.id)
     })
