@@ -14,19 +14,24 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono::{NaiveDate, TimeDelta, Utc};
 use porchlight_core::engine::{CheckinStatus, MemberState, board_state};
 use porchlight_core::model::{CheckinBy, Language, Member, Person, slugify};
 use porchlight_store::StoreError;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::OpenApi;
 
 use crate::app::App;
 use crate::openapi_errors::CommonErrors;
 
 mod roster_api;
-pub use roster_api::{RollCallMember, RollCallStatus};
+pub use porchlight_wire::{
+    AlertOut, AwayIn, CheckinOut, Created, DateQuery, ErrorBody, ErrorDetail, EventOut,
+    EventsQuery, ImportResult, MemberIn, MemberOut, PersonIn, PersonOut, RemoveQuery, ResolveIn,
+    Resolved, RollCallIn, RollCallMember, RollCallStarted, RollCallStatus, RowError, Status,
+    StatusRow,
+};
 use roster_api::{delete_person, get_person, get_rollcall, patch_member, patch_person};
 
 /// An API error: a status and a machine-readable code with a human message.
@@ -35,21 +40,6 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     pub(crate) message: String,
-}
-
-/// The error body.
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    error: ErrorDetail,
-}
-
-/// The error detail.
-#[derive(Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// Machine-readable: `unauthorized`, `bad_request`, `invalid`, `not_found`, `conflict`, `too_large`, `internal`.
-    code: String,
-    /// For people.
-    message: String,
 }
 
 impl ApiError {
@@ -183,33 +173,6 @@ pub async fn require_token(State(app): State<Arc<App>>, req: Request, next: Next
 
 // ----- people ----------------------------------------------------------------------------
 
-/// A person, as created or shown.
-#[derive(Serialize, Deserialize, ToSchema, Default, Clone)]
-#[serde(deny_unknown_fields)]
-pub struct PersonIn {
-    /// Readable slug; made from the name when absent.
-    pub id: Option<String>,
-    /// Display name.
-    pub name: String,
-    /// Phone number, E.164 (`+12025550143`).
-    pub phone: Option<String>,
-    /// Name of a configured webhook channel that reaches them.
-    pub webhook: Option<String>,
-    /// IANA time zone; the village's when absent.
-    pub timezone: Option<String>,
-    /// `en` or `es`.
-    pub language: Option<String>,
-    /// Ways to reach them, in order: `sms`, `voice`, `webhook`.
-    pub contact: Option<Vec<String>>,
-}
-
-/// The id of something created.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct Created {
-    /// Its id.
-    pub id: String,
-}
-
 pub use porchlight_core::roster::MAX_NAME_CHARS;
 #[cfg(test)]
 use porchlight_core::roster::forbidden_char;
@@ -270,28 +233,6 @@ async fn add_person(
     .await
 }
 
-/// A person as listed.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct PersonOut {
-    /// Id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Phone, E.164.
-    pub phone: Option<String>,
-    /// Webhook channel.
-    pub webhook: Option<String>,
-    /// Time zone.
-    pub timezone: Option<String>,
-    /// Language.
-    pub language: String,
-    /// Texted STOP.
-    pub opted_out: bool,
-    /// Ways to reach them, in order (empty: SMS if they have a phone, then webhook).
-    #[serde(default)]
-    pub contact: Vec<String>,
-}
-
 fn person_out(p: &Person) -> PersonOut {
     PersonOut {
         id: p.id.clone(),
@@ -320,56 +261,6 @@ async fn list_people(State(app): State<Arc<App>>) -> ApiResult<axum::Json<Vec<Pe
 }
 
 // ----- members ---------------------------------------------------------------------------
-
-/// A member: the person fields plus their schedule and people.
-#[derive(Serialize, Deserialize, ToSchema, Default, Clone)]
-#[serde(deny_unknown_fields)]
-pub struct MemberIn {
-    /// Readable slug; made from the name when absent.
-    pub id: Option<String>,
-    /// Display name (needed unless the person exists).
-    pub name: Option<String>,
-    /// Phone, E.164.
-    pub phone: Option<String>,
-    /// Webhook channel name.
-    pub webhook: Option<String>,
-    /// IANA time zone.
-    pub timezone: Option<String>,
-    /// `en` or `es`.
-    pub language: Option<String>,
-    /// Ways to reach them, in order.
-    pub contact: Option<Vec<String>>,
-    /// `"HH:MM"` or cron; the village policy's when absent.
-    pub checkin: Option<String>,
-    /// Time to answer, e.g. `"2h"`.
-    pub window: Option<String>,
-    /// Reminders from the prompt, e.g. `["30m"]`.
-    pub reminders: Option<Vec<String>>,
-    /// Escalation levels `[{after, notify}]`.
-    #[schema(value_type = Option<Vec<Object>>)]
-    pub escalation: Option<serde_json::Value>,
-    /// `"21:00-08:00"`.
-    pub quiet_hours: Option<String>,
-    /// `self`, `buddy` or `circle`.
-    pub by: Option<String>,
-    /// Circle name, with `by = "circle"`.
-    pub circle: Option<String>,
-    /// Buddy person ids, in order.
-    #[serde(default)]
-    pub buddies: Vec<String>,
-    /// Family person ids.
-    #[serde(default)]
-    pub family: Vec<String>,
-    /// Paused by a coordinator.
-    #[serde(default)]
-    pub paused: bool,
-    /// How long a buddy's "on my way" pauses the escalation, e.g. `"45m"`.
-    pub claim_timeout: Option<String>,
-    /// How long one buddy has before the next is asked, e.g. `"15m"`.
-    pub buddy_wait: Option<String>,
-    /// `YYYY-MM-DD`: away, check-ins resume on this date.
-    pub away_until: Option<NaiveDate>,
-}
 
 pub(crate) fn member_from(app: &App, id: &str, m: &MemberIn) -> ApiResult<Member> {
     member_over(app, id, m, &app.config.policy)
@@ -426,15 +317,7 @@ fn member_over(
 }
 
 fn person_fields(m: &MemberIn) -> Option<PersonIn> {
-    m.name.as_ref().map(|name| PersonIn {
-        id: m.id.clone(),
-        name: name.clone(),
-        phone: m.phone.clone(),
-        webhook: m.webhook.clone(),
-        timezone: m.timezone.clone(),
-        language: m.language.clone(),
-        contact: m.contact.clone(),
-    })
+    m.person_fields()
 }
 
 /// Adds a member (and their person record, from the person fields).
@@ -488,43 +371,6 @@ async fn add_member(
         Ok((StatusCode::CREATED, axum::Json(Created { id })))
     })
     .await
-}
-
-/// A member as shown.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct MemberOut {
-    /// Id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Phone.
-    pub phone: Option<String>,
-    /// Time zone.
-    pub timezone: String,
-    /// Schedule.
-    pub checkin: String,
-    /// Window.
-    pub window: String,
-    /// Who checks in: `self`, `buddy`, `circle:<name>`.
-    pub by: String,
-    /// Buddies.
-    pub buddies: Vec<String>,
-    /// Family.
-    pub family: Vec<String>,
-    /// Away until (exclusive).
-    pub away_until: Option<NaiveDate>,
-    /// Paused.
-    pub paused: bool,
-    /// Board state.
-    pub state: String,
-    /// Next scheduled check-in.
-    pub next_checkin: Option<DateTime<Utc>>,
-    /// Reminders, from the prompt.
-    pub reminders: Vec<String>,
-    /// Quiet hours, if any.
-    pub quiet_hours: Option<String>,
-    /// Ways to reach them, in order (empty: SMS if they have a phone, then webhook).
-    pub contact: Vec<String>,
 }
 
 use porchlight_core::roster::way_name;
@@ -643,17 +489,6 @@ async fn put_member(
     .await
 }
 
-/// How a member is removed.
-#[derive(Deserialize, utoipa::IntoParams, Default)]
-pub struct RemoveQuery {
-    /// Remove even with an open alert: it is resolved and everyone alerted gets the all-clear.
-    #[serde(default)]
-    pub force: bool,
-    /// Why (required with `force`; recorded and said in the all-clear).
-    #[serde(default)]
-    pub reason: Option<String>,
-}
-
 /// Removes a member (their person record and history stay). A member with an open alert is
 /// refused with 409 unless `force=true` and a `reason` are given: then the alert is resolved
 /// with that reason and everyone alerted gets the all-clear — an alert never just vanishes.
@@ -687,15 +522,6 @@ async fn delete_member(
         Ok(StatusCode::NO_CONTENT)
     })
     .await
-}
-
-/// Away until a date.
-#[derive(Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AwayIn {
-    /// `YYYY-MM-DD`: check-ins resume on this date. (The CLI also reads `12/24`, `Dec 24`,
-    /// `tomorrow`, ... and sends this form.)
-    pub until: String,
 }
 
 pub(crate) fn set_away(app: &App, id: &str, until: Option<NaiveDate>) -> ApiResult<MemberOut> {
@@ -748,25 +574,6 @@ async fn back(
 
 // ----- roll call, alerts -----------------------------------------------------------------
 
-/// A roll call request.
-#[derive(Serialize, Deserialize, ToSchema, Default)]
-#[serde(deny_unknown_fields)]
-pub struct RollCallIn {
-    /// Time to answer, default `"1h"`.
-    pub window: Option<String>,
-    /// A note that goes into every text ("heat advisory"): one line, at most 120 characters.
-    pub message: Option<String>,
-}
-
-/// A roll call started.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct RollCallStarted {
-    /// Its id.
-    pub id: String,
-    /// Members prompted.
-    pub prompted: usize,
-}
-
 /// Prompts every active member now.
 #[utoipa::path(post, path = "/api/v1/rollcall", request_body = RollCallIn,
     responses((status = 201, body = RollCallStarted), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
@@ -808,16 +615,6 @@ async fn start_rollcall(
     .await
 }
 
-/// Why an alert is resolved by hand.
-#[derive(Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ResolveIn {
-    /// Recorded with the resolution and shown in the all-clear.
-    pub reason: String,
-    /// Who resolves it (a coordinator's person id); `coordinator` when absent.
-    pub by: Option<String>,
-}
-
 /// Resolves an open alert (check-in id, or member id for all their open alerts) and sends the all-clear.
 #[utoipa::path(post, path = "/api/v1/alerts/{id}/resolve", params(("id" = String, Path, description = "check-in id (URL-encoded) or member id")),
     request_body = ResolveIn, responses((status = 200), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
@@ -826,7 +623,7 @@ async fn resolve_alert(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
     ApiJson(r): ApiJson<ResolveIn>,
-) -> ApiResult<axum::Json<serde_json::Value>> {
+) -> ApiResult<axum::Json<Resolved>> {
     blocking(move || {
         if r.reason.trim().is_empty() {
             return Err(ApiError::invalid("reason: say why, for the record"));
@@ -857,49 +654,12 @@ async fn resolve_alert(
             app.after_commit(&committed);
             resolved.push(c);
         }
-        Ok(axum::Json(serde_json::json!({ "resolved": resolved })))
+        Ok(axum::Json(Resolved { resolved }))
     })
     .await
 }
 
 // ----- status, check-ins, events, messages -----------------------------------------------
-
-/// An open alert.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct AlertOut {
-    /// Highest level reached.
-    pub level: u8,
-    /// Since the miss or help request.
-    pub since: DateTime<Utc>,
-    /// `missed` or `help`.
-    pub reason: String,
-    /// Every level fired and nobody confirmed.
-    pub exhausted: bool,
-}
-
-/// One row of the board.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct StatusRow {
-    /// Member id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// `waiting`, `prompted`, `answered`, `missed`, `help`, `resolved`, `away`, `paused`, `opted_out`.
-    pub state: String,
-    /// Last prompt.
-    pub last_prompted_at: Option<DateTime<Utc>>,
-    /// Last answer.
-    pub answered_at: Option<DateTime<Utc>>,
-    /// The open alert, if any.
-    pub alert: Option<AlertOut>,
-}
-
-/// Today's board.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct Status {
-    /// Every member.
-    pub members: Vec<StatusRow>,
-}
 
 /// Builds today's board.
 pub fn board(app: &App) -> Result<Status, StoreError> {
@@ -945,36 +705,6 @@ pub fn board(app: &App) -> Result<Status, StoreError> {
 #[utoipa::path(get, path = "/api/v1/status", responses((status = 200, body = Status)), security(("bearer" = [])))]
 async fn status(State(app): State<Arc<App>>) -> ApiResult<axum::Json<Status>> {
     blocking(move || Ok(axum::Json(board(&app)?))).await
-}
-
-/// `?date=`.
-#[derive(Deserialize, utoipa::IntoParams)]
-pub struct DateQuery {
-    /// `YYYY-MM-DD` (members' local dates); today in the village when absent.
-    pub date: Option<String>,
-}
-
-/// A check-in.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct CheckinOut {
-    /// Id.
-    pub id: String,
-    /// Member.
-    pub member: String,
-    /// Status.
-    pub status: String,
-    /// Scheduled.
-    pub scheduled_at: DateTime<Utc>,
-    /// Prompted.
-    pub prompted_at: Option<DateTime<Utc>>,
-    /// Answered or resolved.
-    pub answered_at: Option<DateTime<Utc>>,
-    /// By whom.
-    pub answered_by: Option<String>,
-    /// Their words.
-    pub answer: Option<String>,
-    /// Highest alert level.
-    pub alert_level: Option<u8>,
 }
 
 fn checkin_out(c: &porchlight_core::engine::Checkin) -> CheckinOut {
@@ -1028,26 +758,6 @@ async fn checkins(
         Ok(axum::Json(out))
     })
     .await
-}
-
-/// `?since=&limit=`.
-#[derive(Deserialize, utoipa::IntoParams)]
-pub struct EventsQuery {
-    /// Events with an id greater than this.
-    pub since: Option<u64>,
-    /// At most this many (default 500, at most 5000).
-    pub limit: Option<usize>,
-}
-
-/// An audit event with its id.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct EventOut {
-    /// Event id (use as `since`).
-    pub id: u64,
-    /// The event.
-    #[serde(flatten)]
-    #[schema(value_type = Object)]
-    pub event: serde_json::Value,
 }
 
 /// The audit log.
@@ -1204,22 +914,6 @@ fn ids(s: &str) -> Vec<String> {
         .filter(|x| !x.is_empty())
         .map(str::to_string)
         .collect()
-}
-
-/// Import result.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct ImportResult {
-    /// Members added or updated.
-    pub imported: usize,
-}
-
-/// One bad row.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct RowError {
-    /// 1-based data row number (the header is row 0).
-    pub row: usize,
-    /// What is wrong.
-    pub message: String,
 }
 
 /// Imports a roster CSV (columns in the README). Rows may name people defined by other rows

@@ -242,38 +242,6 @@ pub(crate) async fn get_person(
 
 // ----- roll call -------------------------------------------------------------------------
 
-/// One member in a roll call's report.
-#[derive(Serialize, Deserialize, ToSchema, Clone)]
-pub struct RollCallMember {
-    /// Member id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Phone, E.164, so a coordinator can call.
-    pub phone: Option<String>,
-    /// `answered`, `resolved`, `waiting`, `missed`, `help`, `not_reached`, `away`, `paused`,
-    /// `opted_out`, `not_asked`.
-    pub status: String,
-    /// Why, in words.
-    pub why: String,
-}
-
-/// Who answered a roll call.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct RollCallStatus {
-    /// Its id.
-    pub id: String,
-    /// Member ids accounted for (answered, or resolved by someone who saw them).
-    pub answered: Vec<String>,
-    /// Member ids not accounted for: no answer yet, missed, asked for help, not reached (the
-    /// text could not be delivered), or never asked (away, paused, opted out).
-    pub unaccounted: Vec<String>,
-    /// The unaccounted with name, phone and why, in the order of `unaccounted`.
-    pub unaccounted_detail: Vec<RollCallMember>,
-    /// The accounted for, with name and phone.
-    pub answered_detail: Vec<RollCallMember>,
-}
-
 fn inactive_why(st: &MemberState, today: NaiveDate) -> Option<(&'static str, String)> {
     if st.opted_out {
         Some((
