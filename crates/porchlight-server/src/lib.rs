@@ -27,6 +27,7 @@ pub mod app;
 pub mod archive;
 pub mod config;
 pub mod desk;
+pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod inbound;
