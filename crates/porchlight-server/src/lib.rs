@@ -30,6 +30,7 @@ pub mod desk;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod in_process;
 pub mod inbound;
 pub mod limit;
 pub mod openapi_errors;
