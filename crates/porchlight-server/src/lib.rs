@@ -27,8 +27,10 @@ pub mod app;
 pub mod archive;
 pub mod config;
 pub mod desk;
+pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod in_process;
 pub mod inbound;
 pub mod limit;
 pub mod openapi_errors;
