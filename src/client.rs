@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use porchlight_wire::{ErrorBody, ImportRejected};
 use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -90,19 +91,20 @@ impl Client {
         url: Url,
         body: Option<Body>,
     ) -> Result<reqwest::Response, CliError> {
-        self.send_or(method, url, body, "request failed").await
+        self.send_or(self.http.request(method, url), body, "request failed")
+            .await
     }
 
-    /// As [`Client::send`]; `fallback` is said when a refusal has no message.
+    /// Sends `req` (a request of this client's, with any query added) with the admin token and
+    /// `body`; `fallback` is said when a refusal has no message.
     pub async fn send_or(
         &self,
-        method: Method,
-        url: Url,
+        req: reqwest::RequestBuilder,
         body: Option<Body>,
         fallback: &str,
     ) -> Result<reqwest::Response, CliError> {
         let token = self.token.as_deref().ok_or(CliError::NoToken)?;
-        let mut req = self.http.request(method, url).bearer_auth(token);
+        let mut req = req.bearer_auth(token);
         req = match body {
             Some(Body::Json(bytes)) => req.header("content-type", "application/json").body(bytes),
             Some(Body::Csv(bytes)) => req.header("content-type", "text/csv").body(bytes),
@@ -132,6 +134,11 @@ impl Client {
         } else {
             CliError::Request { server, source: e }
         }
+    }
+
+    /// A request of this client's, to add a query to before [`Client::send_or`].
+    pub fn request(&self, method: Method, url: Url) -> reqwest::RequestBuilder {
+        self.http.request(method, url)
     }
 
     async fn call(
@@ -176,6 +183,12 @@ impl Client {
         self.call(Method::DELETE, url, None).await.map(drop)
     }
 
+    /// `DELETE` a resource with `query` as its query string; the answer is not read.
+    pub async fn delete_with(&self, url: Url, query: &impl Serialize) -> Result<(), CliError> {
+        let req = self.request(Method::DELETE, url).query(query);
+        self.send_or(req, None, "request failed").await.map(drop)
+    }
+
     /// Posts a CSV body; the answer read as `T`.
     pub async fn csv<T: DeserializeOwned>(&self, url: Url, csv: Vec<u8>) -> Result<T, CliError> {
         let bytes = self.call(Method::POST, url, Some(Body::Csv(csv))).await?;
@@ -206,20 +219,17 @@ fn read_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CliError> {
 /// The error for a refused request: the daemon's message (and the CSV rows at fault), exit 2
 /// for a 4xx answer and 1 for a 5xx one. `fallback` is said when the answer has no message.
 pub fn refusal(status: StatusCode, bytes: &[u8], fallback: &str) -> CliError {
-    let v: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
-    let mut line = v["error"]["message"]
-        .as_str()
-        .unwrap_or(fallback)
-        .to_string();
-    if let Some(rows) = v["rows"].as_array() {
-        for r in rows {
-            line.push_str(&format!(
-                "\n  row {}: {}",
-                r["row"],
-                r["message"].as_str().unwrap_or("")
-            ));
+    let line = if let Ok(r) = serde_json::from_slice::<ImportRejected>(bytes) {
+        let mut line = r.error.message;
+        for row in r.rows {
+            line.push_str(&format!("\n  row {}: {}", row.row, row.message));
         }
-    }
+        line
+    } else if let Ok(e) = serde_json::from_slice::<ErrorBody>(bytes) {
+        e.error.message
+    } else {
+        fallback.to_string()
+    };
     if status.is_client_error() {
         CliError::Refused(line)
     } else {

@@ -1,7 +1,7 @@
 //! `porchlight resolve`: close a member's open alert by hand.
 
+use porchlight_wire::{ResolveIn, Resolved};
 use reqwest::Method;
-use serde_json::{Value, json};
 
 use super::{Server, block_on};
 use crate::client::Client;
@@ -23,28 +23,26 @@ pub struct ResolveArgs {
 pub fn resolve(a: ResolveArgs) -> Result<(), CliError> {
     block_on(async {
         let c = Client::new(&a.server.server)?;
-        let v: Value = c
+        let body = ResolveIn {
+            reason: a.reason,
+            by: None,
+        };
+        let r: Resolved = c
             .json(
                 Method::POST,
                 c.url(&["api", "v1", "alerts", &a.id, "resolve"]),
-                Some(&json!({ "reason": a.reason })),
+                Some(&body),
             )
             .await?;
         println!(
             "resolved {}; everyone alerted gets the all-clear",
-            list(&v["resolved"])
+            list(&r.resolved)
         );
         Ok(())
     })
 }
 
-fn list(v: &Value) -> String {
-    let items: Vec<&str> = v
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|x| x.as_str())
-        .collect();
+fn list(items: &[String]) -> String {
     if items.is_empty() {
         "(none)".into()
     } else {

@@ -2,8 +2,8 @@
 //! (`porchlight away mary --until 12/24`), read in the member's time zone.
 
 use chrono::{Datelike, Month, NaiveDate, TimeDelta, Weekday};
+use porchlight_wire::{AwayIn, MemberOut};
 use reqwest::Method;
-use serde_json::{Value, json};
 
 use super::{Server, block_on};
 use crate::client::Client;
@@ -27,11 +27,13 @@ pub fn away(a: AwayArgs) -> Result<(), CliError> {
     block_on(async {
         let c = Client::new(&a.server.server)?;
         let until = resolve_until(&c, &a.member, &a.until).await?;
-        let _: Value = c
+        let _: MemberOut = c
             .json(
                 Method::POST,
                 c.url(&["api", "v1", "members", &a.member, "away"]),
-                Some(&json!({ "until": until })),
+                Some(&AwayIn {
+                    until: until.clone(),
+                }),
             )
             .await?;
         println!("{} is away; check-ins resume on {until}", a.member);
@@ -53,11 +55,9 @@ pub fn back(member: &str, server: &Server) -> Result<(), CliError> {
 /// `--until` as typed, read in the member's time zone (the village's unless they have
 /// their own), as `YYYY-MM-DD`. A bad or past date is exit 2 naming the value.
 async fn resolve_until(c: &Client, member: &str, until: &str) -> Result<String, CliError> {
-    let v: Value = c.get(c.url(&["api", "v1", "members", member])).await?;
-    let tz: chrono_tz::Tz = v["timezone"]
-        .as_str()
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(chrono_tz::Tz::UTC);
+    let m: MemberOut = c.get(c.url(&["api", "v1", "members", member])).await?;
+    // The daemon names a zone it knows; one this build does not know reads as UTC.
+    let tz: chrono_tz::Tz = m.timezone.parse().unwrap_or(chrono_tz::Tz::UTC);
     let today = chrono::Utc::now().with_timezone(&tz).date_naive();
     parse_date(until, today)
         .map(|d| d.to_string())

@@ -62,8 +62,7 @@ pub fn backup(a: BackupArgs) -> Result<(), CliError> {
         let c = Client::with_http(&a.server.server, http)?;
         let mut resp = c
             .send_or(
-                Method::GET,
-                c.url(&["api", "v1", "backup"]),
+                c.request(Method::GET, c.url(&["api", "v1", "backup"])),
                 None,
                 "the daemon refused the backup",
             )

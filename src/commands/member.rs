@@ -1,6 +1,7 @@
 //! `porchlight member add|edit|list|show|remove`.
 
 use clap::Subcommand;
+use porchlight_wire::{Created, MemberIn, MemberOut, RemoveQuery};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -174,23 +175,19 @@ pub fn run(cmd: MemberCmd) -> Result<(), CliError> {
             MemberCmd::Edit(e) => edit(e).await,
             MemberCmd::List { server } => {
                 let c = Client::new(&server.server)?;
-                let v: Value = c.get(c.url(&["api", "v1", "members"])).await?;
-                for m in v.as_array().into_iter().flatten() {
+                let members: Vec<MemberOut> = c.get(c.url(&["api", "v1", "members"])).await?;
+                for m in members {
                     println!(
                         "{:<20} {:<24} {:<10} {:<14} {}",
-                        m["id"].as_str().unwrap_or(""),
-                        m["name"].as_str().unwrap_or(""),
-                        m["checkin"].as_str().unwrap_or(""),
-                        m["state"].as_str().unwrap_or(""),
-                        m["timezone"].as_str().unwrap_or("")
+                        m.id, m.name, m.checkin, m.state, m.timezone
                     );
                 }
                 Ok(())
             }
             MemberCmd::Show { id, server } => {
                 let c = Client::new(&server.server)?;
-                let v: Value = c.get(c.url(&["api", "v1", "members", &id])).await?;
-                print_json(&v)
+                let m: MemberOut = c.get(c.url(&["api", "v1", "members", &id])).await?;
+                print_json(&m)
             }
             MemberCmd::Remove {
                 id,
@@ -199,15 +196,11 @@ pub fn run(cmd: MemberCmd) -> Result<(), CliError> {
                 server,
             } => {
                 let c = Client::new(&server.server)?;
-                let mut query = Vec::new();
-                if force {
-                    query.push(("force", "true"));
-                }
-                if let Some(r) = &reason {
-                    query.push(("reason", r.as_str()));
-                }
-                c.delete(c.url_with_query(&["api", "v1", "members", &id], &query))
-                    .await?;
+                c.delete_with(
+                    c.url(&["api", "v1", "members", &id]),
+                    &RemoveQuery { force, reason },
+                )
+                .await?;
                 println!("removed member {id}");
                 Ok(())
             }
@@ -218,37 +211,28 @@ pub fn run(cmd: MemberCmd) -> Result<(), CliError> {
 /// `porchlight member add`.
 async fn add(a: MemberAdd) -> Result<(), CliError> {
     let c = Client::new(&a.server.server)?;
-    let mut body = json!({ "buddies": a.buddies, "family": a.family });
-    match a.person {
-        // An existing person: no name, so the API makes them a member as they are.
-        Some(id) => body["id"] = Value::String(id),
-        None => body["name"] = Value::String(a.name.unwrap_or_default()),
-    }
-    for (k, v) in [
-        ("id", a.id),
-        ("phone", a.phone),
-        ("timezone", a.timezone),
-        ("language", a.language),
-        ("checkin", a.checkin),
-        ("window", a.window),
-        ("by", a.by),
-        ("circle", a.circle),
-        ("quiet_hours", a.quiet_hours),
-    ] {
-        if let Some(v) = v {
-            body[k] = Value::String(v);
-        }
-    }
-    if let Some(ways) = contact_ways(&a.contact, a.voice) {
-        body["contact"] = json!(ways);
-    }
-    if a.paused {
-        body["paused"] = Value::Bool(true);
-    }
-    let v: Value = c
+    let body = MemberIn {
+        // With --person, no name: the API makes the existing person a member as they are.
+        id: a.person.or(a.id),
+        name: a.name,
+        phone: a.phone,
+        timezone: a.timezone,
+        language: a.language,
+        contact: contact_ways(&a.contact, a.voice),
+        checkin: a.checkin,
+        window: a.window,
+        quiet_hours: a.quiet_hours,
+        by: a.by,
+        circle: a.circle,
+        buddies: a.buddies,
+        family: a.family,
+        paused: a.paused,
+        ..MemberIn::default()
+    };
+    let created: Created = c
         .json(Method::POST, c.url(&["api", "v1", "members"]), Some(&body))
         .await?;
-    println!("added member {}", v["id"].as_str().unwrap_or("?"));
+    println!("added member {}", created.id);
     Ok(())
 }
 
@@ -284,7 +268,7 @@ async fn edit(e: MemberEdit) -> Result<(), CliError> {
         CLEARABLE_MEMBER,
     )?;
     let c = Client::new(&e.server.server)?;
-    let v: Value = c
+    let m: MemberOut = c
         .json(
             Method::PATCH,
             c.url(&["api", "v1", "members", &e.id]),
@@ -294,25 +278,12 @@ async fn edit(e: MemberEdit) -> Result<(), CliError> {
     println!(
         "updated member {} ({}): checks in {} by {}, buddies [{}], family [{}]{}",
         e.id,
-        v["name"].as_str().unwrap_or(""),
-        v["checkin"].as_str().unwrap_or(""),
-        v["by"].as_str().unwrap_or(""),
-        strs(&v["buddies"]),
-        strs(&v["family"]),
-        if v["paused"].as_bool() == Some(true) {
-            ", PAUSED"
-        } else {
-            ""
-        }
+        m.name,
+        m.checkin,
+        m.by,
+        m.buddies.join(", "),
+        m.family.join(", "),
+        if m.paused { ", PAUSED" } else { "" }
     );
     Ok(())
-}
-
-fn strs(v: &Value) -> String {
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect::<Vec<_>>()
-        .join(", ")
 }

@@ -1,8 +1,9 @@
 //! `porchlight person add|edit|list|remove`: people who are not (only) members.
 
 use clap::Subcommand;
+use porchlight_wire::{Created, PersonIn, PersonOut};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::roster::{CLEARABLE_PERSON, contact_ways, patch_body, s};
 use super::{Server, block_on};
@@ -106,25 +107,19 @@ pub fn run(cmd: PersonCmd) -> Result<(), CliError> {
                 server,
             } => {
                 let c = Client::new(&server.server)?;
-                let mut body = json!({ "name": name });
-                for (k, v) in [
-                    ("id", id),
-                    ("phone", phone),
-                    ("webhook", webhook),
-                    ("timezone", timezone),
-                    ("language", language),
-                ] {
-                    if let Some(v) = v {
-                        body[k] = Value::String(v);
-                    }
-                }
-                if let Some(ways) = contact_ways(&contact, voice) {
-                    body["contact"] = json!(ways);
-                }
-                let v: Value = c
+                let body = PersonIn {
+                    id,
+                    name,
+                    phone,
+                    webhook,
+                    timezone,
+                    language,
+                    contact: contact_ways(&contact, voice),
+                };
+                let created: Created = c
                     .json(Method::POST, c.url(&["api", "v1", "people"]), Some(&body))
                     .await?;
-                println!("added person {}", v["id"].as_str().unwrap_or("?"));
+                println!("added person {}", created.id);
                 Ok(())
             }
             PersonCmd::Edit(e) => edit(e).await,
@@ -136,13 +131,13 @@ pub fn run(cmd: PersonCmd) -> Result<(), CliError> {
             }
             PersonCmd::List { server } => {
                 let c = Client::new(&server.server)?;
-                let v: Value = c.get(c.url(&["api", "v1", "people"])).await?;
-                for p in v.as_array().into_iter().flatten() {
+                let people: Vec<PersonOut> = c.get(c.url(&["api", "v1", "people"])).await?;
+                for p in people {
                     println!(
                         "{:<20} {:<24} {}",
-                        p["id"].as_str().unwrap_or(""),
-                        p["name"].as_str().unwrap_or(""),
-                        p["phone"].as_str().unwrap_or("-")
+                        p.id,
+                        p.name,
+                        p.phone.as_deref().unwrap_or("-")
                     );
                 }
                 Ok(())
@@ -167,7 +162,7 @@ async fn edit(e: PersonEdit) -> Result<(), CliError> {
         CLEARABLE_PERSON,
     )?;
     let c = Client::new(&e.server.server)?;
-    let v: Value = c
+    let p: PersonOut = c
         .json(
             Method::PATCH,
             c.url(&["api", "v1", "people", &e.id]),
@@ -177,8 +172,8 @@ async fn edit(e: PersonEdit) -> Result<(), CliError> {
     println!(
         "updated person {} ({}, {})",
         e.id,
-        v["name"].as_str().unwrap_or(""),
-        v["phone"].as_str().unwrap_or("no phone")
+        p.name,
+        p.phone.as_deref().unwrap_or("no phone")
     );
     Ok(())
 }

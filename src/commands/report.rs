@@ -2,7 +2,6 @@
 //! or the API's JSON.
 
 use porchlight_server::report::{self, MonthlyReport};
-use serde_json::Value;
 
 use super::{Server, block_on, write_stdout};
 use crate::client::Client;
@@ -42,25 +41,15 @@ pub fn run(a: ReportArgs) -> Result<(), CliError> {
             &["api", "v1", "reports", "monthly"],
             &[("month", a.month.as_str())],
         );
+        let r: MonthlyReport = c.get(url).await?;
         let text = match a.format {
             ReportFormat::Json => {
-                let v: Value = c.get(url).await?;
-                serde_json::to_string_pretty(&v).map_err(|e| {
+                serde_json::to_string_pretty(&r).map_err(|e| {
                     CliError::failed(format!("cannot print the daemon's report: {e}"))
                 })? + "\n"
             }
-            ReportFormat::Md | ReportFormat::Csv => {
-                let v: Value = c.get(url).await?;
-                let r: MonthlyReport = serde_json::from_value(v).map_err(|e| {
-                    CliError::Daemon(format!(
-                        "the daemon's report is not what this porchlight reads: {e}"
-                    ))
-                })?;
-                match a.format {
-                    ReportFormat::Csv => report::to_csv(&r).map_err(CliError::Failed)?,
-                    _ => report::to_markdown(&r),
-                }
-            }
+            ReportFormat::Csv => report::to_csv(&r).map_err(CliError::Failed)?,
+            ReportFormat::Md => report::to_markdown(&r),
         };
         write_stdout(text.as_bytes())
     })

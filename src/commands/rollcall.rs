@@ -1,8 +1,8 @@
 //! `porchlight rollcall`: prompt every active member now (a storm, a heat wave), or show who
 //! answered one.
 
+use porchlight_wire::{RollCallIn, RollCallStarted, RollCallStatus};
 use reqwest::Method;
-use serde_json::{Value, json};
 
 use super::{Server, block_on};
 use crate::client::Client;
@@ -30,25 +30,20 @@ pub fn run(a: RollcallArgs) -> Result<(), CliError> {
         let c = Client::new(&a.server.server)?;
         match a.show {
             Some(id) => {
-                let v: Value = c.get(c.url(&["api", "v1", "rollcall", &id])).await?;
-                print!("{}", rollcall_report(&id, &v));
+                let s: RollCallStatus = c.get(c.url(&["api", "v1", "rollcall", &id])).await?;
+                print!("{}", rollcall_report(&id, &s));
             }
             None => {
-                let mut body = json!({});
-                if let Some(w) = a.window {
-                    body["window"] = json!(w);
-                }
-                if let Some(m) = a.message {
-                    body["message"] = json!(m);
-                }
-                let v: Value = c
+                let body = RollCallIn {
+                    window: a.window,
+                    message: a.message,
+                };
+                let r: RollCallStarted = c
                     .json(Method::POST, c.url(&["api", "v1", "rollcall"]), Some(&body))
                     .await?;
                 println!(
                     "roll call {} started: {} member(s) prompted. See who answered: porchlight rollcall --show {}",
-                    v["id"].as_str().unwrap_or("?"),
-                    v["prompted"],
-                    v["id"].as_str().unwrap_or("?")
+                    r.id, r.prompted, r.id
                 );
             }
         }
@@ -57,29 +52,21 @@ pub fn run(a: RollcallArgs) -> Result<(), CliError> {
 }
 
 /// Renders a roll call's report: who is unaccounted for, with phone and why, then who answered.
-fn rollcall_report(id: &str, v: &Value) -> String {
+fn rollcall_report(id: &str, s: &RollCallStatus) -> String {
     let mut out = format!("roll call {id}\n");
-    let rows = |key: &str| -> Vec<Value> { v[key].as_array().cloned().unwrap_or_default() };
-    let unaccounted = rows("unaccounted_detail");
-    let answered = rows("answered_detail");
-    out.push_str(&format!("UNACCOUNTED: {}\n", unaccounted.len()));
-    for r in &unaccounted {
+    out.push_str(&format!("UNACCOUNTED: {}\n", s.unaccounted_detail.len()));
+    for r in &s.unaccounted_detail {
         out.push_str(&format!(
             "  {:<20} {:<24} {:<16} {}\n",
-            r["id"].as_str().unwrap_or(""),
-            r["name"].as_str().unwrap_or(""),
-            r["phone"].as_str().unwrap_or("(no phone)"),
-            r["why"].as_str().unwrap_or("")
+            r.id,
+            r.name,
+            r.phone.as_deref().unwrap_or("(no phone)"),
+            r.why
         ));
     }
-    out.push_str(&format!("answered: {}\n", answered.len()));
-    for r in &answered {
-        out.push_str(&format!(
-            "  {:<20} {:<24} {}\n",
-            r["id"].as_str().unwrap_or(""),
-            r["name"].as_str().unwrap_or(""),
-            r["why"].as_str().unwrap_or("")
-        ));
+    out.push_str(&format!("answered: {}\n", s.answered_detail.len()));
+    for r in &s.answered_detail {
+        out.push_str(&format!("  {:<20} {:<24} {}\n", r.id, r.name, r.why));
     }
     out
 }

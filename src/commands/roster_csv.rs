@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use serde_json::Value;
+use porchlight_wire::ImportResult;
 
 use super::{Server, block_on, write_stdout};
 use crate::client::Client;
@@ -14,15 +14,11 @@ pub fn import(file: &Path, server: &Server) -> Result<(), CliError> {
         .map_err(|e| CliError::usage(format!("{}: cannot read: {e}", file.display())))?;
     block_on(async {
         let c = Client::new(&server.server)?;
-        let v: Value = c
+        let r: ImportResult = c
             .csv(c.url(&["api", "v1", "import"]), csv)
             .await
             .map_err(|e| e.in_file(file))?;
-        println!(
-            "imported {} member(s) from {}",
-            v["imported"],
-            file.display()
-        );
+        println!("imported {} member(s) from {}", r.imported, file.display());
         Ok(())
     })
 }

@@ -1,6 +1,7 @@
 //! `porchlight status`: today's board, as a table or as the API's JSON.
 
-use serde_json::Value;
+use chrono::{DateTime, Utc};
+use porchlight_wire::Status;
 
 use super::{Server, block_on, print_json};
 use crate::client::Client;
@@ -10,18 +11,18 @@ use crate::error::CliError;
 pub fn run(json: bool, server: &Server) -> Result<(), CliError> {
     block_on(async {
         let c = Client::new(&server.server)?;
-        let v: Value = c.get(c.url(&["api", "v1", "status"])).await?;
+        let s: Status = c.get(c.url(&["api", "v1", "status"])).await?;
         if json {
-            print_json(&v)
+            print_json(&s)
         } else {
-            print!("{}", status_table(&v));
+            print!("{}", status_table(&s));
             Ok(())
         }
     })
 }
 
 /// Renders the status board as a table people can read.
-fn status_table(v: &Value) -> String {
+fn status_table(s: &Status) -> String {
     let mut rows: Vec<[String; 5]> = vec![[
         "MEMBER".into(),
         "NAME".into(),
@@ -29,28 +30,25 @@ fn status_table(v: &Value) -> String {
         "ANSWERED".into(),
         "ALERT".into(),
     ]];
-    for m in v["members"].as_array().into_iter().flatten() {
-        let alert = if m["alert"].is_null() {
-            String::new()
-        } else {
-            let a = &m["alert"];
+    for m in &s.members {
+        let alert = m.alert.as_ref().map_or_else(String::new, |a| {
             format!(
                 "{} level {} since {}{}",
-                a["reason"].as_str().unwrap_or(""),
-                a["level"],
-                short_time(a["since"].as_str().unwrap_or("")),
-                if a["exhausted"].as_bool() == Some(true) {
+                a.reason,
+                a.level,
+                short_time(a.since),
+                if a.exhausted {
                     " — NOBODY CONFIRMED"
                 } else {
                     ""
                 }
             )
-        };
+        });
         rows.push([
-            m["id"].as_str().unwrap_or("").to_string(),
-            m["name"].as_str().unwrap_or("").to_string(),
-            m["state"].as_str().unwrap_or("").to_uppercase(),
-            short_time(m["answered_at"].as_str().unwrap_or("")),
+            m.id.clone(),
+            m.name.clone(),
+            m.state.to_uppercase(),
+            m.answered_at.map_or_else(String::new, short_time),
             alert,
         ]);
     }
@@ -73,11 +71,54 @@ fn status_table(v: &Value) -> String {
     out
 }
 
-fn short_time(s: &str) -> String {
-    // "2026-11-24T14:05:00Z" → "2026-11-24 14:05Z"
-    if s.len() >= 16 {
-        format!("{} {}Z", &s[..10], &s[11..16])
-    } else {
-        s.to_string()
+/// `2026-11-24T14:05:00Z` as `2026-11-24 14:05Z`.
+fn short_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%MZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use porchlight_wire::{AlertOut, StatusRow};
+
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn the_board_is_a_table_with_open_alerts_spelled_out() {
+        let s = Status {
+            members: vec![
+                StatusRow {
+                    id: "mary-lopez".into(),
+                    name: "Mary Lopez".into(),
+                    state: "answered".into(),
+                    last_prompted_at: Some(at("2026-11-24T14:00:00Z")),
+                    answered_at: Some(at("2026-11-24T14:05:31Z")),
+                    alert: None,
+                },
+                StatusRow {
+                    id: "walt".into(),
+                    name: "Walt Kowalski".into(),
+                    state: "missed".into(),
+                    last_prompted_at: Some(at("2026-11-24T14:00:00Z")),
+                    answered_at: None,
+                    alert: Some(AlertOut {
+                        level: 3,
+                        since: at("2026-11-24T16:00:00Z"),
+                        reason: "missed".into(),
+                        exhausted: true,
+                    }),
+                },
+            ],
+        };
+        assert_eq!(
+            status_table(&s),
+            "MEMBER      NAME           STATE     ANSWERED           ALERT\n\
+             mary-lopez  Mary Lopez     ANSWERED  2026-11-24 14:05Z\n\
+             walt        Walt Kowalski  MISSED                     missed level 3 since 2026-11-24 16:00Z — NOBODY CONFIRMED\n"
+        );
+        assert!(status_table(&Status { members: vec![] }).contains("no members yet"));
     }
 }
