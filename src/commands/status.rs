@@ -113,12 +113,12 @@ mod tests {
                 },
             ],
         };
-        assert_eq!(
-            status_table(&s),
-            "MEMBER      NAME           STATE     ANSWERED           ALERT\n\
-             mary-lopez  Mary Lopez     ANSWERED  2026-11-24 14:05Z\n\
-             walt        Walt Kowalski  MISSED                     missed level 3 since 2026-11-24 16:00Z — NOBODY CONFIRMED\n"
-        );
+        let want = [
+            "MEMBER      NAME           STATE     ANSWERED           ALERT",
+            "mary-lopez  Mary Lopez     ANSWERED  2026-11-24 14:05Z",
+            "walt        Walt Kowalski  MISSED                       missed level 3 since 2026-11-24 16:00Z — NOBODY CONFIRMED",
+        ];
+        assert_eq!(status_table(&s), want.join("\n") + "\n");
         assert!(status_table(&Status { members: vec![] }).contains("no members yet"));
     }
 }
