@@ -325,7 +325,10 @@ pub(super) fn run_policy(
             break;
         }
         let committed = if is_act {
-            let Reverse((_, _, act)) = run.queue.pop().expect("peeked");
+            // `is_act` means the queue's head was peeked just above.
+            let Some(Reverse((_, _, act))) = run.queue.pop() else {
+                break;
+            };
             match act {
                 Act::Text {
                     from,
