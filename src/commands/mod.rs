@@ -66,10 +66,45 @@ pub fn write_stdout(text: &[u8]) -> Result<(), CliError> {
     }
 }
 
-/// Prints a value as pretty JSON, as the API returned it.
+/// Prints a value the daemon sent as pretty JSON, keys in alphabetical order (as the CLI has
+/// always printed them, whatever the order of the struct's fields).
 pub fn print_json(v: &impl serde::Serialize) -> Result<(), CliError> {
-    let mut text = serde_json::to_string_pretty(v)
-        .map_err(|e| CliError::failed(format!("cannot print the daemon's answer: {e}")))?;
-    text.push('\n');
+    let text = to_json_sorted(v)?;
     write_stdout(text.as_bytes())
+}
+
+/// A value as pretty JSON with its object keys sorted, and a final newline.
+pub fn to_json_sorted(v: &impl serde::Serialize) -> Result<String, CliError> {
+    let cannot =
+        |e: serde_json::Error| CliError::failed(format!("cannot print the daemon's answer: {e}"));
+    // `serde_json::Value` keeps its objects in a BTreeMap: going through it sorts the keys.
+    let v = serde_json::to_value(v).map_err(cannot)?;
+    let mut text = serde_json::to_string_pretty(&v).map_err(cannot)?;
+    text.push('\n');
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_is_printed_with_sorted_keys_as_before_typed_responses() {
+        #[derive(serde::Serialize)]
+        struct Row {
+            state: &'static str,
+            id: &'static str,
+            alert: Option<u8>,
+        }
+        let text = to_json_sorted(&Row {
+            state: "waiting",
+            id: "mary",
+            alert: None,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            text,
+            "{\n  \"alert\": null,\n  \"id\": \"mary\",\n  \"state\": \"waiting\"\n}\n"
+        );
+    }
 }

@@ -3,7 +3,7 @@
 
 use porchlight_server::report::{self, MonthlyReport};
 
-use super::{Server, block_on, write_stdout};
+use super::{Server, block_on, to_json_sorted, write_stdout};
 use crate::client::Client;
 use crate::error::CliError;
 
@@ -43,11 +43,7 @@ pub fn run(a: ReportArgs) -> Result<(), CliError> {
         );
         let r: MonthlyReport = c.get(url).await?;
         let text = match a.format {
-            ReportFormat::Json => {
-                serde_json::to_string_pretty(&r).map_err(|e| {
-                    CliError::failed(format!("cannot print the daemon's report: {e}"))
-                })? + "\n"
-            }
+            ReportFormat::Json => to_json_sorted(&r)?,
             ReportFormat::Csv => report::to_csv(&r).map_err(CliError::Failed)?,
             ReportFormat::Md => report::to_markdown(&r),
         };
