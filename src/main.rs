@@ -8,7 +8,7 @@
 //! - [`client`]: the admin API's HTTP client; [`error`]: the one CLI error type.
 //! - [`simulate`], [`scenario`], [`compare`]: the virtual-clock simulation, scenario files,
 //!   and the policy comparison.
-//! - [`bench`]: the benchmarks of BENCHMARKS.md.
+//! - [`bench`](mod@bench): the benchmarks of BENCHMARKS.md.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -4,7 +4,7 @@
 //! # Layout
 //! - [`serve`] runs the daemon; [`check_config`] validates a config file.
 //! - [`simulate`] (and `simulate --compare`, see [`crate::compare`]).
-//! - [`bench`] (`bench store|daemon|inbound`; the measuring is in [`crate::bench`]).
+//! - [`bench`](mod@bench) (`bench store|daemon|inbound`; the measuring is in [`crate::bench`]).
 //! - [`member`], [`person`]: the roster, one entry at a time; [`roster`] what they share.
 //! - [`away`]: `away` and `back`, with dates the way people type them.
 //! - [`rollcall`], [`alerts`] (`resolve`), [`status`].
