@@ -47,9 +47,6 @@ pub enum SimError {
     /// Writing the timeline failed (a closed pipe included: the caller decides).
     #[error("{0}")]
     Io(#[from] std::io::Error),
-    /// An event could not be written as JSON.
-    #[error("{0}")]
-    Json(#[from] serde_json::Error),
 }
 
 /// Runs a simulation and writes its timeline (or JSON lines) and summary to `out`.
@@ -138,7 +135,8 @@ pub fn run(
         for (_, ev) in &committed.events {
             summary.note(ev);
             if opts.json {
-                serde_json::to_writer(&mut *out, ev)?;
+                // As an I/O error, so a closed pipe keeps its kind (`--json | head`).
+                serde_json::to_writer(&mut *out, ev).map_err(std::io::Error::from)?;
                 writeln!(out)?;
             } else {
                 printer.line(out, ev)?;
