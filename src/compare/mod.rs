@@ -190,7 +190,8 @@ pub fn command(args: Args) -> Result<(), CliError> {
             policies: &reports,
         };
         serde_json::to_writer_pretty(&mut out, &c)
-            .map_err(std::io::Error::other)
+            // `From` keeps the I/O kind, so a closed pipe is recognised below.
+            .map_err(std::io::Error::from)
             .and_then(|()| writeln!(out))
     } else if args.csv {
         write_csv(&mut out, &reports)
