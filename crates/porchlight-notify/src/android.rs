@@ -16,7 +16,9 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::{BoxFuture, Channel, Delivery, Receipt, SendError, http_client, retry_after};
+use crate::{
+    BoxFuture, BuildError, Channel, Delivery, Receipt, SendError, http_client, retry_after,
+};
 
 /// How far a webhook's `X-Timestamp` may be from our clock, in seconds.
 pub const TIMESTAMP_TOLERANCE_SECS: i64 = 300;
@@ -92,7 +94,7 @@ impl AndroidGateway {
         username: &str,
         password: &str,
         timeout: Duration,
-    ) -> Result<AndroidGateway, String> {
+    ) -> Result<AndroidGateway, BuildError> {
         Ok(AndroidGateway {
             base_url: base_url.trim_end_matches('/').to_string(),
             username: username.to_string(),

@@ -20,7 +20,9 @@ use chrono::Utc;
 use porchlight_core::model::Language;
 use serde::Deserialize;
 
-use crate::{BoxFuture, Channel, Delivery, Failure, Receipt, SendError, http_client, retry_after};
+use crate::{
+    BoxFuture, BuildError, Channel, Delivery, Failure, Receipt, SendError, http_client, retry_after,
+};
 
 pub mod signature;
 pub mod twiml;
@@ -140,7 +142,7 @@ pub struct TwilioSms {
 
 impl TwilioSms {
     /// An SMS channel.
-    pub fn new(account: TwilioAccount, timeout: Duration) -> Result<TwilioSms, String> {
+    pub fn new(account: TwilioAccount, timeout: Duration) -> Result<TwilioSms, BuildError> {
         Ok(TwilioSms {
             account,
             client: http_client(timeout)?,
@@ -186,7 +188,7 @@ impl TwilioVoice {
         account: TwilioAccount,
         public_url: &str,
         timeout: Duration,
-    ) -> Result<TwilioVoice, String> {
+    ) -> Result<TwilioVoice, BuildError> {
         Ok(TwilioVoice {
             account,
             public_url: public_url.trim_end_matches('/').to_string(),

@@ -28,7 +28,7 @@ fn twilio_tokens(app: &App) -> Vec<&str> {
         .channels
         .values()
         .filter_map(|c| match c {
-            ChannelConfig::Twilio(t) | ChannelConfig::TwilioVoice(t) => Some(t.auth_token.expose()),
+            ChannelConfig::Twilio(t) | ChannelConfig::TwilioVoice(t) => Some(t.auth_token.as_str()),
             _ => None,
         })
         .collect()
