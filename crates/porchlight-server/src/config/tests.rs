@@ -1,6 +1,6 @@
 //! The config's validation: examples that must pass, and every kind of mistake naming its key.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::*;
 
@@ -171,4 +171,24 @@ fn every_kind_of_mistake_names_its_key() {
         assert!(err.contains(key), "{to}: {err}");
         assert_eq!(err.lines().count(), 1, "{err}");
     }
+}
+
+#[test]
+fn errors_are_typed_and_say_where() {
+    let missing = Path::new("/nonexistent/porchlight.toml");
+    let e = Config::load(missing, &env).unwrap_err();
+    assert!(matches!(e, ConfigError::Read { .. }), "{e:?}");
+    assert!(
+        e.to_string()
+            .starts_with("/nonexistent/porchlight.toml: cannot read: "),
+        "{e}"
+    );
+    let e = Config::parse("[server\n", None, &env).unwrap_err();
+    assert!(matches!(e, ConfigError::Syntax(_)), "{e:?}");
+    assert!(e.to_string().starts_with("line 1: "), "{e}");
+    assert!(e.invalid().is_none());
+    let e = Config::parse("[delivery]\nconcurrency = 0\n", None, &env).unwrap_err();
+    let invalid = e.invalid().expect("a value refused");
+    assert_eq!(invalid.key, "delivery.concurrency");
+    assert_eq!(e.to_string(), "delivery.concurrency: must be at least 1");
 }
