@@ -3,7 +3,7 @@
 //! ([`porchlight_wire::ErrorBody`]).
 //!
 //! Also the places errors come from outside the handlers: JSON bodies axum rejects
-//! ([`ApiJson`]) and responses the router makes itself ([`json_errors`]: a wrong method, a
+//! ([`ApiJson`]) and responses the router makes itself (`json_errors`: a wrong method, a
 //! body over the limit).
 
 use std::fmt;

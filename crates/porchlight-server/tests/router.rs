@@ -414,3 +414,28 @@ async fn a_duplicate_is_a_409_and_the_first_stays() {
     assert_eq!(members[0].id, "mary-lopez");
     assert_eq!(members[0].phone.as_deref(), Some("+12025550143"));
 }
+
+#[tokio::test]
+async fn a_bad_csv_import_lists_every_bad_row_and_imports_nothing() {
+    let (router, _dir) = router();
+    let csv = "id,name,phone,checkin\nmary,Mary Lopez,+12025550143,09:00\nbob,Bob,555,\nana,Ana,,8.30am\n";
+    let req = request(
+        Method::POST,
+        "/api/v1/import",
+        Some(&bearer()),
+        Some("text/csv"),
+        csv,
+    );
+    let (s, _, v) = send(&router, req).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let refused: porchlight_wire::ImportRejected =
+        serde_json::from_value(v.clone()).expect("the body reads as ImportRejected");
+    assert_eq!(refused.error.code, "invalid");
+    assert_eq!(refused.error.message, "2 bad row(s); nothing was imported");
+    let rows: Vec<usize> = refused.rows.iter().map(|r| r.row).collect();
+    assert_eq!(rows, [2, 3], "{v}");
+    assert!(refused.rows[0].message.starts_with("phone"), "{v}");
+    assert!(refused.rows[1].message.starts_with("checkin"), "{v}");
+    let req = request(Method::GET, "/api/v1/members", Some(&bearer()), None, "");
+    assert_eq!(send(&router, req).await.2, json!([]));
+}

@@ -13,7 +13,7 @@ use chrono::{NaiveDate, Utc};
 use porchlight_core::engine::MemberState;
 use porchlight_core::model::{CheckinBy, Language, Member, Person, slugify};
 use porchlight_core::roster::{MemberInput, PersonInput, PolicyInput, StepInput, way_name};
-use porchlight_wire::{ImportResult, RowError};
+use porchlight_wire::{ErrorDetail, ImportRejected, ImportResult, RowError};
 use serde::{Deserialize, Serialize};
 
 use super::blocking;
@@ -136,11 +136,14 @@ pub(crate) async fn import(State(app): State<Arc<App>>, body: Bytes) -> Response
     match done {
         Ok(r) => (StatusCode::OK, axum::Json(r)).into_response(),
         Err(Ok(rows)) => (
-            StatusCode::BAD_REQUEST,
-            axum::Json(serde_json::json!({
-                "error": {"code": "invalid", "message": format!("{} bad row(s); nothing was imported", rows.len())},
-                "rows": rows,
-            })),
+            ErrorCode::Invalid.status(),
+            axum::Json(ImportRejected {
+                error: ErrorDetail {
+                    code: ErrorCode::Invalid.as_str().to_string(),
+                    message: format!("{} bad row(s); nothing was imported", rows.len()),
+                },
+                rows,
+            }),
         )
             .into_response(),
         Err(Err(e)) => e.into_response(),
