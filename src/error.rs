@@ -11,6 +11,10 @@ pub enum CliError {
     /// Bad usage or bad input; the message names the flag, file or key and what was wrong.
     #[error("{0}")]
     Usage(String),
+    /// The config file (or the embedded defaults with the environment) is not valid: names the
+    /// file, the key and the problem.
+    #[error(transparent)]
+    Config(#[from] porchlight_server::config::ConfigError),
     /// `PORCHLIGHT_ADMIN_TOKEN` is not set for a command that talks to the daemon.
     #[error(
         "set PORCHLIGHT_ADMIN_TOKEN to the daemon's admin token (the daemon reads the same variable)"
@@ -76,6 +80,7 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Usage(_)
+            | CliError::Config(_)
             | CliError::NoToken
             | CliError::TokenRefused
             | CliError::Refused(_) => 2,

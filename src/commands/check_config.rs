@@ -9,7 +9,7 @@ use crate::error::CliError;
 /// `porchlight check-config --config FILE`: exit 0 with a one-line summary (and a note when
 /// the coordinators could not be checked), or exit 2 naming the file, key and problem.
 pub fn run(config: &Path) -> Result<(), CliError> {
-    let c = Config::load(config, &process_env).map_err(CliError::Usage)?;
+    let c = Config::load(config, &process_env)?;
     porchlight_server::config::check_storage(&c.data_dir)
         .map_err(|e| CliError::usage(format!("{}: {e}", config.display())))?;
     let note = check_coordinators(config, &c)?;

@@ -10,7 +10,7 @@ use crate::error::CliError;
 /// `porchlight serve [--config FILE]`.
 pub fn run(path: Option<PathBuf>) -> Result<(), CliError> {
     let config = match &path {
-        Some(p) => Config::load(p, &process_env).map_err(CliError::Usage)?,
+        Some(p) => Config::load(p, &process_env)?,
         None => Config::defaults(&process_env)
             .map_err(|e| CliError::usage(format!("embedded defaults: {e}")))?,
     };
