@@ -100,7 +100,8 @@ pub fn store(members: usize, days: u32, seed: u64) -> BenchResult<()> {
         json: true,
     };
     let t0 = Instant::now();
-    let summary = crate::simulate::run(&scenario, world, &store, &opts, &mut std::io::sink())?;
+    let summary = crate::simulate::run(&scenario, world, &store, &opts, &mut std::io::sink())
+        .map_err(|e| e.to_string())?;
     store.flush().map_err(|e| e.to_string())?;
     let engine_secs = t0.elapsed().as_secs_f64();
     let (records, bytes) = store.write_stats();

@@ -191,3 +191,33 @@ fn bad_scenarios_exit_2_naming_file_and_key() {
     assert_eq!(bad_flag.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad_flag.stderr).contains("--start"));
 }
+
+/// Regression: `simulate --json | head` must stop quietly. A closed pipe while an event is
+/// written as JSON is an I/O error of kind BrokenPipe, not a failure (exit 0, nothing on
+/// stderr), for the timeline and the JSON lines alike.
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    for extra in [&["--json"][..], &[][..]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_porchlight"))
+            .args(["simulate", "--days", "60", "--members", "50"])
+            .args(extra)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary runs");
+        let stdout = child.stdout.take().expect("piped");
+        let mut first = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut first)
+            .expect("a first line");
+        assert!(!first.is_empty(), "{extra:?}");
+        // The reader is dropped here: the pipe is closed with most of the output unwritten.
+        let out = child.wait_with_output().expect("it exits");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{extra:?}: {err}");
+        assert!(err.is_empty(), "{extra:?}: {err}");
+    }
+}

@@ -48,10 +48,26 @@ pub struct Pending {
     pub state: DeliveryState,
 }
 
-/// A storage failure the dispatcher cannot fix; it logs it and tries again later.
+/// A failure the dispatcher cannot fix; it logs it and tries again later.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct QueueError(pub String);
+pub enum QueueError {
+    /// The outbox's storage failed (the store's own error, said as it is).
+    #[error(transparent)]
+    Storage(Box<dyn std::error::Error + Send + Sync>),
+    /// A pending message names a channel the router no longer has.
+    #[error("channel {0} vanished")]
+    ChannelVanished(String),
+    /// The blocking task that called the queue panicked or was cancelled.
+    #[error("queue task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+impl QueueError {
+    /// A storage failure, from the store's error (or a message saying what went wrong).
+    pub fn storage(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> QueueError {
+        QueueError::Storage(e.into())
+    }
+}
 
 /// What the dispatcher needs from the outbox. Owned here, implemented over the store.
 pub trait Queue: Send + Sync + 'static {
@@ -397,7 +413,7 @@ impl<Q: Queue, C: Clock> Job<Q, C> {
             .router
             .get(&name)
             .cloned()
-            .ok_or_else(|| QueueError(format!("channel {name} vanished")))?;
+            .ok_or_else(|| QueueError::ChannelVanished(name.to_string()))?;
         let day = now.with_timezone(&self.settings.timezone).date_naive();
         let segs = u32::try_from(segments(&p.delivery.text).2).unwrap_or(u32::MAX);
         let cap = self.settings.sms_daily_cap;
@@ -492,5 +508,5 @@ async fn blocking<Q: Queue, R: Send + 'static>(
     let q = queue.clone();
     tokio::task::spawn_blocking(move || f(&q))
         .await
-        .map_err(|e| QueueError(format!("queue task failed: {e}")))?
+        .map_err(QueueError::Task)?
 }

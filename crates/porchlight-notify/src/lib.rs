@@ -200,14 +200,25 @@ pub trait Channel: Send + Sync {
     fn send<'a>(&'a self, d: &'a Delivery) -> BoxFuture<'a, Result<Receipt, SendError>>;
 }
 
+/// Why a channel could not be built (at start-up: the daemon refuses to run without it).
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The HTTP client (its TLS set-up) could not be made.
+    #[error("cannot build the HTTP client: {0}")]
+    HttpClient(#[source] reqwest::Error),
+    /// A webhook secret that is not `whsec_` followed by base64.
+    #[error("the webhook secret is not a whsec_<base64> secret: {0}")]
+    WebhookSecret(#[source] standardwebhooks::WebhookError),
+}
+
 /// An HTTP client with the timeouts deliveries use.
-pub fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
+pub fn http_client(timeout: Duration) -> Result<reqwest::Client, BuildError> {
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .user_agent(concat!("porchlight/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+        .map_err(BuildError::HttpClient)
 }
 
 #[cfg(test)]

@@ -11,7 +11,9 @@ use std::time::Duration;
 use chrono::Utc;
 
 use crate::payload::WebhookPayload;
-use crate::{BoxFuture, Channel, Delivery, Receipt, SendError, http_client, retry_after};
+use crate::{
+    BoxFuture, BuildError, Channel, Delivery, Receipt, SendError, http_client, retry_after,
+};
 
 /// Posts signed JSON to one URL.
 pub struct WebhookChannel {
@@ -31,9 +33,8 @@ impl std::fmt::Debug for WebhookChannel {
 
 impl WebhookChannel {
     /// A channel posting to `url`, signing with a `whsec_…` secret.
-    pub fn new(url: &str, secret: &str, timeout: Duration) -> Result<WebhookChannel, String> {
-        let signer = standardwebhooks::Webhook::new(secret)
-            .map_err(|e| format!("the webhook secret is not a whsec_<base64> secret: {e}"))?;
+    pub fn new(url: &str, secret: &str, timeout: Duration) -> Result<WebhookChannel, BuildError> {
+        let signer = standardwebhooks::Webhook::new(secret).map_err(BuildError::WebhookSecret)?;
         Ok(WebhookChannel {
             url: url.to_string(),
             signer,

@@ -141,7 +141,7 @@ impl MemQueue {
         b.outbox
             .get(&id)
             .map(|p| p.person.id.clone())
-            .ok_or_else(|| QueueError(format!("message {id} is not in the outbox")))
+            .ok_or_else(|| QueueError::storage(format!("message {id} is not in the outbox")))
     }
 
     /// Waits (on the virtual clock) until `cond` holds.
@@ -271,7 +271,7 @@ impl Queue for MemQueue {
             let p = b
                 .people
                 .get_mut(person)
-                .ok_or_else(|| QueueError(format!("no person {person}")))?;
+                .ok_or_else(|| QueueError::storage(format!("no person {person}")))?;
             p.opted_out = true;
             b.opted_out.push((person.to_string(), now));
         }

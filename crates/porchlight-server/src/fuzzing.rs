@@ -75,7 +75,7 @@ fn fake_env(name: &str) -> Option<String> {
 pub fn config(data: &[u8]) {
     let text = text(data);
     if let Err(e) = Config::parse(&text, None, &fake_env) {
-        assert!(!e.is_empty(), "an empty config error");
+        assert!(!e.to_string().is_empty(), "an empty config error");
     }
 }
 

@@ -33,8 +33,10 @@ pub mod archive;
 pub mod clock;
 pub mod config;
 pub mod desk;
+pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod in_process;
 pub mod inbound;
 pub mod limit;
 pub mod openapi_errors;

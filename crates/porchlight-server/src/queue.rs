@@ -9,12 +9,12 @@ use porchlight_core::model::Person;
 use porchlight_notify::android::AndroidGateway;
 use porchlight_notify::dispatch::{Pending, Queue, QueueError, Router};
 use porchlight_notify::log::LogChannel;
-use porchlight_notify::twilio::{TwilioAccount, TwilioSms, TwilioVoice};
+use porchlight_notify::twilio::{TwilioSms, TwilioVoice};
 use porchlight_notify::webhook::WebhookChannel;
 use porchlight_notify::{Delivery, MemberRef, Recipient};
 use porchlight_store::{OutboxEntry, Store, StoreError};
 
-use crate::config::{ChannelConfig, Config, TwilioConfig};
+use crate::config::{ChannelConfig, Config};
 
 /// The store, seen as the dispatcher's queue.
 pub struct StoreQueue {
@@ -45,7 +45,7 @@ impl StoreQueue {
 }
 
 fn qe(e: StoreError) -> QueueError {
-    QueueError(e.to_string())
+    QueueError::storage(e)
 }
 
 /// The adapter's view of a queued message.
@@ -163,19 +163,13 @@ impl Queue for StoreQueue {
     }
 }
 
-fn account(t: &TwilioConfig) -> TwilioAccount {
-    TwilioAccount {
-        base_url: t.base_url.clone(),
-        account_sid: t.account_sid.clone(),
-        auth_token: t.auth_token.expose().to_string(),
-        from: t.from.clone(),
-        messaging_service_sid: t.messaging_service_sid.clone(),
-        status_callback: t.status_callback.clone(),
-    }
+/// Builds the channels a config names. (The error as text: `serve` reports it as it is.)
+pub fn router(config: &Config) -> Result<Router, String> {
+    channels(config).map_err(|e| e.to_string())
 }
 
 /// Builds the channels a config names.
-pub fn router(config: &Config) -> Result<Router, String> {
+pub fn channels(config: &Config) -> Result<Router, porchlight_notify::BuildError> {
     let mut router = Router::new();
     let timeout = config.delivery.timeout;
     for (name, ch) in &config.channels {
@@ -184,10 +178,10 @@ pub fn router(config: &Config) -> Result<Router, String> {
             ChannelConfig::Webhook { url, secret } => {
                 Arc::new(WebhookChannel::new(url, secret.expose(), timeout)?)
             }
-            ChannelConfig::Twilio(t) => Arc::new(TwilioSms::new(account(t), timeout)?),
+            ChannelConfig::Twilio(t) => Arc::new(TwilioSms::new(t.clone(), timeout)?),
             ChannelConfig::TwilioVoice(t) => {
                 let public = config.public_url.as_deref().unwrap_or_default();
-                Arc::new(TwilioVoice::new(account(t), public, timeout)?)
+                Arc::new(TwilioVoice::new(t.clone(), public, timeout)?)
             }
             ChannelConfig::Android {
                 base_url,

@@ -97,7 +97,7 @@ mod tests {
                 "SMS segments",
             ),
         ] {
-            let e = Config::parse(text, None, &env).unwrap_err();
+            let e = Config::parse(text, None, &env).unwrap_err().to_string();
             assert!(e.starts_with(&format!("{key}: ")), "{e}");
             assert!(e.contains(why), "{e}");
         }

@@ -1,4 +1,7 @@
-//! Twilio: Programmable Messaging (`twilio`) and Voice calls for landlines (`twilio-voice`).
+//! Everything Porchlight knows about Twilio: the account ([`TwilioAccount`], the one type
+//! the config and the channels share), Programmable Messaging (`twilio`) and Voice calls for
+//! landlines (`twilio-voice`) out, the signature on the webhooks Twilio calls
+//! ([`signature`]) and the TwiML answers ([`twiml`]) in.
 //!
 //! * SMS: `POST {base_url}/2010-04-01/Accounts/{AccountSid}/Messages.json`, HTTP basic auth
 //!   `AccountSid:AuthToken`, form fields `To`, `From` or `MessagingServiceSid`, `Body`. Success
@@ -17,7 +20,12 @@ use chrono::Utc;
 use porchlight_core::model::Language;
 use serde::Deserialize;
 
-use crate::{BoxFuture, Channel, Delivery, Failure, Receipt, SendError, http_client, retry_after};
+use crate::{
+    BoxFuture, BuildError, Channel, Delivery, Failure, Receipt, SendError, http_client, retry_after,
+};
+
+pub mod signature;
+pub mod twiml;
 
 /// Twilio account settings shared by SMS and voice.
 #[derive(Clone)]
@@ -134,7 +142,7 @@ pub struct TwilioSms {
 
 impl TwilioSms {
     /// An SMS channel.
-    pub fn new(account: TwilioAccount, timeout: Duration) -> Result<TwilioSms, String> {
+    pub fn new(account: TwilioAccount, timeout: Duration) -> Result<TwilioSms, BuildError> {
         Ok(TwilioSms {
             account,
             client: http_client(timeout)?,
@@ -180,7 +188,7 @@ impl TwilioVoice {
         account: TwilioAccount,
         public_url: &str,
         timeout: Duration,
-    ) -> Result<TwilioVoice, String> {
+    ) -> Result<TwilioVoice, BuildError> {
         Ok(TwilioVoice {
             account,
             public_url: public_url.trim_end_matches('/').to_string(),
@@ -189,42 +197,10 @@ impl TwilioVoice {
     }
 }
 
-fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// The TwiML of a call: the text, said in the person's language, gathering one key.
+/// (Kept under its old name; the TwiML builders are in [`twiml`].)
 pub fn call_twiml(text: &str, language: Language, action: &str) -> String {
-    let (lang, keys) = match language {
-        Language::En => ("en-US", "Press 1 if you are OK, 2 if you need help."),
-        Language::Es => ("es-US", "Marque 1 si esta bien, 2 si necesita ayuda."),
-    };
-    // Links mean nothing on a call: say only the words.
-    let spoken: String = text
-        .split_whitespace()
-        .filter(|w| !w.starts_with("http"))
-        .collect::<Vec<_>>()
-        .join(" ");
-    format!(
-        "<Response><Gather numDigits=\"1\" action=\"{}\" method=\"POST\"><Say language=\"{lang}\">{} {keys}</Say></Gather><Say language=\"{lang}\">{}</Say></Response>",
-        xml_escape(action),
-        xml_escape(&spoken),
-        match language {
-            Language::En => "We did not get a key. Goodbye.",
-            Language::Es => "No recibimos respuesta. Adios.",
-        }
-    )
+    twiml::call(text, language, action)
 }
 
 impl Channel for TwilioVoice {
@@ -256,21 +232,6 @@ impl Channel for TwilioVoice {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn twiml_escapes_and_gathers() {
-        let t = call_twiml(
-            "Hi <Mary> & co https://x.org/r/abc",
-            Language::En,
-            "https://p.example/voice/twilio",
-        );
-        assert!(t.starts_with(
-            "<Response><Gather numDigits=\"1\" action=\"https://p.example/voice/twilio\""
-        ));
-        assert!(t.contains("Hi &lt;Mary&gt; &amp; co Press 1"));
-        assert!(!t.contains("https://x.org"));
-        assert!(call_twiml("Hola", Language::Es, "a").contains("language=\"es-US\""));
-    }
 
     #[test]
     fn debug_hides_the_token() {

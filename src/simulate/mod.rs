@@ -1,0 +1,162 @@
+//! `porchlight simulate`: the real engine and a real sled store on a virtual clock.
+//!
+//! Without a scenario it generates a plausible village (mixed time zones, buddies who are
+//! members themselves, families, a check-in circle, and a share of members who answer late,
+//! ask for help, go away or stay quiet) whose people react to the messages they receive. With
+//! a scenario file only the scripted replies happen. The clock jumps from one due instant to
+//! the next (the store's due index), so a month takes well under a second.
+//!
+//! # Layout
+//! - [`world`]: the village's people, generated or scripted, and how they react.
+//! - [`summary`]: the timeline's lines and the summary at the end.
+
+mod summary;
+mod world;
+
+use std::cmp::Reverse;
+use std::collections::HashMap;
+use std::io::Write;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use porchlight_core::model::Person;
+use porchlight_core::text::segments;
+use porchlight_core::village::Sender;
+use porchlight_store::{Committed, Store, StoreError};
+
+use crate::scenario::Scenario;
+use summary::Printer;
+pub use summary::Summary;
+pub use world::{World, generate, scripted};
+
+/// What to simulate.
+pub struct Options {
+    /// First instant.
+    pub start: DateTime<Utc>,
+    /// Days to run.
+    pub days: u32,
+    /// Print one JSON event per line instead of the timeline.
+    pub json: bool,
+}
+
+/// Why a simulation stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// Writing the timeline failed (a closed pipe included: the caller decides).
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs a simulation and writes its timeline (or JSON lines) and summary to `out`.
+pub fn run(
+    scenario: &Scenario,
+    mut world: World,
+    store: &Store,
+    opts: &Options,
+    out: &mut dyn Write,
+) -> Result<Summary, SimError> {
+    for p in &scenario.people {
+        store.put_person(p)?;
+    }
+    for m in &scenario.members {
+        store.put_member(m.clone(), opts.start)?;
+    }
+    let names: HashMap<String, Person> = scenario
+        .people
+        .iter()
+        .map(|p| (p.id.clone(), p.clone()))
+        .collect();
+    let end = opts.start + TimeDelta::days(i64::from(opts.days));
+    let mut summary = Summary::default();
+    let mut printer = Printer {
+        village_tz: scenario.village.timezone,
+        names: &names,
+        day: None,
+        coordinators: &scenario.village.coordinators,
+    };
+    if !opts.json {
+        writeln!(
+            out,
+            "Porchlight simulation: {} — {} members, {} days from {} ({})",
+            scenario.village.name,
+            scenario.members.len(),
+            opts.days,
+            opts.start
+                .with_timezone(&scenario.village.timezone)
+                .format("%a %-d %b %Y %H:%M"),
+            scenario.village.timezone
+        )?;
+    }
+    loop {
+        let next_tick = store.next_due()?;
+        let next_reply = world.queue.peek().map(|Reverse(p)| p.at);
+        let next_removal = world.removals.front().map(|r| r.at);
+        let (at, is_reply) = match (next_tick, next_reply) {
+            (Some(t), Some(r)) if r < t => (r, true),
+            (Some(t), _) => (t, false),
+            (None, Some(r)) => (r, true),
+            (None, None) if next_removal.is_none() => break,
+            (None, None) => (DateTime::<Utc>::MAX_UTC, false),
+        };
+        // A scripted removal strictly before anything else due happens first.
+        let removal = next_removal
+            .filter(|r| *r < at)
+            .and_then(|_| world.removals.pop_front());
+        let at = removal.as_ref().map_or(at, |r| r.at);
+        if at > end {
+            break;
+        }
+        let committed: Committed = if let Some(r) = removal {
+            match store.remove_member_with(&r.member, r.force, &r.by, &r.reason, at) {
+                Ok(Some(c)) => c,
+                Ok(None) => {
+                    eprintln!("porchlight: {at}: remove {}: no such member", r.member);
+                    Committed::default()
+                }
+                // As the API's 409: the member stays, their alert stays open.
+                Err(StoreError::Conflict(why)) => {
+                    eprintln!("porchlight: {at}: removal of {} refused: {why}", r.member);
+                    Committed::default()
+                }
+                Err(e) => return Err(e.into()),
+            }
+        } else if is_reply {
+            // `is_reply` means the queue's head was peeked just above.
+            let Some(Reverse(p)) = world.queue.pop() else {
+                break;
+            };
+            let (_, c) = store.reply(&Sender::Person(p.from.clone()), &p.text, at)?;
+            c
+        } else {
+            store.run_due(at)?
+        };
+        for (_, ev) in &committed.events {
+            summary.note(ev);
+            if opts.json {
+                // As an I/O error, so a closed pipe keeps its kind (`--json | head`).
+                serde_json::to_writer(&mut *out, ev).map_err(std::io::Error::from)?;
+                writeln!(out)?;
+            } else {
+                printer.line(out, ev)?;
+            }
+        }
+        // The log channel: every queued message is "delivered" now, and its recipient reacts.
+        for entry in &committed.messages {
+            summary.messages += 1;
+            summary.segments += segments(&entry.message.text).2;
+            world.react(
+                at,
+                &entry.message.to,
+                entry.message.kind,
+                entry.message.context.as_ref().map(|c| c.role),
+            );
+            store.outbox_remove(entry.id)?;
+        }
+    }
+    if !opts.json {
+        summary.print(out, scenario.members.len(), opts.days)?;
+    }
+    Ok(summary)
+}
