@@ -245,13 +245,17 @@ impl Village {
                 wait_ready(&self.http, &self.base, 200, 10).await;
                 return true;
             }
-            let (s, body) = readyz(&self.http, &self.base).await;
-            if s == 200 {
+            // The daemon may be exiting right now: a refused connection is not an answer.
+            let answer = match self.http.get(format!("{}/readyz", self.base)).send().await {
+                Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+                Err(e) => (0, e.to_string()),
+            };
+            if answer.0 == 200 {
                 return false;
             }
             assert!(
                 Instant::now() < deadline,
-                "/readyz stayed {s} ({body}) and the daemon did not exit"
+                "/readyz stayed {answer:?} and the daemon did not exit"
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
