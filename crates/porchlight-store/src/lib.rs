@@ -207,6 +207,44 @@ pub(crate) struct Inner {
     village: Village,
     /// Flush after every inline write.
     pub(crate) sync: bool,
+    /// sled's log file, opened again by us to `fdatasync` it: sled's `flush()` on Linux only
+    /// calls `sync_file_range`, which writes the data pages but not the file's size and block
+    /// map, so a log that grew since the last sync is lost if the machine dies or the
+    /// filesystem turns read-only (`tests/storage_faults.rs` saw acknowledged replies vanish).
+    /// `None` for a temporary store.
+    log_file: Option<std::fs::File>,
+}
+
+impl Inner {
+    /// Makes every write so far durable: sled's flush, then an `fdatasync` of its log file.
+    pub(crate) fn make_durable(&self) -> Result<()> {
+        self.db.flush()?;
+        if let Some(f) = &self.log_file {
+            f.sync_data().map_err(sled::Error::Io)?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether the data directory takes a write again (a small file written and removed).
+fn probe_writable(path: &Path) -> std::io::Result<()> {
+    let probe = path.join(".porchlight-recover-probe");
+    std::fs::write(&probe, [0u8; 4096]).and_then(|()| std::fs::remove_file(&probe))
+}
+
+/// Opens sled's log file for [`Inner::make_durable`], and makes the database's files and their
+/// directory entries durable once (sled creates them without syncing the directory).
+fn durable_files(path: &Path) -> Result<std::fs::File> {
+    let io = |e| StoreError::from(sled::Error::Io(e));
+    let log = std::fs::File::open(path.join("db")).map_err(io)?;
+    log.sync_all().map_err(io)?;
+    std::fs::File::open(path.join("conf"))
+        .and_then(|f| f.sync_all())
+        .map_err(io)?;
+    std::fs::File::open(path)
+        .and_then(|d| d.sync_all())
+        .map_err(io)?;
+    Ok(log)
 }
 
 /// The store: a sled database, the village it serves, and its one writer.
@@ -435,11 +473,13 @@ fn open_db(path: &Path) -> Result<sled::Db> {
 /// Migrates an opened database and starts its writer.
 fn start(
     db: sled::Db,
+    path: Option<&Path>,
     village: &Village,
     durability: Durability,
     health: &Arc<writer::Health>,
 ) -> Result<(Arc<Inner>, Writer)> {
     let tree = migrate::open(&db)?;
+    let log_file = path.map(durable_files).transpose()?;
     let inner = Arc::new(Inner {
         db,
         tree,
@@ -447,6 +487,7 @@ fn start(
         group: std::sync::Mutex::new(None),
         village: village.clone(),
         sync: false,
+        log_file,
     });
     let writer = match durability {
         Durability::GroupCommit => Writer::thread(inner.clone(), health.clone())
@@ -535,7 +576,7 @@ impl Store {
         path: Option<std::path::PathBuf>,
     ) -> Result<Store> {
         let health = Arc::new(writer::Health::new());
-        let (inner, writer) = start(db, &village, durability, &health)?;
+        let (inner, writer) = start(db, path.as_deref(), &village, durability, &health)?;
         Ok(Store {
             inner: std::sync::RwLock::new(Some(inner)),
             writer: std::sync::RwLock::new(writer),
@@ -613,10 +654,14 @@ impl Store {
         let Some(path) = &self.path else {
             return Err(StoreError::Unavailable(fault));
         };
-        let probe = path.join(".porchlight-recover-probe");
-        std::fs::write(&probe, [0u8; 4096])
-            .and_then(|()| std::fs::remove_file(&probe))
+        probe_writable(path)
             .map_err(|e| StoreError::Unavailable(format!("{fault} (still: {e})")))?;
+        if self.health.flush_outstanding() {
+            return Err(StoreError::Unavailable(format!(
+                "{fault} (the disk takes writes again, but a flush has not come back from sled; \
+                 if it never does, only a restart of the process recovers)"
+            )));
+        }
         // No new jobs while the database is swapped; the old writer finishes (refusing) what
         // it holds and lets go of the database.
         let mut writer = self
@@ -631,12 +676,25 @@ impl Store {
         // Readers holding the old database finish in moments; `open_db` waits for its lock.
         drop(slot.take());
         let db = open_db(path)?;
-        let (inner, fresh) = start(db, &self.village, self.durability, &self.health)?;
+        let (inner, fresh) = start(db, Some(path), &self.village, self.durability, &self.health)?;
         *slot = Some(inner);
         *writer = fresh;
         self.health.set_fault(None);
         tracing::warn!(fault = %fault, "storage recovered: the store was reopened from disk");
         Ok(true)
+    }
+
+    /// After a storage fault: the disk takes writes again, but a flush is stuck inside sled,
+    /// so nothing can be committed in this process any more (sled's process-wide lock). The
+    /// daemon exits then, and its supervisor starts it again on the data as it is on disk.
+    /// Blocking (it probes the data directory).
+    pub fn needs_restart(&self) -> bool {
+        self.health.fault().is_some()
+            && self.health.flush_stuck()
+            && self
+                .path
+                .as_deref()
+                .is_some_and(|p| probe_writable(p).is_ok())
     }
 
     /// An engine step through the writer.
@@ -1232,19 +1290,12 @@ impl Store {
     /// Makes everything committed so far durable (through the writer, so it is ordered after
     /// every write already queued). Blocking.
     pub fn flush(&self) -> Result<()> {
-        self.write(|inner| {
-            inner.db.flush()?;
-            Ok(())
-        })
+        self.write(|inner| inner.make_durable())
     }
 
     /// [`Store::flush`] for async callers.
     pub async fn flush_async(&self) -> Result<()> {
-        self.write_awaiting(|inner| {
-            inner.db.flush()?;
-            Ok(())
-        })
-        .await
+        self.write_awaiting(|inner| inner.make_durable()).await
     }
 
     /// Runs any blocking store write from an async caller, through the writer (for the
