@@ -163,11 +163,6 @@ impl Queue for StoreQueue {
     }
 }
 
-/// Builds the channels a config names. (The error as text: `serve` reports it as it is.)
-pub fn router(config: &Config) -> Result<Router, String> {
-    channels(config).map_err(|e| e.to_string())
-}
-
 /// Builds the channels a config names.
 pub fn channels(config: &Config) -> Result<Router, porchlight_notify::BuildError> {
     let mut router = Router::new();

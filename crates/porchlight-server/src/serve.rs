@@ -18,7 +18,7 @@ use tokio::sync::{Notify, watch};
 use crate::app::App;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::queue::{StoreQueue, router as channel_router};
+use crate::queue::{StoreQueue, channels};
 
 /// How long in-flight requests and deliveries get to finish on shutdown.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -42,6 +42,9 @@ pub enum ServeError {
         /// Why.
         source: std::io::Error,
     },
+    /// A channel the config names could not be built.
+    #[error(transparent)]
+    Channel(#[from] porchlight_notify::BuildError),
     /// Anything else.
     #[error("{0}")]
     Other(String),
@@ -173,7 +176,7 @@ pub fn start(
         StoreQueue::new(store.clone(), Box::new(move || wake_for_queue.notify_one()))
             .with_clock(clock.clone()),
     );
-    let router = Arc::new(channel_router(&config).map_err(ServeError::Other)?);
+    let router = Arc::new(channels(&config)?);
     let settings = Settings {
         backoff: Backoff {
             max_attempts: config.delivery.max_attempts,

@@ -13,7 +13,7 @@ use porchlight_core::model::{ContactWay, Member, Person};
 use porchlight_core::village::Sender;
 use porchlight_notify::dispatch::{Dispatcher, Settings, SystemClock};
 use porchlight_server::config::Config;
-use porchlight_server::queue::{StoreQueue, router};
+use porchlight_server::queue::{StoreQueue, channels};
 use porchlight_store::{MessagePlace, Store};
 use recorder::Recorder;
 
@@ -112,7 +112,7 @@ async fn one_day(sms_kind: &str) -> (usize, Vec<(String, String)>) {
     let queue = Arc::new(StoreQueue::new(store.clone(), Box::new(|| {})));
     let dispatcher = Dispatcher::new(
         queue,
-        Arc::new(router(&config).unwrap()),
+        Arc::new(channels(&config).unwrap()),
         Arc::new(SystemClock),
         Settings::default(),
     );
