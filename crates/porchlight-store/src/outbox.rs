@@ -278,6 +278,7 @@ impl Store {
         cap: Option<u32>,
     ) -> Result<Option<u32>> {
         self.write(move |inner| {
+            inner.settle()?;
             let key = keys::key(META, format!("sms/{day}").as_bytes());
             let n = inner
                 .tree
@@ -296,6 +297,7 @@ impl Store {
     /// Gives back reserved segments whose send failed.
     pub fn release_sms(&self, day: NaiveDate, segments: u32) -> Result<()> {
         self.write(move |inner| {
+            inner.settle()?;
             let key = keys::key(META, format!("sms/{day}").as_bytes());
             let n = inner
                 .tree
@@ -357,10 +359,11 @@ mod tests {
         }
     }
 
-    /// Every message filed in the ready index (the heads of all lanes).
+    /// Every message filed in the ready index (the heads of all lanes), in sled itself (not
+    /// settling a deferred batch first).
     fn heads(store: &Store) -> Vec<u64> {
         let mut ids: Vec<u64> = store
-            .inner()
+            .db()
             .unwrap()
             .tree
             .scan_prefix([READY])

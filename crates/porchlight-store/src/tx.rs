@@ -129,6 +129,52 @@ impl<'a> Tx<'a> {
         Ok(best)
     }
 
+    /// The first `n` records with keys in `start..end` for which `skip` is false, seeing this
+    /// step's and the group's writes, in key order.
+    pub(crate) fn range(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        n: usize,
+        skip: impl Fn(&[u8]) -> bool,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let own = self.writes.borrow();
+        let guard = self.group_guard();
+        // Written keys win over sled's: the group's, then this step's on top.
+        let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+        let bounds = (
+            std::ops::Bound::Included(start.to_vec()),
+            std::ops::Bound::Excluded(end.to_vec()),
+        );
+        if let Some(g) = guard.as_ref() {
+            for (k, v) in g.range::<Vec<u8>, _>(bounds.clone()) {
+                merged.insert(k.clone(), v.clone());
+            }
+        }
+        for (k, v) in own.range::<Vec<u8>, _>(bounds) {
+            merged.insert(k.clone(), v.clone());
+        }
+        // Enough of sled's records that the first `n` of the merge are known.
+        let mut from_tree = 0;
+        for r in self.tree.range(start..end) {
+            if from_tree >= n {
+                break;
+            }
+            let (k, v) = r?;
+            if merged.contains_key(k.as_ref()) || skip(&k) {
+                continue;
+            }
+            merged.insert(k.to_vec(), Some(v.to_vec()));
+            from_tree += 1;
+        }
+        Ok(merged
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .filter(|(k, _)| !skip(k))
+            .take(n)
+            .collect())
+    }
+
     /// A u64 counter in `meta`.
     pub(crate) fn counter(&self, name: &str) -> Result<u64> {
         match self.raw(&keys::key(keys::META, name.as_bytes()))? {

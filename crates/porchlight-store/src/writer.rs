@@ -176,7 +176,10 @@ impl Writer {
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 let r = f(inner)?;
                 if inner.sync {
+                    inner.settle()?;
                     inner.db.flush()?;
+                } else {
+                    inner.settle_if_large()?;
                 }
                 Ok(r)
             }
