@@ -45,6 +45,7 @@ pub(crate) use commit::{circle_membership, commit, put_member_state};
 pub use due::DUE_GROUP;
 pub use inbound::INBOUND_RETENTION;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -214,6 +215,8 @@ pub(crate) struct Inner {
     /// [`Durability::OnFlush`]: steps collect in `group` and reach sled as one batch when it
     /// grows past [`DEFERRED_KEYS`], before any read that does not look at it, and on flush.
     pub(crate) deferred: bool,
+    /// Keys of the deferred batch that sled has never held (see `Tx::put_fresh`).
+    pub(crate) fresh: std::sync::Mutex<HashSet<Vec<u8>>>,
     village: Village,
     /// Flush after every inline write.
     pub(crate) sync: bool,

@@ -1,6 +1,7 @@
 //! Opening the store (creating, migrating, starting its writer), reaching the open database,
 //! running jobs through the writer, recovery after a storage fault, flushing.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -54,6 +55,7 @@ fn start(
             Durability::OnFlush => Some(crate::tx::Overlay::new()),
         }),
         deferred: durability == Durability::OnFlush,
+        fresh: std::sync::Mutex::new(HashSet::new()),
         village: village.clone(),
         sync: false,
     });
@@ -95,6 +97,10 @@ impl Inner {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(writes) = group.as_mut() {
+            self.fresh
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clear();
             if !writes.is_empty() {
                 crate::tx::apply_writes(&self.tree, &self.stats, std::mem::take(writes))?;
             }
@@ -382,5 +388,31 @@ impl Store {
     /// Bytes the database takes on disk.
     pub fn size_on_disk(&self) -> Result<u64> {
         Ok(self.inner()?.db.size_on_disk()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use porchlight_core::model::{Person, Village};
+
+    use crate::{Durability, Store};
+
+    /// An inline store closed without a flush still hands its deferred batch to sled: a
+    /// reopened store sees every write.
+    #[test]
+    fn closing_an_inline_store_keeps_its_deferred_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store =
+                Store::open_with(dir.path(), Village::default(), Durability::OnFlush).unwrap();
+            for i in 0..3 {
+                store
+                    .put_person(&Person::new(format!("p{i}"), format!("Person {i}")))
+                    .unwrap();
+            }
+        }
+        let store = Store::open(dir.path(), Village::default()).unwrap();
+        let ids: Vec<String> = store.people().unwrap().into_iter().map(|p| p.id).collect();
+        assert_eq!(ids, ["p0", "p1", "p2"]);
     }
 }
