@@ -5,8 +5,10 @@
 //!   members, the due index, reply contexts, circles and pairings, the outbox with its lanes
 //!   and ready index, the audit log, closed check-ins by date, sent and dead messages, reply
 //!   links, pending prompts, inbound ids, counters). Values are JSON.
-//! - `tx`: one engine step = one atomic `apply_batch`, its reads seeing its own writes.
-//! - `writer`: the one writer and its group commit (one blocking flush per group).
+//! - `tx`: one engine step = one atomic `apply_batch`, its reads seeing its own writes and
+//!   those of the group (or deferred batch) in progress.
+//! - `writer`: the one writer and its group commit (one blocking flush per group), or the
+//!   inline writer of [`Durability::OnFlush`] stores with their deferred batch.
 //! - `outbox`: the indexed outbox: due work in O(log n), per-recipient order per lane.
 //! - `open`: opening the store, the writer's jobs, recovery, flushing.
 //! - `commit`: an engine outcome committed into a step (member states, messages, events).
@@ -16,12 +18,21 @@
 //! - `history`: messages, audit events, closed check-ins, pairings; bulk reads for reports.
 //! - `migrate`: opening a data directory written by an older layout.
 //! - `summary`: the coordinators' daily summary: its stored timer and the summaries sent.
+//! - [`views`]: what the coordinator desk reads (per-person messages and events, inbox
+//!   marks, roll-call notes).
 //! - [`backup`]: consistent snapshots in a versioned, checksummed format, and restore.
 //!
 //! Every engine step commits the member states it changed, their due-index entries, the
 //! messages it queued, its audit events and the check-ins it closed in **one** batch, so a
 //! crash at any instant loses nothing and duplicates nothing. Reads go straight to sled from
 //! any thread (they block: async callers use `spawn_blocking`); writes go through the writer.
+//!
+//! An inline ([`Durability::OnFlush`]) store — `simulate`, `--compare`, benchmarks — keeps
+//! its steps in a **deferred batch** that reaches sled as one atomic batch (before any read
+//! that goes straight to sled, before the due index is read, past [`DEFERRED_KEYS`] keys, on
+//! flush and on close): steps stay atomic, a message queued and delivered in the meantime
+//! costs sled nothing, and counters and member states rewritten in the meantime are written
+//! once.
 
 #![warn(missing_docs)]
 
@@ -158,8 +169,9 @@ pub enum Durability {
     /// A writer thread group-commits: every write is flushed before its caller hears back.
     /// What the daemon uses.
     GroupCommit,
-    /// Writes run on the caller's thread and are flushed only by [`Store::flush`] (and by
-    /// sled's own background flush). For `simulate`, benchmarks and tests.
+    /// Writes run on the caller's thread (collected in a deferred batch) and are made durable
+    /// only by [`Store::flush`] and on close (no periodic background flush). For `simulate`,
+    /// benchmarks and tests.
     OnFlush,
 }
 

@@ -19,11 +19,12 @@ use crate::*;
 /// reopening it, a recovery) may still be locked while sled's I/O threads finish: wait a
 /// little for the lock rather than fail. A directory held by another running daemon stays
 /// locked and is refused.
-fn open_db(path: &Path) -> Result<sled::Db> {
+fn open_db(path: &Path, durability: Durability) -> Result<sled::Db> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
     loop {
         match sled::Config::new()
             .path(path)
+            .flush_every_ms(background_flush(durability))
             .cache_capacity(CACHE_BYTES)
             .open()
         {
@@ -35,6 +36,16 @@ fn open_db(path: &Path) -> Result<sled::Db> {
             }
             other => return Ok(other?),
         }
+    }
+}
+
+/// sled's own periodic flush: its default (every 500 ms) for the daemon's stores; none for
+/// inline stores, which promise durability only at [`Store::flush`] and on close (a periodic
+/// fsync of a simulation's log only takes CPU from it).
+fn background_flush(durability: Durability) -> Option<u64> {
+    match durability {
+        Durability::GroupCommit => Some(500),
+        Durability::OnFlush => None,
     }
 }
 
@@ -193,7 +204,7 @@ impl Store {
         // A database closed a moment ago (a restart, a test reopening it) may still be locked
         // while sled's I/O threads finish: wait a little for the lock rather than fail. A
         // directory held by another running daemon stays locked and is refused.
-        let db = open_db(path.as_ref())?;
+        let db = open_db(path.as_ref(), durability)?;
         Store::with_db(db, village, durability, Some(path.as_ref().to_path_buf()))
     }
 
@@ -202,6 +213,7 @@ impl Store {
     pub fn temporary(village: Village) -> Result<Store> {
         let db = sled::Config::new()
             .temporary(true)
+            .flush_every_ms(background_flush(Durability::OnFlush))
             .cache_capacity(CACHE_BYTES)
             .open()?;
         Store::with_db(db, village, Durability::OnFlush, None)
@@ -317,7 +329,7 @@ impl Store {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         // Readers holding the old database finish in moments; `open_db` waits for its lock.
         drop(slot.take());
-        let db = open_db(path)?;
+        let db = open_db(path, self.durability)?;
         let (inner, fresh) = start(db, &self.village, self.durability, &self.health)?;
         *slot = Some(inner);
         *writer = fresh;
