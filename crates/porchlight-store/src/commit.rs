@@ -13,7 +13,7 @@ use crate::keys::{
     AUDIT, BY_DATE, CHECKINS, CIRCLES, CONTEXTS, MEMBERS, PENDING, PEOPLE, SENT, TOKENS,
 };
 use crate::tx::Tx;
-use crate::*;
+use crate::{Committed, OutboxEntry, Result, counter, enc, keys, outbox};
 
 /// Writes a member state and moves its due-index entry.
 pub(crate) fn put_member_state(tx: &Tx<'_>, st: &MemberState) -> Result<()> {

@@ -7,7 +7,7 @@ use porchlight_core::engine::{Effect, Event, skipped_report};
 use porchlight_core::village::{self, Outcome};
 
 use crate::tx::Tx;
-use crate::*;
+use crate::{Committed, Inner, Result, Store, commit, keys};
 
 /// Most members ticked in one group commit.
 pub const DUE_GROUP: usize = 256;

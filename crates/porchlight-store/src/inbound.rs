@@ -5,7 +5,7 @@ use porchlight_core::village::{self, Outcome, Sender};
 
 use crate::keys::{INBOUND, MEMBERS, TOKENS};
 use crate::tx::Tx;
-use crate::*;
+use crate::{Committed, DUE_GROUP, LinkToken, Result, Store, StoreError, commit, dec, enc, keys};
 
 /// How long provider message ids are remembered to refuse replays: Twilio retries within
 /// minutes and the Android gateway's signatures are valid for 5 minutes; a week is far beyond

@@ -13,7 +13,10 @@ use serde::de::DeserializeOwned;
 use crate::keys::META;
 use crate::tx::Tx;
 use crate::writer::Writer;
-use crate::*;
+use crate::{
+    CACHE_BYTES, Committed, DEFERRED_KEYS, Durability, Inner, Result, Store, StoreError,
+    StoreHealth, WriteStats, commit, dec, keys, migrate, writer,
+};
 
 /// Opens the sled database in `path`. A database closed a moment ago (a restart, a test
 /// reopening it, a recovery) may still be locked while sled's I/O threads finish: wait a

@@ -7,7 +7,10 @@ use porchlight_core::village;
 
 use crate::keys::{MEMBERS, PEOPLE, PHONES};
 use crate::tx::Tx;
-use crate::*;
+use crate::{
+    Committed, Result, Store, StoreError, circle_membership, commit, counter, keys,
+    put_member_state,
+};
 
 impl Store {
     // ----- roster ------------------------------------------------------------------------
