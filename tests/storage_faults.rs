@@ -1,14 +1,19 @@
-//! Storage faults against the real daemon (issue 12). The whole data directory sits on a small
-//! tmpfs the test mounts and fills up. (A read-only remount is refused by Linux while sled holds
-//! its files open for writing, so "full" is the fault injected; sled reports both the same way,
-//! as an I/O error that stops every later write.) While writes cannot be made durable:
+//! Storage faults against the real daemon (issue 12), two of them:
+//! - **full**: the whole data directory sits on a small tmpfs the test mounts and fills up;
+//! - **read-only**: the data directory sits on an ext4 filesystem on a loop device, mounted
+//!   `errors=remount-ro`, and the test makes the kernel record an ext4 error (the
+//!   `trigger_fs_error` knob in sysfs), so the filesystem turns read-only under the daemon's
+//!   open files — what a failing disk does. (A plain `mount -o remount,ro` is refused by Linux
+//!   while sled holds its files open for writing.)
+//!
+//! While writes cannot be made durable:
 //! every signed inbound reply is answered 503 (so the gateway retries) — never a 200 for
 //! something not on disk — admin writes get a JSON 503, and `/readyz` fails naming the fault.
-//! When space returns (or the mount is writable again) the daemon reopens its store by itself,
-//! `/readyz` passes, and the retried replies are recorded exactly once.
+//! When space returns, or an operator has checked and remounted the disk, the daemon reopens
+//! its store by itself, `/readyz` passes, and the retried replies are recorded exactly once.
 //!
-//! Mounting needs root (CI runs as root). Where `mount` is refused the test says so loudly and
-//! does nothing.
+//! Mounting needs root and loop devices (CI runs as root). Where they are missing the test
+//! says so loudly and does nothing.
 
 #[path = "common/daemon.rs"]
 mod support;
@@ -161,47 +166,101 @@ async fn recorded(admin: &Admin) -> BTreeMap<String, usize> {
     n
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_full_disk_refuses_replies_with_503_and_recovers_by_itself() {
-    let Some(fs) = Tmpfs::mount("24m") else {
-        return;
-    };
-    let twilio = FakeTwilio::start().await;
-    let cfg = format!(
-        "[server]\npublic_url = \"{PUBLIC_URL}\"\n\n[policy]\nreminders = []\n\n{}",
-        twilio.channel("sms", "twilio")
-    );
-    let dir = fs.0.clone();
-    let d = tokio::task::spawn_blocking(move || common::start_in(dir, &cfg, &channel_env()))
-        .await
-        .unwrap();
-    let base = d.base.clone();
-    let admin = Admin::new(&base);
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
-    let checkin = common::cron_in(6 * 3600);
-    for i in 0..MEMBERS {
-        let (s, v) = admin
-            .call(
-                reqwest::Method::POST,
-                "/api/v1/members",
-                Some(json!({ "name": format!("Member {i:02} Okafor"), "phone": phone(i), "checkin": checkin })),
-            )
-            .await;
-        assert_eq!(s, 201, "{v}");
-    }
-    let all: Vec<usize> = (0..MEMBERS).collect();
-    assert_eq!(
-        burst(&http, &base, "before", &all).await,
-        Vec::<usize>::new()
-    );
-    wait_ready(&http, &base, 200, 10).await;
+/// A village of [`MEMBERS`] on `dir`, with the daemon that serves it.
+struct Village {
+    daemon: common::Daemon,
+    base: String,
+    admin: Admin,
+    http: reqwest::Client,
+    dir: PathBuf,
+    config: String,
+}
 
-    // ---- the disk fills up --------------------------------------------------------------
-    let filler = fill(&fs.0);
-    let refused = refused_while_faulty(&http, &base, "full").await;
+impl Village {
+    /// Starts the daemon on `dir` and adds the members; their first replies are in.
+    async fn start(dir: PathBuf) -> Village {
+        let twilio = FakeTwilio::start().await;
+        let config = format!(
+            "[server]\npublic_url = \"{PUBLIC_URL}\"\n\n[policy]\nreminders = []\n\n{}",
+            twilio.channel("sms", "twilio")
+        );
+        let daemon = Village::spawn(&dir, &config).await;
+        let base = daemon.base.clone();
+        let v = Village {
+            admin: Admin::new(&base),
+            base,
+            daemon,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            dir,
+            config,
+        };
+        let checkin = common::cron_in(6 * 3600);
+        for i in 0..MEMBERS {
+            let (s, body) = v
+                .admin
+                .call(
+                    reqwest::Method::POST,
+                    "/api/v1/members",
+                    Some(json!({ "name": format!("Member {i:02} Okafor"), "phone": phone(i), "checkin": checkin })),
+                )
+                .await;
+            assert_eq!(s, 201, "{body}");
+        }
+        let all: Vec<usize> = (0..MEMBERS).collect();
+        assert_eq!(
+            burst(&v.http, &v.base, "before", &all).await,
+            Vec::<usize>::new()
+        );
+        wait_ready(&v.http, &v.base, 200, 10).await;
+        v
+    }
+
+    async fn spawn(dir: &Path, config: &str) -> common::Daemon {
+        let (dir, config) = (dir.to_path_buf(), config.to_string());
+        tokio::task::spawn_blocking(move || common::start_in(dir, &config, &channel_env()))
+            .await
+            .unwrap()
+    }
+
+    /// After the storage came back: the daemon either reopens its store by itself (`/readyz`
+    /// passes), or — when a flush is stuck inside sled, which then blocks every later commit
+    /// in the process — it says so and exits non-zero, and is started again the way its
+    /// supervisor (systemd, `Restart=always`) would. Returns whether it restarted.
+    async fn recovered(&mut self, secs: u64) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(code) = self.daemon.exited() {
+                assert_ne!(code, Some(0), "an exit to be restarted is a failure exit");
+                let said = self.daemon.stderr.lock().unwrap().join("\n");
+                assert!(
+                    said.contains("exiting so the supervisor restarts"),
+                    "the daemon says why it exits: {said}"
+                );
+                self.daemon = Village::spawn(&self.dir, &self.config).await;
+                self.base = self.daemon.base.clone();
+                self.admin = Admin::new(&self.base);
+                wait_ready(&self.http, &self.base, 200, 10).await;
+                return true;
+            }
+            let (s, body) = readyz(&self.http, &self.base).await;
+            if s == 200 {
+                return false;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "/readyz stayed {s} ({body}) and the daemon did not exit"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+/// While the store is faulty: admin writes are a JSON 503, `/readyz` fails naming the fault,
+/// `/healthz` still answers.
+async fn faulty_everywhere(http: &reqwest::Client, base: &str, admin: &Admin) {
     let (s, v) = admin
         .call(
             reqwest::Method::POST,
@@ -211,24 +270,16 @@ async fn a_full_disk_refuses_replies_with_503_and_recovers_by_itself() {
         .await;
     assert_eq!(s, 503, "{v}");
     assert!(v["error"]["code"].is_string(), "a JSON error: {v}");
-    let why = wait_ready(&http, &base, 503, 15).await;
+    let why = wait_ready(http, base, 503, 15).await;
     assert!(why.contains("storage fault"), "{why}");
-    assert_eq!(d.base, base, "still answering");
     let healthz = http.get(format!("{base}/healthz")).send().await.unwrap();
     assert_eq!(healthz.status(), 200, "alive, only not ready");
+}
 
-    // ---- space returns: it recovers by itself, the retries are recorded once --------------
-    std::fs::remove_file(&filler).unwrap();
-    wait_ready(&http, &base, 200, 30).await;
-    assert_eq!(
-        burst(&http, &base, "full", &refused).await,
-        Vec::<usize>::new(),
-        "the gateway's retries are accepted"
-    );
-
-    // Every reply that got its 200 is recorded exactly once; none refused was kept.
-    let seen = recorded(&admin).await;
-    for round in ["before", "full"] {
+/// Every reply of `rounds` that got its 200 is recorded exactly once; none refused was kept.
+async fn each_reply_recorded_once(admin: &Admin, rounds: &[&str]) {
+    let seen = recorded(admin).await;
+    for round in rounds {
         for i in 0..MEMBERS {
             let text = format!("I'm fine, thank you dear ({round} {i})");
             assert_eq!(seen.get(&text), Some(&1), "{text}: {seen:?}");
@@ -239,7 +290,156 @@ async fn a_full_disk_refuses_replies_with_503_and_recovers_by_itself() {
         .filter(|(t, _)| t.starts_with("I'm fine, thank you dear"))
         .map(|(_, n)| n)
         .sum();
-    assert_eq!(total, 2 * MEMBERS);
+    assert_eq!(total, rounds.len() * MEMBERS);
     let _: Value = admin.get("/api/v1/status").await;
-    drop(d);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_full_disk_refuses_replies_with_503_and_recovers_by_itself() {
+    let Some(fs) = Tmpfs::mount("24m") else {
+        return;
+    };
+    let mut v = Village::start(fs.0.clone()).await;
+
+    // ---- the disk fills up --------------------------------------------------------------
+    let filler = fill(&fs.0);
+    let refused = refused_while_faulty(&v.http, &v.base, "full").await;
+    faulty_everywhere(&v.http, &v.base, &v.admin).await;
+
+    // ---- space returns: it recovers, the retries are recorded once -------------------------
+    std::fs::remove_file(&filler).unwrap();
+    v.recovered(60).await;
+    assert_eq!(
+        burst(&v.http, &v.base, "full", &refused).await,
+        Vec::<usize>::new(),
+        "the gateway's retries are accepted"
+    );
+    each_reply_recorded_once(&v.admin, &["before", "full"]).await;
+}
+
+/// An ext4 filesystem on a loop device, mounted with `errors=remount-ro`: the kind of disk
+/// that turns read-only under a daemon when the kernel sees an I/O error.
+struct Ext4 {
+    image: PathBuf,
+    mount: PathBuf,
+    devices: Vec<String>,
+}
+
+impl Ext4 {
+    fn create() -> Option<Ext4> {
+        let dir = tempfile::tempdir().unwrap().keep();
+        let image = dir.join("disk.img");
+        let mount = dir.join("mnt");
+        std::fs::create_dir(&mount).unwrap();
+        let run = |cmd: &mut Command| cmd.status().is_ok_and(|s| s.success());
+        let mut fs = Ext4 {
+            image,
+            mount,
+            devices: Vec::new(),
+        };
+        let made = run(Command::new("truncate").args(["-s", "64M"]).arg(&fs.image))
+            && run(Command::new("mkfs.ext4").args(["-q", "-F"]).arg(&fs.image));
+        if !made || !fs.attach() {
+            eprintln!(
+                "SKIPPED: cannot make a loop-mounted ext4 here (not root, or no loop devices); \
+                 the read-only-disk test did not run"
+            );
+            return None;
+        }
+        Some(fs)
+    }
+
+    /// Attaches the image to a fresh loop device and mounts it.
+    fn attach(&mut self) -> bool {
+        let Ok(out) = Command::new("losetup")
+            .args(["-f", "--show"])
+            .arg(&self.image)
+            .output()
+        else {
+            return false;
+        };
+        let dev = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if !out.status.success() || dev.is_empty() {
+            return false;
+        }
+        self.devices.push(dev.clone());
+        Command::new("mount")
+            .args(["-o", "errors=remount-ro", &dev])
+            .arg(&self.mount)
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// ext4's own fault injection: the kernel records an error and, with `errors=remount-ro`,
+    /// makes the filesystem read-only under every open file.
+    fn error_knob(&self) -> Option<PathBuf> {
+        let dev = self.devices.last()?;
+        let name = Path::new(dev).file_name()?;
+        let knob = Path::new("/sys/fs/ext4")
+            .join(name)
+            .join("trigger_fs_error");
+        knob.exists().then_some(knob)
+    }
+
+    /// What an operator does about a disk that went read-only: unmount it, check it, mount it
+    /// again in the same place. (The daemon still holds files of the old mount, so the unmount
+    /// is lazy and the image goes on a fresh loop device.)
+    fn repair(&mut self) {
+        let ok = |cmd: &mut Command| cmd.status().unwrap();
+        assert!(ok(Command::new("umount").arg("-l").arg(&self.mount)).success());
+        // e2fsck: 0 clean, 1 errors corrected.
+        let fsck = ok(Command::new("e2fsck").args(["-f", "-y"]).arg(&self.image));
+        assert!(matches!(fsck.code(), Some(0 | 1)), "e2fsck: {fsck}");
+        assert!(self.attach(), "the repaired disk mounts again");
+    }
+}
+
+impl Drop for Ext4 {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.mount).status();
+        for dev in &self.devices {
+            let _ = Command::new("losetup").arg("-d").arg(dev).status();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_disk_gone_read_only_refuses_replies_with_503_and_recovers_after_repair() {
+    let Some(mut fs) = Ext4::create() else {
+        return;
+    };
+    let Some(knob) = fs.error_knob() else {
+        eprintln!(
+            "SKIPPED: this kernel has no ext4 trigger_fs_error; the read-only test did not run"
+        );
+        return;
+    };
+    let mut v = Village::start(fs.mount.clone()).await;
+
+    // ---- the disk turns read-only under the daemon ----------------------------------------
+    std::fs::write(&knob, "porchlight storage-fault test\n").unwrap();
+    let probe = std::fs::write(fs.mount.join("probe"), b"x");
+    assert!(probe.is_err(), "the filesystem is read-only now");
+    let refused = refused_while_faulty(&v.http, &v.base, "readonly").await;
+    faulty_everywhere(&v.http, &v.base, &v.admin).await;
+
+    // ---- an operator repairs and remounts it: the daemon recovers ---------------------------
+    fs.repair();
+    let restarted = v.recovered(60).await;
+    eprintln!(
+        "recovered {}",
+        if restarted {
+            "by a restart"
+        } else {
+            "in process"
+        }
+    );
+    assert_eq!(
+        burst(&v.http, &v.base, "readonly", &refused).await,
+        Vec::<usize>::new(),
+        "the gateway's retries are accepted"
+    );
+    // Everything acknowledged before the disk failed survived it (sled's own flush does not
+    // sync the log's size: see `Inner::make_durable`).
+    each_reply_recorded_once(&v.admin, &["before", "readonly"]).await;
 }

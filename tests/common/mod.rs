@@ -127,6 +127,11 @@ impl Daemon {
         None
     }
 
+    /// The exit code if the daemon has exited by itself (`Some(None)`: killed by a signal).
+    pub fn exited(&mut self) -> Option<Option<i32>> {
+        self.child.try_wait().ok().flatten().map(|s| s.code())
+    }
+
     /// The log channel's lines so far.
     pub fn printed(&self) -> Vec<String> {
         self.stdout.lock().unwrap().clone()

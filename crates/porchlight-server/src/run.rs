@@ -177,7 +177,7 @@ async fn scheduler(app: Arc<App>, mut stop: watch::Receiver<bool>) {
 /// Looks at the daemon's parts every [`crate::watchdog::EVERY`]: records what is wrong for
 /// `/readyz` and the heartbeat, logs when that changes, and tries to recover the store after a
 /// storage fault (replies are refused with 503 meanwhile, so senders retry).
-async fn watchdog(app: Arc<App>, mut stop: watch::Receiver<bool>) {
+async fn watchdog(app: Arc<App>, mut stop: watch::Receiver<bool>, restart: watch::Sender<bool>) {
     let mut tick = tokio::time::interval(crate::watchdog::EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut pruned: Option<std::time::Instant> = None;
@@ -200,6 +200,15 @@ async fn watchdog(app: Arc<App>, mut stop: watch::Receiver<bool>) {
         }
         let mut health = app.store.health();
         if health.fault.is_some() {
+            let store = app.store.clone();
+            if let Ok(true) = tokio::task::spawn_blocking(move || store.needs_restart()).await {
+                tracing::error!(
+                    "the disk takes writes again, but a flush is stuck inside the storage \
+                     library: exiting so the supervisor restarts Porchlight on what is on disk"
+                );
+                let _ = restart.send(true);
+                break;
+            }
             let store = app.store.clone();
             match tokio::task::spawn_blocking(move || store.recover()).await {
                 Ok(Ok(true)) => {
@@ -387,7 +396,8 @@ pub async fn serve(
             supervised.await;
         });
     }
-    tasks.spawn(watchdog(app.clone(), stop_rx.clone()));
+    let (restart_tx, mut restart_rx) = watch::channel(false);
+    tasks.spawn(watchdog(app.clone(), stop_rx.clone(), restart_tx));
     if let Some(b) = config.backup.clone() {
         tasks.spawn(crate::archive::scheduled_backups(
             app.clone(),
@@ -399,8 +409,12 @@ pub async fn serve(
         tasks.spawn(heartbeat(app.clone(), url, stop_rx.clone()));
     }
     let (signal_tx, mut signal_rx) = watch::channel(false);
+    let restarting = restart_rx.clone();
     tokio::spawn(async move {
-        shutdown_signal().await;
+        tokio::select! {
+            () = shutdown_signal() => {}
+            _ = restart_rx.changed() => {}
+        }
         tracing::info!("shutting down: finishing in-flight requests");
         let _ = signal_tx.send(true);
     });
@@ -432,6 +446,16 @@ pub async fn serve(
     .is_err()
     {
         tracing::warn!("background tasks did not stop in time; their work stays queued");
+    }
+    if *restarting.borrow() {
+        // Everything acknowledged is on disk already; the stuck database must not be closed
+        // (closing flushes, which would wait forever): leave it to the process's exit.
+        std::mem::forget(store.clone());
+        return Err(ServeError::Other(
+            "storage recovered, but this process cannot write to it any more: exiting so the \
+             supervisor restarts it"
+                .into(),
+        ));
     }
     store
         .flush_async()

@@ -232,6 +232,12 @@ pub(crate) struct Inner {
     village: Village,
     /// Flush after every inline write.
     pub(crate) sync: bool,
+    /// sled's log file, opened again by us to `fdatasync` it: sled's `flush()` on Linux only
+    /// calls `sync_file_range`, which writes the data pages but not the file's size and block
+    /// map, so a log that grew since the last sync is lost if the machine dies or the
+    /// filesystem turns read-only (`tests/storage_faults.rs` saw acknowledged replies vanish).
+    /// `None` for a temporary store.
+    pub(crate) log_file: Option<std::fs::File>,
 }
 
 /// The store: a sled database, the village it serves, and its one writer.

@@ -42,6 +42,38 @@ fn open_db(path: &Path, durability: Durability) -> Result<sled::Db> {
     }
 }
 
+impl Inner {
+    /// Makes every write so far durable: sled's flush, then an `fdatasync` of its log file.
+    pub(crate) fn make_durable(&self) -> Result<()> {
+        self.db.flush()?;
+        if let Some(f) = &self.log_file {
+            f.sync_data().map_err(sled::Error::Io)?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether the data directory takes a write again (a small file written and removed).
+fn probe_writable(path: &Path) -> std::io::Result<()> {
+    let probe = path.join(".porchlight-recover-probe");
+    std::fs::write(&probe, [0u8; 4096]).and_then(|()| std::fs::remove_file(&probe))
+}
+
+/// Opens sled's log file for [`Inner::make_durable`], and makes the database's files and their
+/// directory entries durable once (sled creates them without syncing the directory).
+fn durable_files(path: &Path) -> Result<std::fs::File> {
+    let io = |e| StoreError::from(sled::Error::Io(e));
+    let log = std::fs::File::open(path.join("db")).map_err(io)?;
+    log.sync_all().map_err(io)?;
+    std::fs::File::open(path.join("conf"))
+        .and_then(|f| f.sync_all())
+        .map_err(io)?;
+    std::fs::File::open(path)
+        .and_then(|d| d.sync_all())
+        .map_err(io)?;
+    Ok(log)
+}
+
 /// sled's own periodic flush: its default (every 500 ms) for the daemon's stores; none for
 /// inline stores, which promise durability only at [`Store::flush`] and on close (a periodic
 /// fsync of a simulation's log only takes CPU from it).
@@ -55,11 +87,13 @@ fn background_flush(durability: Durability) -> Option<u64> {
 /// Migrates an opened database and starts its writer.
 fn start(
     db: sled::Db,
+    path: Option<&Path>,
     village: &Village,
     durability: Durability,
     health: &Arc<writer::Health>,
 ) -> Result<(Arc<Inner>, Writer)> {
     let tree = migrate::open(&db)?;
+    let log_file = path.map(durable_files).transpose()?;
     let inner = Arc::new(Inner {
         db,
         tree,
@@ -72,6 +106,7 @@ fn start(
         fresh: std::sync::Mutex::new(HashSet::new()),
         village: village.clone(),
         sync: false,
+        log_file,
     });
     let writer = match durability {
         Durability::GroupCommit => Writer::thread(inner.clone(), health.clone())
@@ -229,7 +264,7 @@ impl Store {
         path: Option<std::path::PathBuf>,
     ) -> Result<Store> {
         let health = Arc::new(writer::Health::new());
-        let (inner, writer) = start(db, &village, durability, &health)?;
+        let (inner, writer) = start(db, path.as_deref(), &village, durability, &health)?;
         Ok(Store {
             inner: std::sync::RwLock::new(Some(inner)),
             writer: std::sync::RwLock::new(writer),
@@ -315,10 +350,14 @@ impl Store {
         let Some(path) = &self.path else {
             return Err(StoreError::Unavailable(fault));
         };
-        let probe = path.join(".porchlight-recover-probe");
-        std::fs::write(&probe, [0u8; 4096])
-            .and_then(|()| std::fs::remove_file(&probe))
+        probe_writable(path)
             .map_err(|e| StoreError::Unavailable(format!("{fault} (still: {e})")))?;
+        if self.health.flush_outstanding() {
+            return Err(StoreError::Unavailable(format!(
+                "{fault} (the disk takes writes again, but a flush has not come back from sled; \
+                 if it never does, only a restart of the process recovers)"
+            )));
+        }
         // No new jobs while the database is swapped; the old writer finishes (refusing) what
         // it holds and lets go of the database.
         let mut writer = self
@@ -333,12 +372,25 @@ impl Store {
         // Readers holding the old database finish in moments; `open_db` waits for its lock.
         drop(slot.take());
         let db = open_db(path, self.durability)?;
-        let (inner, fresh) = start(db, &self.village, self.durability, &self.health)?;
+        let (inner, fresh) = start(db, Some(path), &self.village, self.durability, &self.health)?;
         *slot = Some(inner);
         *writer = fresh;
         self.health.set_fault(None);
         tracing::warn!(fault = %fault, "storage recovered: the store was reopened from disk");
         Ok(true)
+    }
+
+    /// After a storage fault: the disk takes writes again, but a flush is stuck inside sled,
+    /// so nothing can be committed in this process any more (sled's process-wide lock). The
+    /// daemon exits then, and its supervisor starts it again on the data as it is on disk.
+    /// Blocking (it probes the data directory).
+    pub fn needs_restart(&self) -> bool {
+        self.health.fault().is_some()
+            && self.health.flush_stuck()
+            && self
+                .path
+                .as_deref()
+                .is_some_and(|p| probe_writable(p).is_ok())
     }
 
     /// An engine step through the writer.
@@ -361,8 +413,7 @@ impl Store {
     pub fn flush(&self) -> Result<()> {
         self.write(|inner| {
             inner.settle()?;
-            inner.db.flush()?;
-            Ok(())
+            inner.make_durable()
         })
     }
 
@@ -370,8 +421,7 @@ impl Store {
     pub async fn flush_async(&self) -> Result<()> {
         self.write_awaiting(|inner| {
             inner.settle()?;
-            inner.db.flush()?;
-            Ok(())
+            inner.make_durable()
         })
         .await
     }

@@ -36,7 +36,17 @@ pub(crate) struct Health {
     /// Groups completed (durable or failed) since the store was opened.
     groups: AtomicU64,
     fault: Mutex<Option<String>>,
+    /// Flushes that never came back (see [`durable_within`]). While one is stuck, sled holds
+    /// its process-wide concurrency lock for reading, so no database in this process can
+    /// commit a batch again: only a new process can recover.
+    stuck: AtomicU64,
+    /// Since when some flush has been stuck (`None` while none is).
+    stuck_since: Mutex<Option<Instant>>,
 }
+
+/// How long a flush must have been stuck before the process gives up on it: a disk that is
+/// only slow (a legitimate fsync of several seconds under load) comes back well before.
+const STUCK_FOR_GOOD: Duration = Duration::from_secs(30);
 
 impl Health {
     pub(crate) fn new() -> Health {
@@ -45,6 +55,8 @@ impl Health {
             busy_since: AtomicU64::new(0),
             groups: AtomicU64::new(0),
             fault: Mutex::new(None),
+            stuck: AtomicU64::new(0),
+            stuck_since: Mutex::new(None),
         }
     }
 
@@ -56,6 +68,41 @@ impl Health {
             0
         };
         self.busy_since.store(v, Ordering::Relaxed);
+    }
+
+    /// Whether a flush the writer gave up on has not come back yet: the database must not be
+    /// reopened meanwhile (a new database's commits would wait for it, on sled's lock).
+    pub(crate) fn flush_outstanding(&self) -> bool {
+        self.stuck.load(Ordering::Relaxed) > 0
+    }
+
+    /// Whether a flush has been stuck inside sled for good (the process must restart to
+    /// write again).
+    pub(crate) fn flush_stuck(&self) -> bool {
+        let since = *self
+            .stuck_since
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.stuck.load(Ordering::Relaxed) > 0
+            && since.is_some_and(|t| t.elapsed() >= STUCK_FOR_GOOD)
+    }
+
+    /// Counts a flush the writer gave up waiting for (`+1`), or one that came back (`-1`).
+    fn count_stuck(&self, delta: i64) {
+        let mut since = self
+            .stuck_since
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = if delta > 0 {
+            self.stuck.fetch_add(1, Ordering::Relaxed) + 1
+        } else {
+            self.stuck.fetch_sub(1, Ordering::Relaxed).saturating_sub(1)
+        };
+        match (n, *since) {
+            (0, _) => *since = None,
+            (_, None) => *since = Some(Instant::now()),
+            _ => {}
+        }
     }
 
     /// How long the running group has been running (`None`: the writer is idle).
@@ -106,6 +153,61 @@ impl<R> Started<R> {
 
 /// Most jobs made durable by one flush.
 const MAX_GROUP: usize = 1024;
+
+/// How long the writer waits for the disk to confirm a group. Well under Twilio's 15 s webhook
+/// timeout, so a sender hears a 503 (and retries) rather than nothing.
+const FLUSH_DEADLINE: Duration = Duration::from_secs(12);
+
+/// Makes the group durable, giving up after `deadline`. sled 0.34 can wait forever in
+/// `flush()` after a write of its I/O threads failed (a lost wake-up in `make_stable`; seen
+/// when the filesystem turned read-only under it, `tests/storage_faults.rs`), which would
+/// hang every writer. The flush runs on its own thread; if it does not answer in time the
+/// group is refused as a storage fault (callers get 503, senders retry) and the stuck thread
+/// is left behind — the store is reopened from disk when the storage recovers.
+fn durable_within(inner: &Arc<Inner>, health: &Arc<Health>, deadline: Duration) -> Result<()> {
+    /// The flush's outcome, shared by the writer and the flush thread under one lock.
+    enum Flush {
+        Running,
+        Done(Result<()>),
+        /// The writer gave up waiting; the flush thread un-counts itself if it ever returns.
+        Abandoned,
+    }
+    let shared = Arc::new((Mutex::new(Flush::Running), std::sync::Condvar::new()));
+    let (on_disk, health2, shared2) = (inner.clone(), health.clone(), shared.clone());
+    std::thread::Builder::new()
+        .name("porchlight-store-flush".into())
+        .spawn(move || {
+            let r = on_disk.make_durable();
+            let (lock, cv) = &*shared2;
+            let mut state = lock
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if matches!(*state, Flush::Abandoned) {
+                health2.count_stuck(-1);
+            } else {
+                *state = Flush::Done(r);
+                cv.notify_one();
+            }
+        })
+        .map_err(|e| StoreError::Unavailable(format!("cannot start a flush: {e}")))?;
+    let (lock, cv) = &*shared;
+    let state = lock
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (mut state, _) = cv
+        .wait_timeout_while(state, deadline, |s| matches!(s, Flush::Running))
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    match std::mem::replace(&mut *state, Flush::Abandoned) {
+        Flush::Done(r) => r,
+        Flush::Running | Flush::Abandoned => {
+            health.count_stuck(1);
+            Err(StoreError::Unavailable(format!(
+                "the disk did not confirm a write within {} s",
+                deadline.as_secs()
+            )))
+        }
+    }
+}
 
 /// Who runs the store's writes.
 pub(crate) enum Writer {
@@ -177,7 +279,7 @@ impl Writer {
                 let r = f(inner)?;
                 if inner.sync {
                     inner.settle()?;
-                    inner.db.flush()?;
+                    inner.make_durable()?;
                 } else {
                     inner.settle_if_large()?;
                 }
@@ -218,7 +320,7 @@ fn gone<R>() -> Result<R> {
 }
 
 /// The writer thread: take what is queued, run it, one flush, answer everyone.
-fn run(inner: &Inner, health: &Health, rx: &mpsc::Receiver<Job>) {
+fn run(inner: &Arc<Inner>, health: &Arc<Health>, rx: &mpsc::Receiver<Job>) {
     while let Ok(first) = rx.recv() {
         health.busy(true);
         // After a storage fault sled refuses every write until reopened, and what it took in
@@ -254,7 +356,7 @@ fn run(inner: &Inner, health: &Health, rx: &mpsc::Receiver<Job>) {
         }
         let writes = set_group(inner, None).unwrap_or_default();
         let flushed = crate::tx::apply_writes(&inner.tree, &inner.stats, writes)
-            .and_then(|()| inner.db.flush().map(|_| ()).map_err(StoreError::from));
+            .and_then(|()| durable_within(inner, health, FLUSH_DEADLINE));
         if let Err(e) = &flushed {
             tracing::error!(error = %e, "cannot make a group of writes durable; refusing writes until the storage recovers");
             health.set_fault(Some(e.to_string()));
