@@ -5,7 +5,8 @@
 //! # Layout
 //! - [`schedule`]: `"HH:MM"` and cron schedules in IANA time zones, DST-correct.
 //! - [`model`]: people, members, policies, the village.
-//! - [`engine`]: the check-in lifecycle and escalation, `(state, event, now) -> effects`.
+//! - [`engine`]: the engine's entry points, `(state, event, now) -> effects`, and member state.
+//! - [`checkin`]: one check-in as a typed state machine: timers, escalation, replies, notices.
 //! - [`reply`]: what replies mean (PRODUCT §5), and in which role they are read.
 //! - [`interpret`]: reading a whole text the way a person would (English, Spanish, negation, typos).
 //! - [`circle`]: daily pairings of check-in circles.
@@ -22,6 +23,7 @@
 
 #![warn(missing_docs)]
 
+pub mod checkin;
 pub mod circle;
 pub mod delivery;
 pub mod engine;

@@ -110,7 +110,7 @@ impl Schedule {
                 "a cron expression needs 5 fields (min hour day month weekday), 6 with seconds first, or 7 with a year",
             ));
         }
-        fields[5] = weekday_field(&fields[5]).map_err(|r| err(&r))?;
+        fields[5] = weekday_field(&fields[5]).map_err(|r| err(&r.to_string()))?;
         let cron = cron::Schedule::from_str(&fields.join(" "))
             .map_err(|e| err(&one_line(&e.to_string())))?;
         // A schedule that never fires would silently drop a member: refuse it up front.
@@ -204,8 +204,25 @@ fn parse_hhmm(s: &str) -> Option<NaiveTime> {
     NaiveTime::from_hms_opt(h, m, 0)
 }
 
+/// What is wrong with a cron day-of-week field.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WeekdayError {
+    /// A step (`*/0`, `*/x`) that is not a positive number.
+    #[error("bad weekday step {0:?}")]
+    BadStep(String),
+    /// A range whose end comes before its start.
+    #[error("weekday range {0:?} runs backwards")]
+    Backwards(String),
+    /// A number above 7.
+    #[error("weekday {0} is out of range (0-7, 0 and 7 are Sunday)")]
+    OutOfRange(usize),
+    /// Neither a number nor a weekday name.
+    #[error("unknown weekday {0:?}")]
+    Unknown(String),
+}
+
 /// Parses a standard-cron day-of-week field into a list of weekday names `cron` reads exactly.
-fn weekday_field(field: &str) -> Result<String, String> {
+fn weekday_field(field: &str) -> Result<String, WeekdayError> {
     if field == "*" || field == "?" {
         return Ok(field.to_string());
     }
@@ -217,7 +234,7 @@ fn weekday_field(field: &str) -> Result<String, String> {
                     .parse()
                     .ok()
                     .filter(|s| *s > 0)
-                    .ok_or_else(|| format!("bad weekday step {s:?}"))?;
+                    .ok_or_else(|| WeekdayError::BadStep(s.to_string()))?;
                 (r, step)
             }
             None => (part, 1),
@@ -229,7 +246,7 @@ fn weekday_field(field: &str) -> Result<String, String> {
             // "Fri-Sun" / "5-7": 7 is Sunday at the end of the week.
             let b = if b == 0 && a > 0 { 7 } else { b };
             if a > b {
-                return Err(format!("weekday range {range:?} runs backwards"));
+                return Err(WeekdayError::Backwards(range.to_string()));
             }
             (a, b)
         } else {
@@ -250,14 +267,12 @@ fn weekday_field(field: &str) -> Result<String, String> {
 }
 
 /// Standard cron weekday: 0-7 (0 and 7 are Sunday) or a name.
-fn weekday_number(s: &str) -> Result<usize, String> {
+fn weekday_number(s: &str) -> Result<usize, WeekdayError> {
     if let Ok(n) = s.parse::<usize>() {
         return if n <= 7 {
             Ok(n)
         } else {
-            Err(format!(
-                "weekday {n} is out of range (0-7, 0 and 7 are Sunday)"
-            ))
+            Err(WeekdayError::OutOfRange(n))
         };
     }
     let lower = s.to_ascii_lowercase();
@@ -272,7 +287,7 @@ fn weekday_number(s: &str) -> Result<usize, String> {
     ];
     full.iter()
         .position(|f| lower.len() >= 3 && f.starts_with(&lower))
-        .ok_or_else(|| format!("unknown weekday {s:?}"))
+        .ok_or_else(|| WeekdayError::Unknown(s.to_string()))
 }
 
 #[cfg(test)]

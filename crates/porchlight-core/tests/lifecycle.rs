@@ -220,7 +220,7 @@ fn prompts_over(tz: Tz, schedule: &str, from: &str, to: &str) -> Vec<DateTime<Ut
     assert!(
         book.archive
             .iter()
-            .all(|c| c.status == CheckinStatus::Answered)
+            .all(|c| c.status() == CheckinStatus::Answered)
     );
     prompts.into_iter().map(|(t, _)| t).collect()
 }
@@ -443,7 +443,7 @@ fn default_lifecycle_full_chain_exhausts_then_all_clear() {
     book.run_until(at("2026-11-24T18:29:59Z"));
     assert_eq!(book.outbox.len(), before);
     assert_eq!(mary(&book).open.len(), 1);
-    assert_eq!(mary(&book).open[0].status, CheckinStatus::Missed);
+    assert_eq!(mary(&book).open[0].status(), CheckinStatus::Missed);
 
     // A late answer from mary resolves it: everyone alerted gets one all-clear.
     reply_at(&mut book, "mary", "1", at("2026-11-24T18:30:00Z"));
@@ -473,7 +473,7 @@ fn default_lifecycle_full_chain_exhausts_then_all_clear() {
     );
     assert!(mary(&book).open.is_empty());
     assert_eq!(book.archive.len(), 1);
-    assert_eq!(book.archive[0].status, CheckinStatus::Resolved);
+    assert_eq!(book.archive[0].status(), CheckinStatus::Resolved);
 
     // Nothing more about that check-in, ever.
     let n_alerts = alerts(&book).len();
@@ -583,10 +583,7 @@ fn late_member_answer_after_level_two_clears_levels_one_and_two_only() {
     // Coordinators never hear of it.
     assert!(book.outbox.iter().all(|m| m.to != "cora" && m.to != "cole"));
     // The resolution keeps mary's words.
-    assert_eq!(
-        book.archive[0].answer.as_deref(),
-        Some("Sorry, was in the garden")
-    );
+    assert_eq!(book.archive[0].answer(), Some("Sorry, was in the garden"));
     assert_eq!(
         mary(&book).last_answered_at,
         Some(at("2026-11-24T16:40:00Z"))
@@ -983,7 +980,7 @@ fn help_during_a_missed_alert_takes_it_over() {
         1,
         "the same check-in, not a second one"
     );
-    assert_eq!(mary(&book).open[0].status, CheckinStatus::Help);
+    assert_eq!(mary(&book).open[0].status(), CheckinStatus::Help);
     // Bob was alerted twice (miss, then help) but gets one all-clear.
     reply_at(&mut book, "fay", "seen", at("2026-11-24T16:20:00Z"));
     assert_eq!(
@@ -1055,8 +1052,12 @@ fn reply_member_ok_words_answer() {
             assert!(events_of(&book, kind).is_empty(), "{text:?}: {kind:?}");
         }
         assert_eq!(book.archive.len(), 1);
-        assert_eq!(book.archive[0].status, CheckinStatus::Answered, "{text:?}");
-        assert_eq!(book.archive[0].answer.as_deref(), Some(text));
+        assert_eq!(
+            book.archive[0].status(),
+            CheckinStatus::Answered,
+            "{text:?}"
+        );
+        assert_eq!(book.archive[0].answer(), Some(text));
         assert_eq!(book.outbox.len(), 1, "{text:?}: only the prompt was sent");
     }
 }
@@ -1095,8 +1096,8 @@ fn reply_member_anything_else_is_a_sign_of_life_kept_for_coordinators() {
             events_of(&book, EventKind::Answered)[0].text.as_deref(),
             Some(text)
         );
-        assert_eq!(book.archive[0].status, CheckinStatus::Answered);
-        assert_eq!(book.archive[0].answer.as_deref(), Some(text));
+        assert_eq!(book.archive[0].status(), CheckinStatus::Answered);
+        assert_eq!(book.archive[0].answer(), Some(text));
         assert!(alerts(&book).is_empty(), "{text:?}");
     }
 }
@@ -1144,7 +1145,7 @@ fn reply_member_away_and_back() {
     );
     assert_eq!(events_of(&book, EventKind::Away).len(), 1);
     assert_eq!(sent_to(&book, MessageKind::AwayAck), vec![s("mary")]);
-    assert_eq!(book.archive[0].status, CheckinStatus::Answered);
+    assert_eq!(book.archive[0].status(), CheckinStatus::Answered);
     book.run_until(at("2026-11-27T23:00:00Z"));
     // No prompts on Nov 25 and 26, none of anything else; prompts resume on Nov 27.
     assert_eq!(

@@ -51,7 +51,7 @@ fn book() -> MemoryBook {
 }
 
 fn open_status(b: &MemoryBook, id: &str) -> Vec<CheckinStatus> {
-    b.members[id].open.iter().map(|c| c.status).collect()
+    b.members[id].open.iter().map(|c| c.status()).collect()
 }
 
 fn resolved(b: &MemoryBook) -> Vec<(String, String)> {

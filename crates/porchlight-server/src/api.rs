@@ -842,7 +842,7 @@ async fn resolve_alert(
                 let open: Vec<String> = st
                     .open
                     .iter()
-                    .filter(|c| c.alert.is_some())
+                    .filter(|c| c.alert().is_some())
                     .map(|c| c.id.clone())
                     .collect();
                 (id.clone(), open)
@@ -913,7 +913,7 @@ pub fn board(app: &App) -> Result<Status, StoreError> {
         let alert = st
             .open
             .iter()
-            .filter_map(|c| c.alert.as_ref())
+            .filter_map(|c| c.alert())
             .max_by_key(|a| {
                 (
                     a.reason == porchlight_core::engine::AlertReason::Help,
@@ -981,16 +981,16 @@ fn checkin_out(c: &porchlight_core::engine::Checkin) -> CheckinOut {
     CheckinOut {
         id: c.id.clone(),
         member: c.member.clone(),
-        status: serde_json::to_value(c.status)
+        status: serde_json::to_value(c.status())
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default(),
         scheduled_at: c.scheduled_at,
-        prompted_at: c.prompted_at,
-        answered_at: c.answered_at,
-        answered_by: c.answered_by.clone(),
-        answer: c.answer.clone(),
-        alert_level: c.alert.as_ref().map(|a| a.level()),
+        prompted_at: c.prompted_at(),
+        answered_at: c.answered_at(),
+        answered_by: c.answered_by().cloned(),
+        answer: c.answer().map(str::to_string),
+        alert_level: c.alert().map(|a| a.level()),
     }
 }
 

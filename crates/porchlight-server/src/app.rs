@@ -100,7 +100,7 @@ pub fn observe(c: &Committed) {
 pub fn observe_outcome(out: &porchlight_core::village::Outcome) {
     for e in &out.effects {
         if let porchlight_core::engine::Effect::Archive(c) = e {
-            if let (Some(p), Some(a)) = (c.prompted_at, c.answered_at) {
+            if let (Some(p), Some(a)) = (c.prompted_at(), c.answered_at()) {
                 let secs = (a - p).num_milliseconds().max(0) as f64 / 1000.0;
                 metrics::histogram!("porchlight_answer_latency_seconds").record(secs);
             }

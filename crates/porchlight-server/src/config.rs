@@ -47,7 +47,7 @@ pub fn parse_tz(key: &str, s: &str) -> Result<Tz, Invalid> {
 }
 
 fn span(key: &str, s: &str) -> Result<Span, Invalid> {
-    s.parse::<Span>().map_err(|r| bad(key, r))
+    s.parse::<Span>().map_err(|r| bad(key, r.to_string()))
 }
 
 /// `[policy]`, and each member's overrides of it: the roster's one policy input
@@ -408,7 +408,7 @@ fn channel(
             .as_deref()
             .map(|f| {
                 porchlight_core::phone::parse_e164(f, None)
-                    .map_err(|r| bad(format!("{key}.from"), r))
+                    .map_err(|r| bad(format!("{key}.from"), r.to_string()))
             })
             .transpose()?;
         if from.is_none() && t.messaging_service_sid.is_none() {
@@ -579,7 +579,7 @@ fn validate(file: File, source: Option<PathBuf>, env: Env<'_>) -> Result<Config,
         .transpose()?;
     for (i, c) in file.village.coordinators.iter().enumerate() {
         porchlight_core::model::validate_id(c)
-            .map_err(|r| bad(format!("village.coordinators[{i}]"), r))?;
+            .map_err(|r| bad(format!("village.coordinators[{i}]"), r.to_string()))?;
     }
     let village = Village {
         name: file
@@ -628,7 +628,7 @@ fn validate(file: File, source: Option<PathBuf>, env: Env<'_>) -> Result<Config,
     let mut channels = BTreeMap::new();
     for (name, table) in &file.channels {
         porchlight_core::model::validate_id(name)
-            .map_err(|r| bad(format!("channels.{name}"), r))?;
+            .map_err(|r| bad(format!("channels.{name}"), r.to_string()))?;
         channels.insert(
             name.clone(),
             channel(name, table, public_url.as_deref(), env)?,

@@ -227,24 +227,21 @@ pub fn monthly(
             return;
         }
         let a = acc.entry(c.member.clone()).or_default();
-        if c.prompted_at.is_some() && !matches!(c.kind, CheckinKind::Help) {
+        if c.prompted_at().is_some() && !matches!(c.kind, CheckinKind::Help) {
             a.prompts += 1;
         }
-        if c.status == CheckinStatus::Answered {
+        if c.status() == CheckinStatus::Answered {
             a.answers += 1;
-            if let (Some(p), Some(ans)) = (c.prompted_at, c.answered_at) {
+            if let (Some(p), Some(ans)) = (c.prompted_at(), c.answered_at()) {
                 a.answer_secs.push((ans - p).num_seconds());
             }
         }
         let mut alert_since = None;
-        if let Some(alert) = &c.alert {
+        if let Some(alert) = c.alert() {
             a.alerts += 1;
             *a.by_level.entry(alert.level().to_string()).or_insert(0) += 1;
-            let removed = c
-                .answer
-                .as_deref()
-                .is_some_and(|t| t.starts_with("member removed:"));
-            if c.status == CheckinStatus::Resolved
+            let removed = c.answer().is_some_and(|t| t.starts_with("member removed:"));
+            if c.status() == CheckinStatus::Resolved
                 && alert.reason == AlertReason::Missed
                 && !removed
             {

@@ -181,7 +181,7 @@ impl Store {
                 .open
                 .iter_mut()
                 .find(|c| c.id == checkin)
-                .and_then(|c| c.alert.as_mut())
+                .and_then(|c| c.alert_mut())
                 .ok_or_else(|| StoreError::NotFound(format!("open alert {checkin}")))?;
             if alert.exhausted || alert.steps_fired >= st.member.policy.escalation.len() {
                 return Err(StoreError::Conflict(
@@ -291,8 +291,8 @@ mod tests {
         let deadline = prompt + st.member.policy.window.delta();
         s.run_due(deadline).unwrap();
         let st = s.member("mary").unwrap().unwrap();
-        let c = st.open.iter().find(|c| c.alert.is_some()).unwrap();
-        assert_eq!(c.alert.as_ref().unwrap().level(), 1, "the buddy first");
+        let c = st.open.iter().find(|c| c.alert().is_some()).unwrap();
+        assert_eq!(c.alert().unwrap().level(), 1, "the buddy first");
         // Family is due 30 minutes after the miss; the coordinator brings it forward.
         let now = deadline + chrono::TimeDelta::minutes(1);
         let committed = s.escalate_now("mary", &c.id, now).unwrap();
@@ -305,7 +305,7 @@ mod tests {
             committed.messages
         );
         let st = s.member("mary").unwrap().unwrap();
-        let a = st.open[0].alert.as_ref().unwrap();
+        let a = st.open[0].alert().unwrap();
         assert_eq!(a.level(), 2);
         assert_eq!(a.hurry_at, None, "the hurry was used up by the step");
     }

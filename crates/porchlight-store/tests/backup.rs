@@ -111,7 +111,7 @@ fn a_restored_store_holds_exactly_the_snapshot() {
         .unwrap()
         .open
         .into_iter()
-        .filter(|c| c.alert.is_some())
+        .filter(|c| c.alert().is_some())
         .collect();
     assert!(!open.is_empty(), "the silent member's alert is restored");
     assert!(

@@ -165,5 +165,5 @@ fn a_buddys_alert_link_resolves_only_the_alert_it_was_sent_for() {
     );
     let st = store.member("mary").unwrap().unwrap();
     assert_eq!(st.open.len(), 1);
-    assert!(st.open[0].alert.is_some());
+    assert!(st.open[0].alert().is_some());
 }

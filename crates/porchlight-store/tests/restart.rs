@@ -156,7 +156,7 @@ fn prompt_sent_before_the_outage_escalates_after_it() {
             .checkins_on(NaiveDate::from_ymd_opt(2026, 11, 24).unwrap())
             .unwrap()
             .iter()
-            .any(|c| c.member == "mary" && c.answer.as_deref() == Some("ok"))
+            .any(|c| c.member == "mary" && c.answer() == Some("ok"))
     );
 }
 

@@ -349,14 +349,14 @@ pub(crate) async fn get_rollcall(
             };
             let open = st.open.iter().find(|c| c.id.ends_with(&suffix));
             let (accounted, e) = match (open, closed.get(&st.member.id)) {
-                (Some(c), _) => match c.status {
+                (Some(c), _) => match c.status() {
                     CheckinStatus::Missed => (
                         false,
                         entry(
                             "missed",
                             format!(
                                 "no answer by the deadline; alert at level {}",
-                                c.alert.as_ref().map_or(0, |a| a.steps_fired)
+                                c.alert().map_or(0, |a| a.steps_fired)
                             ),
                         ),
                     ),
@@ -369,7 +369,7 @@ pub(crate) async fn get_rollcall(
                         false,
                         entry(
                             "waiting",
-                            match c.deadline {
+                            match c.deadline() {
                                 Some(d) => {
                                     format!("no answer yet (deadline {})", d.format("%H:%M UTC"))
                                 }
@@ -378,7 +378,7 @@ pub(crate) async fn get_rollcall(
                         ),
                     ),
                 },
-                (None, Some(c)) => match c.status {
+                (None, Some(c)) => match c.status() {
                     CheckinStatus::Skipped => {
                         let today = st.local_date(now);
                         match inactive_why(st, today) {
@@ -399,7 +399,9 @@ pub(crate) async fn get_rollcall(
                             "resolved",
                             format!(
                                 "resolved by {}",
-                                c.answered_by.as_deref().unwrap_or("a coordinator")
+                                c.answered_by()
+                                    .map(String::as_str)
+                                    .unwrap_or("a coordinator")
                             ),
                         ),
                     ),
@@ -407,7 +409,7 @@ pub(crate) async fn get_rollcall(
                         true,
                         entry(
                             "answered",
-                            c.answered_at.map_or_else(String::new, |t| {
+                            c.answered_at().map_or_else(String::new, |t| {
                                 format!("answered at {}", t.format("%H:%M UTC"))
                             }),
                         ),
@@ -438,7 +440,10 @@ pub(crate) async fn get_rollcall(
         // Removed since: their closed check-in still says whether they answered.
         for (member, c) in &closed {
             if !seen.contains(member)
-                && matches!(c.status, CheckinStatus::Answered | CheckinStatus::Resolved)
+                && matches!(
+                    c.status(),
+                    CheckinStatus::Answered | CheckinStatus::Resolved
+                )
             {
                 out.answered.push(member.clone());
             }

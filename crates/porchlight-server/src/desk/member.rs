@@ -141,23 +141,25 @@ fn load(app: &App, id: &str) -> DeskResult<View> {
             .filter(|c| c.local_date == d)
             .collect();
         let day = if of_day.iter().any(|c| {
-            c.alert
-                .as_ref()
+            c.alert()
                 .is_some_and(|a| a.reason == porchlight_core::engine::AlertReason::Help)
         }) {
             Day::Help
-        } else if of_day.iter().any(|c| c.alert.is_some()) {
+        } else if of_day.iter().any(|c| c.alert().is_some()) {
             Day::Missed
-        } else if of_day.iter().any(|c| c.status == CheckinStatus::Answered) {
+        } else if of_day.iter().any(|c| c.status() == CheckinStatus::Answered) {
             Day::Ok
-        } else if of_day.iter().any(|c| c.status == CheckinStatus::Skipped) {
+        } else if of_day.iter().any(|c| c.status() == CheckinStatus::Skipped) {
             Day::Skipped
         } else if st.member.is_away_on(d) && d >= today {
             Day::Away
         } else {
             Day::None
         };
-        let words = of_day.iter().rev().find_map(|c| c.answer.clone());
+        let words = of_day
+            .iter()
+            .rev()
+            .find_map(|c| c.answer().map(str::to_string));
         days.push((d, day, words));
         d = d.succ_opt().unwrap_or(today + TimeDelta::days(1));
     }

@@ -135,25 +135,28 @@ fn load(app: &App, id: &str) -> DeskResult<Report> {
                 };
                 (Where::NotAsked, why)
             }
-            Some(c) => match c.status {
+            Some(c) => match c.status() {
                 CheckinStatus::Answered | CheckinStatus::Resolved => {
-                    let mut d = match c.answered_at {
+                    let mut d = match c.answered_at() {
                         Some(t) => local_time(t, st.timezone, today),
                         None => String::new(),
                     };
-                    if let Some(b) = &c.answered_by {
+                    if let Some(b) = c.answered_by() {
                         if b != &st.member.id {
                             d.push_str(&format!(" by {}", names.get(app, b)?));
                         }
                     }
-                    if let Some(w) = &c.answer {
+                    if let Some(w) = c.answer() {
                         d.push_str(&format!(": “{w}”"));
                     }
                     (Where::Answered, d)
                 }
-                CheckinStatus::Help => (Where::Help, c.answer.clone().unwrap_or_default()),
+                CheckinStatus::Help => (
+                    Where::Help,
+                    c.answer().map(str::to_string).unwrap_or_default(),
+                ),
                 // Already asking for help in another check-in: that comes first.
-                _ if st.open.iter().any(|o| o.status == CheckinStatus::Help) => (
+                _ if st.open.iter().any(|o| o.status() == CheckinStatus::Help) => (
                     Where::Help,
                     "has an open help alert (see Alerts)".to_string(),
                 ),

@@ -161,7 +161,7 @@ pub struct Row {
 pub fn alert_rows(app: &App, st: &MemberState, names: &mut Names) -> DeskResult<Vec<AlertRow>> {
     let mut out = Vec::new();
     for c in &st.open {
-        let Some(a) = &c.alert else { continue };
+        let Some(a) = c.alert() else { continue };
         let mut alerted = Vec::new();
         for x in &a.alerted {
             alerted.push(AlertedRow {
@@ -230,7 +230,7 @@ pub fn standing(st: &MemberState, today: &[&Checkin], now: DateTime<Utc>) -> Sta
     let open_alert = |r: AlertReason| {
         st.open
             .iter()
-            .filter_map(|c| c.alert.as_ref())
+            .filter_map(|c| c.alert())
             .any(|a| a.reason == r)
     };
     if open_alert(AlertReason::Help) {
@@ -239,7 +239,7 @@ pub fn standing(st: &MemberState, today: &[&Checkin], now: DateTime<Utc>) -> Sta
     if st
         .open
         .iter()
-        .filter_map(|c| c.alert.as_ref())
+        .filter_map(|c| c.alert())
         .any(|a| a.exhausted)
     {
         return Standing::NobodyConfirmed;
@@ -247,23 +247,23 @@ pub fn standing(st: &MemberState, today: &[&Checkin], now: DateTime<Utc>) -> Sta
     if open_alert(AlertReason::Missed) {
         return Standing::Missed;
     }
-    match board_state(st, now) {
+    match board_state(st, now).as_str() {
         "opted_out" => return Standing::OptedOut,
         "paused" => return Standing::Paused,
         "away" => return Standing::Away,
         _ => {}
     }
-    if today.iter().any(|c| c.status == CheckinStatus::Skipped) {
+    if today.iter().any(|c| c.status() == CheckinStatus::Skipped) {
         return Standing::Skipped;
     }
     let prompted: Vec<&Checkin> = st
         .open
         .iter()
-        .filter(|c| c.status == CheckinStatus::Prompted)
+        .filter(|c| c.status() == CheckinStatus::Prompted)
         .collect();
     if !prompted.is_empty() {
         let late = prompted.iter().any(|c| {
-            c.prompted_at
+            c.prompted_at()
                 .is_some_and(|p| p - c.scheduled_at > LATE_PROMPT)
         });
         return if late {
@@ -272,7 +272,7 @@ pub fn standing(st: &MemberState, today: &[&Checkin], now: DateTime<Utc>) -> Sta
             Standing::Prompted
         };
     }
-    match board_state(st, now) {
+    match board_state(st, now).as_str() {
         "resolved" => Standing::Resolved,
         "answered" => Standing::Answered,
         _ => Standing::Waiting,
@@ -306,14 +306,14 @@ pub fn rows(app: &App) -> DeskResult<Vec<Row>> {
             .iter()
             .copied()
             .chain(st.open.iter())
-            .filter_map(|c| Some((c.answered_at?, c)))
+            .filter_map(|c| Some((c.answered_at()?, c)))
             .max_by_key(|(at, _)| *at)
             .map(|(at, c)| -> DeskResult<_> {
-                let by = match &c.answered_by {
+                let by = match c.answered_by() {
                     Some(b) => names.get(app, b)?,
                     None => String::new(),
                 };
-                Ok((at, by, c.answer.clone()))
+                Ok((at, by, c.answer().map(str::to_string)))
             })
             .transpose()?;
         let (name, phone) = (
@@ -486,29 +486,34 @@ pub async fn page(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use porchlight_core::engine::{Alert, CheckinKind};
+    use porchlight_core::engine::{
+        Alert, Alerting, CheckinKind, CheckinState, Prompt, PromptHistory,
+    };
     use porchlight_core::model::Member;
 
-    fn checkin(status: CheckinStatus, scheduled: DateTime<Utc>) -> Checkin {
-        Checkin {
-            id: format!("mary/{scheduled}"),
-            member: "mary".into(),
-            kind: CheckinKind::Daily,
-            scheduled_at: scheduled,
-            local_date: scheduled.date_naive(),
-            asked: "mary".into(),
-            status,
-            prompt_at: None,
-            prompted_at: None,
-            deadline: None,
-            window_secs: 3600,
-            reminders_done: 0,
-            answered_at: None,
-            answered_by: None,
-            answer: None,
-            alert: None,
-            pending: Vec::new(),
-        }
+    fn checkin(state: CheckinState, scheduled: DateTime<Utc>) -> Checkin {
+        let st = MemberState::new(Member::new("mary"), chrono_tz::UTC, scheduled);
+        let id = format!("mary/{scheduled}");
+        Checkin::new(&st, id, CheckinKind::Daily, scheduled, state).with_window(3600)
+    }
+
+    fn alerting(alert: Alert) -> CheckinState {
+        let prompt = PromptHistory::None;
+        CheckinState::Alert(Box::new(Alerting {
+            prompt,
+            alert,
+            help: None,
+        }))
+    }
+
+    fn prompted(at: DateTime<Utc>) -> CheckinState {
+        let deadline = at + TimeDelta::hours(1);
+        let reminders_done = 0;
+        CheckinState::Prompted(Prompt {
+            at,
+            deadline,
+            reminders_done,
+        })
     }
 
     fn alert(reason: AlertReason, exhausted: bool, at: DateTime<Utc>) -> Alert {
@@ -537,8 +542,7 @@ mod tests {
         let base = || MemberState::new(Member::new("mary"), chrono_tz::UTC, now);
 
         let mut help = base();
-        let mut c = checkin(CheckinStatus::Help, nine);
-        c.alert = Some(alert(AlertReason::Help, true, nine));
+        let c = checkin(alerting(alert(AlertReason::Help, true, nine)), nine);
         help.open.push(c);
         assert_eq!(
             standing(&help, &[], now),
@@ -547,29 +551,29 @@ mod tests {
         );
 
         let mut nobody = base();
-        let mut c = checkin(CheckinStatus::Missed, nine);
-        c.alert = Some(alert(AlertReason::Missed, true, nine));
+        let c = checkin(alerting(alert(AlertReason::Missed, true, nine)), nine);
         nobody.open.push(c);
         assert_eq!(standing(&nobody, &[], now), Standing::NobodyConfirmed);
 
         let mut missed = base();
-        let mut c = checkin(CheckinStatus::Missed, nine);
-        c.alert = Some(alert(AlertReason::Missed, false, nine));
+        let c = checkin(alerting(alert(AlertReason::Missed, false, nine)), nine);
         missed.open.push(c);
         assert_eq!(standing(&missed, &[], now), Standing::Missed);
 
-        let skipped = checkin(CheckinStatus::Skipped, nine);
+        let skip = CheckinState::Skipped {
+            prompt: PromptHistory::None,
+            reason: None,
+        };
+        let skipped = checkin(skip, nine);
         assert_eq!(standing(&base(), &[&skipped], now), Standing::Skipped);
 
         let mut late = base();
-        let mut c = checkin(CheckinStatus::Prompted, nine);
-        c.prompted_at = Some(nine + TimeDelta::minutes(40));
+        let c = checkin(prompted(nine + TimeDelta::minutes(40)), nine);
         late.open.push(c);
         assert_eq!(standing(&late, &[], now), Standing::PromptedLate);
 
         let mut on_time = base();
-        let mut c = checkin(CheckinStatus::Prompted, nine);
-        c.prompted_at = Some(nine + TimeDelta::seconds(2));
+        let c = checkin(prompted(nine + TimeDelta::seconds(2)), nine);
         on_time.open.push(c);
         assert_eq!(standing(&on_time, &[], now), Standing::Prompted);
 

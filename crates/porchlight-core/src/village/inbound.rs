@@ -1,85 +1,19 @@
-//! One village step at a time: which member states a tick, a reply, a roll call or a
-//! coordinator's action touches, and what comes out. Storage stays outside: a [`Book`] is
-//! whatever can read people, member states and reply contexts (sled inside a transaction, or
-//! plain maps in tests), and the [`Outcome`] is what the caller commits in one atomic step.
+//! Inbound replies: matched to a person, read in the role of the most recent open request
+//! they got, and applied to every member state they touch.
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::circle::{self, Pairing};
+use crate::checkin::notices::Notice;
 use crate::engine::{
-    Effect, Engine, Event, EventKind, MemberState, Outgoing, PendingReply, ReplyContext, Roster,
+    Effect, Engine, Event, EventKind, MemberState, Outgoing, PendingReply, ReplyContext,
 };
 use crate::interpret::{Reading, interpret, meaning_label, names_in, read_about};
-use crate::model::{CheckinBy, Person, PersonId, Village};
+use crate::model::{Person, PersonId, Village};
 use crate::reply::{Reply, Role};
 use crate::text::{MessageKind, Vars, or_list, render_with};
 
-/// How many recent reply contexts are kept per person.
-pub const MAX_CONTEXTS: usize = 8;
-
-/// Read access to the village's records, as seen inside one atomic step.
-pub trait Book: Roster {
-    /// A member's state.
-    fn member(&self, id: &str) -> Option<MemberState>;
-    /// The person with this E.164 phone number.
-    fn person_by_phone(&self, phone: &str) -> Option<Person>;
-    /// The person's recent reply contexts, oldest first.
-    fn contexts(&self, person: &str) -> Vec<ReplyContext>;
-}
-
-/// What a step produced: the member states it changed, and the effects to commit with them.
-#[derive(Debug, Default)]
-pub struct Outcome {
-    /// Changed member states, to be written back.
-    pub members: Vec<MemberState>,
-    /// Messages, events, archived check-ins, opt-out changes, in order.
-    pub effects: Vec<Effect>,
-}
-
-impl Outcome {
-    fn push(&mut self, st: MemberState, effects: Vec<Effect>) {
-        self.effects.extend(effects);
-        if let Some(existing) = self
-            .members
-            .iter_mut()
-            .find(|m| m.member.id == st.member.id)
-        {
-            *existing = st;
-        } else {
-            self.members.push(st);
-        }
-    }
-
-    /// The timeline events, in order.
-    pub fn events(&self) -> impl Iterator<Item = &Event> {
-        self.effects.iter().filter_map(|e| match e {
-            Effect::Record(e) => Some(e),
-            _ => None,
-        })
-    }
-}
-
-/// Adds a context to a person's list, keeping the newest [`MAX_CONTEXTS`].
-pub fn push_context(list: &mut Vec<ReplyContext>, ctx: ReplyContext) {
-    list.retain(|c| c.checkin != ctx.checkin || c.role != ctx.role);
-    list.push(ctx);
-    if list.len() > MAX_CONTEXTS {
-        let extra = list.len() - MAX_CONTEXTS;
-        list.drain(..extra);
-    }
-}
-
-/// Runs everything due for one member.
-pub fn tick(village: &Village, book: &dyn Book, member: &str, now: DateTime<Utc>) -> Outcome {
-    let mut out = Outcome::default();
-    if let Some(mut st) = book.member(member) {
-        let mut engine = Engine::new(village, book, now);
-        engine.tick(&mut st);
-        out.push(st, engine.into_effects());
-    }
-    out
-}
+use super::{Book, Outcome, notify_coordinators};
 
 /// Who sent an inbound message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,9 +58,9 @@ pub fn reply_in_context(
 }
 
 /// How long a "which one do you mean?" question waits for its answer.
-const PENDING_FOR: TimeDelta = TimeDelta::hours(12);
+pub(super) const PENDING_FOR: TimeDelta = TimeDelta::hours(12);
 
-fn note(
+pub(super) fn note(
     member: &str,
     checkin: Option<&String>,
     by: Option<String>,
@@ -142,7 +76,7 @@ fn note(
     Effect::Record(e)
 }
 
-fn reply_inner(
+pub(super) fn reply_inner(
     village: &Village,
     book: &dyn Book,
     from: &Sender,
@@ -432,7 +366,7 @@ fn reply_inner(
     out
 }
 
-fn village_today(
+pub(super) fn village_today(
     village: &Village,
     own: Option<&MemberState>,
     person: Option<&Person>,
@@ -445,7 +379,7 @@ fn village_today(
     now.with_timezone(&tz).date_naive()
 }
 
-fn name_of<'n>(names: &'n [(String, String)], id: &'n str) -> &'n str {
+pub(super) fn name_of<'n>(names: &'n [(String, String)], id: &'n str) -> &'n str {
     names
         .iter()
         .find(|(i, _)| i == id)
@@ -453,7 +387,7 @@ fn name_of<'n>(names: &'n [(String, String)], id: &'n str) -> &'n str {
 }
 
 /// A reply from `by` held on one of `member`'s open check-ins, still fresh.
-fn pending_for(
+pub(super) fn pending_for(
     book: &dyn Book,
     member: &str,
     by: &str,
@@ -471,7 +405,7 @@ fn pending_for(
 /// Several open requests and a reply that names none: nothing is resolved; the reply is held
 /// on each, and the sender is asked which member they mean.
 #[allow(clippy::too_many_arguments)]
-fn ask_which(
+pub(super) fn ask_which(
     village: &Village,
     book: &dyn Book,
     out: &mut Outcome,
@@ -555,7 +489,7 @@ fn ask_which(
 
 /// STOP / START from someone who is not answering as a member: their flag changes, and a
 /// STOP is reported to coordinators at once, since it silences a safety service.
-fn opt(
+pub(super) fn opt(
     village: &Village,
     book: &dyn Book,
     out: &mut Outcome,
@@ -604,262 +538,4 @@ fn opt(
         out.effects
             .extend(notify_coordinators(village, book, &notice, &vars, None));
     }
-}
-
-/// A notice to coordinators: what it is and what it is about.
-struct Notice<'a> {
-    kind: MessageKind,
-    member: &'a str,
-    checkin: Option<&'a String>,
-    level: Option<u8>,
-}
-
-/// Urgent notices to every coordinator (but `skip`), each in their own language.
-fn notify_coordinators(
-    village: &Village,
-    book: &dyn Book,
-    n: &Notice<'_>,
-    vars: &Vars<'_>,
-    skip: Option<&str>,
-) -> Vec<Effect> {
-    village
-        .coordinators
-        .iter()
-        .filter(|c| Some(c.as_str()) != skip)
-        .map(|coord| {
-            let lang = book.person(coord).map(|p| p.language).unwrap_or_default();
-            Effect::Send(Outgoing {
-                to: coord.clone(),
-                kind: n.kind,
-                text: render_with(&village.templates, n.kind, lang, vars),
-                member: n.member.to_string(),
-                checkin: n.checkin.cloned(),
-                level: n.level,
-                urgent: true,
-                context: None,
-                summary: None,
-            })
-        })
-        .collect()
-}
-
-/// A roll call for one member.
-pub fn roll_call(
-    village: &Village,
-    book: &dyn Book,
-    member: &str,
-    rollcall: &str,
-    window: TimeDelta,
-    now: DateTime<Utc>,
-) -> Outcome {
-    roll_call_with_note(village, book, member, rollcall, window, "", now)
-}
-
-/// [`roll_call`] whose prompt carries the coordinator's note ("heat advisory").
-pub fn roll_call_with_note(
-    village: &Village,
-    book: &dyn Book,
-    member: &str,
-    rollcall: &str,
-    window: TimeDelta,
-    note: &str,
-    now: DateTime<Utc>,
-) -> Outcome {
-    let mut out = Outcome::default();
-    if let Some(mut st) = book.member(member) {
-        let mut engine = Engine::new(village, book, now);
-        engine.roll_call(&mut st, rollcall, window, note);
-        out.push(st, engine.into_effects());
-    }
-    out
-}
-
-/// A coordinator resolves an open check-in or alert. `None` if it is not open.
-pub fn resolve(
-    village: &Village,
-    book: &dyn Book,
-    member: &str,
-    checkin: &str,
-    by: &str,
-    reason: &str,
-    now: DateTime<Utc>,
-) -> Option<Outcome> {
-    let mut st = book.member(member)?;
-    let mut engine = Engine::new(village, book, now);
-    if !engine.coordinator_resolve(&mut st, checkin, by, reason) {
-        return None;
-    }
-    let mut out = Outcome::default();
-    out.push(st, engine.into_effects());
-    Some(out)
-}
-
-/// A coordinator removes a member (`by` is who). Every open check-in of theirs is closed: an
-/// open alert is resolved with `reason` and everyone alerted gets a closing all-clear that says
-/// why; the removal is recorded. The returned state has nothing open and nothing scheduled;
-/// the caller deletes the member after committing the effects. (Callers refuse the removal of
-/// a member with an open alert unless forced; see [`open_alerts`].)
-pub fn remove_member(
-    village: &Village,
-    book: &dyn Book,
-    member: &str,
-    reason: &str,
-    by: &str,
-    now: DateTime<Utc>,
-) -> Outcome {
-    let mut out = Outcome::default();
-    if let Some(mut st) = book.member(member) {
-        let mut engine = Engine::new(village, book, now);
-        engine.remove(&mut st, by, reason);
-        out.push(st, engine.into_effects());
-    }
-    out
-}
-
-/// The ids of a member's open alerts (missed or help), for refusing a removal unless forced.
-pub fn open_alerts(book: &dyn Book, member: &str) -> Vec<String> {
-    book.member(member)
-        .map(|st| {
-            st.open
-                .iter()
-                .filter(|c| c.alert.is_some() && !c.status.is_closed())
-                .map(|c| c.id.clone())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// A message was dead-lettered: let the engine react (see [`Engine::delivery_failed`]).
-pub fn delivery_failed(
-    village: &Village,
-    book: &dyn Book,
-    msg: &Outgoing,
-    reason: &str,
-    tell_coordinators: bool,
-    now: DateTime<Utc>,
-) -> Outcome {
-    let mut out = Outcome::default();
-    if let Some(mut st) = book.member(&msg.member) {
-        let mut engine = Engine::new(village, book, now);
-        engine.delivery_failed(&mut st, msg, reason, tell_coordinators);
-        out.push(st, engine.into_effects());
-        return out;
-    }
-    // Not about a member (a notice to someone who is not one): record it; tell coordinators.
-    out.effects.push(Effect::Record(Event {
-        at: now,
-        event: EventKind::DeliveryFailed,
-        member: msg.member.clone(),
-        checkin: msg.checkin.clone(),
-        to: Some(msg.to.clone()),
-        by: None,
-        level: msg.level,
-        text: Some(reason.to_string()),
-        why: None,
-    }));
-    let never_tell = matches!(
-        msg.kind,
-        MessageKind::DeliveryFailed | MessageKind::BudgetWarning
-    );
-    if tell_coordinators && !never_tell {
-        let who = book
-            .person(&msg.to)
-            .map_or_else(|| msg.to.clone(), |p| p.name);
-        let detail = format!("{}: {reason}", crate::engine::kind_label(msg.kind));
-        let vars = Vars {
-            who: &who,
-            member_full: &who,
-            detail: &detail,
-            ..Default::default()
-        };
-        let notice = Notice {
-            kind: MessageKind::DeliveryFailed,
-            member: &msg.member,
-            checkin: msg.checkin.as_ref(),
-            level: msg.level,
-        };
-        out.effects.extend(notify_coordinators(
-            village,
-            book,
-            &notice,
-            &vars,
-            Some(&msg.to),
-        ));
-    }
-    out
-}
-
-/// The SMS provider reports that a person opted out (Twilio error 21610): the same as their
-/// texting STOP, except that it is no sign of life.
-pub fn provider_opt_out(
-    village: &Village,
-    book: &dyn Book,
-    person: &str,
-    now: DateTime<Utc>,
-) -> Outcome {
-    let mut out = Outcome::default();
-    let reason = "the SMS provider reports an opt-out (STOP)";
-    if let Some(mut st) = book.member(person) {
-        if st.opted_out {
-            return out;
-        }
-        let mut engine = Engine::new(village, book, now);
-        engine.opt_out(&mut st, reason);
-        out.push(st, engine.into_effects());
-    } else if let Some(p) = book.person(person) {
-        if !p.opted_out {
-            opt(village, book, &mut out, &p, true, reason, now);
-        }
-    }
-    out
-}
-
-/// Warns coordinators that the day's SMS budget is `percent` used.
-pub fn budget_notice(
-    village: &Village,
-    book: &dyn Book,
-    percent: u8,
-    now: DateTime<Utc>,
-) -> Outcome {
-    let mut out = Outcome::default();
-    let detail = format!("{percent}%");
-    out.effects.push(Effect::Record(Event {
-        at: now,
-        event: EventKind::Note,
-        member: String::new(),
-        checkin: None,
-        to: None,
-        by: None,
-        level: None,
-        text: Some(format!("SMS budget {detail} used")),
-        why: None,
-    }));
-    let vars = Vars {
-        detail: &detail,
-        ..Default::default()
-    };
-    let notice = Notice {
-        kind: MessageKind::BudgetWarning,
-        member: "",
-        checkin: None,
-        level: None,
-    };
-    out.effects
-        .extend(notify_coordinators(village, book, &notice, &vars, None));
-    out
-}
-
-/// The pairing of a circle on a date, from its members' states and yesterday's pairing.
-pub fn circle_pairing(
-    circle: &str,
-    members: &[MemberState],
-    date: NaiveDate,
-    yesterday: Option<&Pairing>,
-) -> Pairing {
-    let active: Vec<PersonId> = members
-        .iter()
-        .filter(|m| m.member.by == CheckinBy::Circle(circle.to_string()) && !m.inactive_on(date))
-        .map(|m| m.member.id.clone())
-        .collect();
-    circle::pair(circle, &active, date, yesterday)
 }

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{
     Audience, CheckinBy, ContactWay, EscalationStep, Language, Member, Person, Policy, QuietHours,
-    Span, slugify, validate_id,
+    SettingError, Span, slugify, validate_id,
 };
 use crate::schedule::Schedule;
 
@@ -125,7 +125,8 @@ pub struct PolicyInput {
 }
 
 fn span(prefix: &str, field: &str, s: &str) -> Result<Span, RosterError> {
-    s.parse::<Span>().map_err(|r| err(prefix, field, r))
+    s.parse::<Span>()
+        .map_err(|r| err(prefix, field, r.to_string()))
 }
 
 impl PolicyInput {
@@ -159,7 +160,10 @@ impl PolicyInput {
             let mut out: Vec<EscalationStep> = Vec::new();
             for (i, s) in steps.iter().enumerate() {
                 let k = key_of(key, &format!("escalation[{i}]"));
-                let notify: Audience = s.notify.parse().map_err(|r| err(&k, "notify", r))?;
+                let notify: Audience = s
+                    .notify
+                    .parse()
+                    .map_err(|r: SettingError| err(&k, "notify", r.to_string()))?;
                 let after = span(&k, "after", &s.after)?;
                 if out.last().is_some_and(|prev| after < prev.after) {
                     return Err(err(&k, "after", "levels must be in order of their offsets"));
@@ -171,7 +175,7 @@ impl PolicyInput {
         if let Some(q) = &self.quiet_hours {
             p.quiet_hours = Some(
                 q.parse::<QuietHours>()
-                    .map_err(|r| err(key, "quiet_hours", r))?,
+                    .map_err(|r| err(key, "quiet_hours", r.to_string()))?,
             );
         }
         if let Some(c) = &self.claim_timeout {
@@ -263,11 +267,12 @@ impl PersonInput {
             ));
         }
         let id = self.id.clone().unwrap_or_else(|| slugify(name));
-        validate_id(&id).map_err(|r| err(key, "id", r))?;
+        validate_id(&id).map_err(|r| err(key, "id", r.to_string()))?;
         let mut person = Person::new(id, name);
         if let Some(ph) = &self.phone {
-            person.phone =
-                Some(crate::phone::parse_e164(ph, None).map_err(|r| err(key, "phone", r))?);
+            person.phone = Some(
+                crate::phone::parse_e164(ph, None).map_err(|r| err(key, "phone", r.to_string()))?,
+            );
         }
         if let Some(w) = &self.webhook {
             if !webhook_ok(w) {
@@ -291,7 +296,9 @@ impl PersonInput {
             })?);
         }
         if let Some(l) = &self.language {
-            person.language = l.parse::<Language>().map_err(|r| err(key, "language", r))?;
+            person.language = l
+                .parse::<Language>()
+                .map_err(|r| err(key, "language", r.to_string()))?;
         }
         if let Some(ways) = &self.contact {
             for w in ways {
@@ -380,7 +387,7 @@ impl MemberInput {
             ("self" | "", None) => CheckinBy::Myself,
             ("buddy", None) => CheckinBy::Buddy,
             ("circle", Some(c)) => {
-                validate_id(c).map_err(|r| err(key, "circle", r))?;
+                validate_id(c).map_err(|r| err(key, "circle", r.to_string()))?;
                 CheckinBy::Circle(c.to_string())
             }
             ("circle", None) => {
@@ -466,165 +473,4 @@ pub fn parse_flag(key: &str, s: &str) -> Result<Option<bool>, RosterError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn nobody(_: &str) -> bool {
-        false
-    }
-
-    #[test]
-    fn by_buddy_with_a_buddy_is_accepted_and_without_one_refused_naming_the_key() {
-        let mut known = |id: &str| id == "harold";
-        let m = MemberInput {
-            by: Some("buddy".into()),
-            buddies: vec!["harold".into()],
-            ..Default::default()
-        };
-        let member = m
-            .validate("", "mary", &Policy::default(), &mut known)
-            .unwrap();
-        assert_eq!(member.by, CheckinBy::Buddy);
-        assert_eq!(member.buddies, vec!["harold".to_string()]);
-        let lonely = MemberInput {
-            by: Some("buddy".into()),
-            ..Default::default()
-        };
-        let e = lonely
-            .validate("member[3]", "mary", &Policy::default(), &mut known)
-            .unwrap_err();
-        assert_eq!(e.key, "member[3].buddies");
-    }
-
-    #[test]
-    fn own_buddy_unknown_people_and_circles_name_their_key() {
-        let mut known = |id: &str| id == "harold";
-        let cases = [
-            (
-                MemberInput {
-                    buddies: vec!["harold".into(), "mary".into()],
-                    ..Default::default()
-                },
-                "buddies[1]",
-            ),
-            (
-                MemberInput {
-                    family: vec!["ghost".into()],
-                    ..Default::default()
-                },
-                "family[0]",
-            ),
-            (
-                MemberInput {
-                    by: Some("circle".into()),
-                    ..Default::default()
-                },
-                "circle",
-            ),
-            (
-                MemberInput {
-                    circle: Some("elm".into()),
-                    ..Default::default()
-                },
-                "circle",
-            ),
-            (
-                MemberInput {
-                    by: Some("robot".into()),
-                    ..Default::default()
-                },
-                "by",
-            ),
-            (
-                MemberInput {
-                    policy: PolicyInput {
-                        escalation: Some(vec![StepInput {
-                            after: "5m".into(),
-                            notify: "police".into(),
-                        }]),
-                        ..Default::default()
-                    },
-                    ..Default::default()
-                },
-                "escalation[0].notify",
-            ),
-        ];
-        for (input, key) in cases {
-            let e = input
-                .validate("", "mary", &Policy::default(), &mut known)
-                .unwrap_err();
-            assert_eq!(e.key, key, "{e}");
-        }
-    }
-
-    #[test]
-    fn a_member_written_out_validates_back_to_itself() {
-        let mut m = Member::new("mary");
-        m.by = CheckinBy::Circle("elm".into());
-        m.buddies = vec!["harold".into()];
-        m.family = vec!["ana".into()];
-        m.paused = true;
-        m.away_until = NaiveDate::from_ymd_opt(2026, 12, 24);
-        m.policy.quiet_hours = Some("21:00-08:00".parse().unwrap());
-        m.policy.reminders = vec![Span::minutes(20)];
-        m.policy.claim_timeout = Span::minutes(50);
-        let input = MemberInput::from_member(&m);
-        let mut known = |_: &str| true;
-        // Over a base that differs everywhere, the written-out member still comes back.
-        let other = Policy {
-            quiet_hours: None,
-            window: Span::minutes(5),
-            ..Policy::default()
-        };
-        assert_eq!(input.validate("", "mary", &other, &mut known).unwrap(), m);
-    }
-
-    #[test]
-    fn people_are_checked_field_by_field() {
-        let ok = PersonInput {
-            name: "Mary López".into(),
-            phone: Some("+1 202 555 0143".into()),
-            language: Some("es".into()),
-            contact: Some(vec!["voice".into(), "sms".into()]),
-            timezone: Some("America/Chicago".into()),
-            ..Default::default()
-        };
-        let p = ok.validate("", &nobody).unwrap();
-        assert_eq!(p.id, "mary-lopez");
-        assert_eq!(p.phone.as_deref(), Some("+12025550143"));
-        assert_eq!(p.contact, vec![ContactWay::Voice, ContactWay::Sms]);
-        assert_eq!(PersonInput::from_person(&p).validate("", &nobody), Ok(p));
-        for (bad, key) in [
-            (
-                PersonInput {
-                    phone: Some("call me".into()),
-                    ..ok.clone()
-                },
-                "row.phone",
-            ),
-            (
-                PersonInput {
-                    webhook: Some("family-app".into()),
-                    ..ok.clone()
-                },
-                "row.webhook",
-            ),
-            (
-                PersonInput {
-                    contact: Some(vec!["pigeon".into()]),
-                    ..ok.clone()
-                },
-                "row.contact",
-            ),
-            (
-                PersonInput {
-                    name: " ".into(),
-                    ..ok.clone()
-                },
-                "row.name",
-            ),
-        ] {
-            assert_eq!(bad.validate("row", &nobody).unwrap_err().key, key);
-        }
-    }
-}
+mod tests;

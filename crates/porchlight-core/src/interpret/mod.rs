@@ -1,0 +1,431 @@
+//! Reading people's words the way a person would (PRODUCT §5): the whole text, in English and
+//! Spanish, forgiving of case, accents, punctuation, emoji, common typos and texting shorthand,
+//! and aware of negation ("not ok" is not OK; "no help needed" is not a help request).
+//!
+//! [`interpret`] is a pure function of who wrote (their [`Role`]), what they wrote and their
+//! local date. It returns a [`Reading`]: the meaning (a [`Reply`]), how sure it is, and a short
+//! reason a coordinator can read in the timeline (`distress words "fell"`).
+//!
+//! Safety first when unsure:
+//! * distress anywhere in a message wins over everything else, from anyone but an unknown
+//!   number (help words, falls, pain, emergency numbers, "not ok", "no estoy bien");
+//! * from a buddy or family member, "no answer at her door" is [`Reply::NoAnswer`], which
+//!   escalates at once; it wins over "can't go", "on my way" and any OK words;
+//! * an all-clear needs a plain confirmation: hedged ("hope she's ok"), questioned ("is she
+//!   ok?") or negated ("haven't seen her") OK words never resolve anything;
+//! * what cannot be placed is [`Reply::Other`]: from a member a sign of life, from anyone a note.
+//!
+//! STOP and START are carrier keywords and count only as whole messages.
+//!
+//! [`names_in`] finds which of several members a text names (first name, full name, possessive
+//! "Walt's"), case- and accent-insensitive, and [`read_about`] splits a text that names several
+//! members into what it says about each.
+//!
+//! Layout: `normalize` turns a text into words, `lexicon` holds the cue lists, `matching` finds
+//! cues in words, `names` finds members named; this module reads a whole text.
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use crate::reply::{Reply, Role};
+
+mod lexicon;
+mod matching;
+mod names;
+mod normalize;
+#[cfg(test)]
+mod tests;
+
+use lexicon::*;
+use matching::*;
+pub use names::{names_in, read_about};
+use normalize::*;
+
+/// How sure a reading is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    /// Nothing (or only hedged, questioned or conflicting words) was recognised.
+    Low,
+    /// A recognised word or phrase inside a longer text.
+    Medium,
+    /// The whole message is a keyword or a plain phrase ("1", "ok", "on my way").
+    High,
+}
+
+/// What a text means, how sure the reading is, and why it was read that way.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reading {
+    /// The meaning.
+    pub reply: Reply,
+    /// How sure.
+    pub confidence: Confidence,
+    /// A short reason for the timeline, e.g. `distress words "fell"`.
+    pub why: String,
+    /// The distress is about the sender themself ("I fell", "help me", "me caí"), not about
+    /// someone they were asked about.
+    #[serde(default)]
+    pub first_person: bool,
+}
+
+impl Reading {
+    fn new(reply: Reply, confidence: Confidence, why: impl Into<String>) -> Reading {
+        Reading {
+            reply,
+            confidence,
+            why: why.into(),
+            first_person: false,
+        }
+    }
+
+    /// Whether the text asks for help (or says someone needs it).
+    pub fn is_distress(&self) -> bool {
+        self.reply == Reply::Help
+    }
+
+    /// The reason with the meaning, for the timeline: `read as help: distress words "fell"`.
+    pub fn explain(&self) -> String {
+        format!("read as {}: {}", meaning_label(&self.reply), self.why)
+    }
+}
+
+/// A short name of a meaning, for the timeline.
+pub fn meaning_label(r: &Reply) -> &'static str {
+    match r {
+        Reply::Ok => "OK",
+        Reply::Help => "help",
+        Reply::NoAnswer => "no answer at the door",
+        Reply::Away { .. } => "away",
+        Reply::Back => "back",
+        Reply::Stop => "STOP",
+        Reply::Start => "START",
+        Reply::OnMyWay => "on my way",
+        Reply::Cannot => "can't go",
+        Reply::Other => "a note",
+    }
+}
+
+fn quoted(words: &[String]) -> String {
+    let mut ws: Vec<String> = Vec::new();
+    for w in words {
+        if !ws.contains(w) {
+            ws.push(w.clone());
+        }
+    }
+    ws.iter()
+        .map(|w| format!("\"{w}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Reads a reply from someone in `role`. `today` is the sender's local date (for "away 3").
+pub fn interpret(role: Role, text: &str, today: NaiveDate) -> Reading {
+    read_tokens(role, tokens(text), today)
+}
+
+fn read_tokens(role: Role, toks: Vec<Tok>, today: NaiveDate) -> Reading {
+    use Confidence::{High, Low, Medium};
+    let mut t = Text::new(toks);
+    let n = t.toks.len();
+    if n == 0 {
+        return Reading::new(Reply::Other, Low, "no words");
+    }
+    // Carrier keywords are whole messages: carriers act on the bare word, so we must too.
+    if n == 1 && STOP_WORDS.contains(&t.word(0)) {
+        return Reading::new(Reply::Stop, High, "carrier keyword STOP");
+    }
+    if n == 1 && START_WORDS.contains(&t.word(0)) {
+        return Reading::new(Reply::Start, High, "carrier keyword START");
+    }
+
+    // A lone "y" is yes ("y" inside a Spanish sentence is "and").
+    if n == 1 && t.word(0) == "y" {
+        t.toks[0].w = "yes".into();
+    }
+    // Phrases that carry their own negation come first, so "not bad" is not "bad"; greetings
+    // are no answer ("good morning" is not "good").
+    let ok_set = t.take(OK_SET_PHRASES);
+    t.take(GREETINGS);
+    t.take(NEUTRAL);
+    // Distress, strongest lists first.
+    let mut distress: Vec<String> = Vec::new();
+    let mut negated_distress: Vec<String> = Vec::new();
+    let mut first_person = false;
+    // "2" alone, or leading a message ("2 please"), is the advertised help key.
+    if t.word(0) == "2"
+        && (n == 1
+            || !matches!(
+                t.word(1),
+                "days" | "dias" | "day" | "hours" | "more" | "weeks"
+            ))
+    {
+        t.used[0] = true;
+        distress.push("2".into());
+    }
+    // "need" alone is on the member's table of help words.
+    if t.word(0) == "need" && n <= 2 {
+        t.used[0] = true;
+        distress.push("need".into());
+    }
+    for list in [FALL_CUES, PAIN_CUES, EMERGENCY_CUES, HELP_CUES, UNWELL_CUES] {
+        for h in t.take(list) {
+            let q = t.quote(&h);
+            if h.phrase == "sick" && h.at + 1 < n && t.word(h.at + 1) == "of" {
+                continue; // "sick of these texts"
+            }
+            if t.negated(&h) {
+                negated_distress.push(q);
+            } else {
+                first_person |= t.first_person(&h);
+                distress.push(q);
+            }
+        }
+    }
+    // A negated OK ("not ok", "no estoy bien", "don't feel well") is distress.
+    for h in t.take(NEGATABLE_OK) {
+        if t.negated(&h) {
+            first_person |= t.first_person(&h);
+            distress.push(format!("not {}", t.quote(&h)));
+        } else {
+            // Put it back for the OK lists.
+            for k in h.at..h.at + h.len {
+                t.used[k] = false;
+            }
+        }
+    }
+    if !distress.is_empty() {
+        if role == Role::Unknown {
+            return Reading::new(
+                Reply::Other,
+                Medium,
+                format!(
+                    "distress words {} from an unknown number",
+                    quoted(&distress)
+                ),
+            );
+        }
+        let conf = if t.content_len() <= 2 { High } else { Medium };
+        let mut r = Reading::new(
+            Reply::Help,
+            conf,
+            format!("distress words {}", quoted(&distress)),
+        );
+        r.first_person = first_person || role == Role::Member;
+        return r;
+    }
+    if role == Role::Unknown {
+        return Reading::new(Reply::Other, Low, "from an unknown number");
+    }
+
+    if role == Role::Member {
+        return read_member(&mut t, today, &ok_set, &negated_distress);
+    }
+    read_other(&mut t, role, &ok_set, &negated_distress)
+}
+
+fn read_member(t: &mut Text, today: NaiveDate, ok_set: &[Hit], negated: &[String]) -> Reading {
+    use Confidence::{High, Low, Medium};
+    let n = t.toks.len();
+    // Away: "away 3", "I'll be away until 12/24", "fuera hasta el 5/1".
+    for i in 0..n {
+        if matches!(t.word(i), "away" | "fuera") {
+            let rest: Vec<String> = t.toks[i + 1..].iter().map(|t| t.w.clone()).collect();
+            if let Some(until) = parse_away(&rest, today) {
+                return Reading::new(
+                    Reply::Away { until },
+                    if i == 0 { High } else { Medium },
+                    format!("away words until {until}"),
+                );
+            }
+        }
+    }
+    let lead: Vec<&str> = t.toks.iter().take(3).map(|t| t.w.as_str()).collect();
+    let back = matches!(
+        lead.first().copied(),
+        Some("back" | "home" | "regrese" | "volvi")
+    ) || lead.starts_with(&["im", "back"])
+        || lead.starts_with(&["i", "am", "back"])
+        || lead.starts_with(&["im", "home"])
+        || lead.starts_with(&["ya", "volvi"])
+        || lead.starts_with(&["estoy", "de", "vuelta"])
+        || lead.starts_with(&["ya", "regrese"]);
+    if back {
+        return Reading::new(
+            Reply::Back,
+            if n <= 2 { High } else { Medium },
+            format!("back words \"{}\"", lead.join(" ")),
+        );
+    }
+    if let Some(h) = ok_set.first() {
+        return Reading::new(Reply::Ok, Medium, format!("OK words \"{}\"", t.quote(h)));
+    }
+    if !negated.is_empty() {
+        return Reading::new(
+            Reply::Ok,
+            Medium,
+            format!("negated distress words {}", quoted(negated)),
+        );
+    }
+    let oks = t.take(MEMBER_OK);
+    // "1" leading a message ("1 thanks") counts; a bare other number does not.
+    if let Some(h) = oks.first() {
+        let words: Vec<String> = oks.iter().map(|h| t.quote(h)).collect();
+        let conf = if t.content_len() <= words.len() + 1 && h.at == 0 {
+            High
+        } else {
+            Medium
+        };
+        return Reading::new(Reply::Ok, conf, format!("OK words {}", quoted(&words)));
+    }
+    Reading::new(
+        Reply::Other,
+        Low,
+        "no check-in words: a sign of life, kept for coordinators",
+    )
+}
+
+fn read_other(t: &mut Text, role: Role, ok_set: &[Hit], negated: &[String]) -> Reading {
+    use Confidence::{High, Low, Medium};
+    let n = t.toks.len();
+    let buddy = role == Role::Buddy;
+    // "I'm not home" is about the buddy; take it before "not home" (about the member).
+    let away_self: Vec<Hit> = t.take(AWAY_SELF_CUES);
+    let no_answer: Vec<Hit> = t
+        .take(NO_ANSWER_CUES)
+        .into_iter()
+        .filter(|h| !t.questioned(h))
+        .collect();
+    if !no_answer.is_empty() {
+        let words: Vec<String> = no_answer.iter().map(|h| t.quote(h)).collect();
+        return Reading::new(
+            Reply::NoAnswer,
+            if n <= 4 { High } else { Medium },
+            format!("no-answer words {}", quoted(&words)),
+        );
+    }
+    let claims = t.take(CLAIM_CUES);
+    // "no" alone, or leading ("no sorry", "no can't today"), is a buddy's "can't go".
+    let mut cannot: Vec<String> = Vec::new();
+    if t.word(0) == "no" && !t.used[0] {
+        t.used[0] = true;
+        cannot.push("no".into());
+    }
+    cannot.extend(t.take(CANNOT_CUES).iter().map(|h| t.quote(h)));
+    cannot.extend(away_self.iter().map(|h| t.quote(h)));
+    if buddy && !claims.is_empty() {
+        let words: Vec<String> = claims.iter().map(|h| t.quote(h)).collect();
+        return Reading::new(
+            Reply::OnMyWay,
+            if n <= 3 { High } else { Medium },
+            format!("on-my-way words {}", quoted(&words)),
+        );
+    }
+    if buddy && !cannot.is_empty() {
+        return Reading::new(
+            Reply::Cannot,
+            if n <= 3 { High } else { Medium },
+            format!("can't-go words {}", quoted(&cannot)),
+        );
+    }
+    // Going / can't-go words from family are no confirmation ("ok, on my way").
+    if !buddy && (!claims.is_empty() || !cannot.is_empty()) {
+        return Reading::new(
+            Reply::Other,
+            Low,
+            "going / can't-go words are a buddy's: a note",
+        );
+    }
+    // A confirmation: plain OK or seen words, not hedged or asked.
+    let seen = t.take(SEEN_CUES);
+    let plain: Vec<&Hit> = seen
+        .iter()
+        .chain(ok_set.iter())
+        .filter(|h| !t.hedged(h) && !t.questioned(h))
+        .collect();
+    // "I'm fine" / "estoy bien" from someone asked about another member is about themself.
+    let about_self = |h: &Hit| SELF_STATE.contains(&h.phrase) && t.first_person(h);
+    if !plain.is_empty() && plain.iter().all(|h| about_self(h)) {
+        let words: Vec<String> = plain.iter().map(|h| t.quote(h)).collect();
+        return Reading::new(
+            Reply::Other,
+            Low,
+            format!(
+                "OK words {} are about the sender, not a confirmation",
+                quoted(&words)
+            ),
+        );
+    }
+    if let Some(_h) = plain.first() {
+        let words: Vec<String> = plain.iter().map(|h| t.quote(h)).collect();
+        let conf = if n <= 3 { High } else { Medium };
+        return Reading::new(Reply::Ok, conf, format!("OK words {}", quoted(&words)));
+    }
+    let weak = t.take(WEAK_CLAIM_CUES);
+    if buddy && !weak.is_empty() {
+        let words: Vec<String> = weak.iter().map(|h| t.quote(h)).collect();
+        return Reading::new(
+            Reply::OnMyWay,
+            Medium,
+            format!("read as going: {}", quoted(&words)),
+        );
+    }
+    if !seen.is_empty() {
+        let words: Vec<String> = seen.iter().map(|h| t.quote(h)).collect();
+        return Reading::new(
+            Reply::Other,
+            Low,
+            format!(
+                "OK words {} hedged or asked, not a confirmation",
+                quoted(&words)
+            ),
+        );
+    }
+    if !claims.is_empty() || !cannot.is_empty() {
+        return Reading::new(
+            Reply::Other,
+            Low,
+            "going / can't-go words are a buddy's: a note",
+        );
+    }
+    if !negated.is_empty() {
+        return Reading::new(
+            Reply::Other,
+            Low,
+            format!("negated distress words {}: a note", quoted(negated)),
+        );
+    }
+    Reading::new(
+        Reply::Other,
+        Low,
+        "nothing recognised: a note for coordinators",
+    )
+}
+
+/// "3" → three days; "until 12/24" or "12/24" → that date (this year, or next if passed).
+pub(crate) fn parse_away(rest: &[String], today: NaiveDate) -> Option<NaiveDate> {
+    let rest: Vec<&str> = rest
+        .iter()
+        .map(String::as_str)
+        .filter(|w| {
+            !matches!(
+                *w,
+                "until" | "till" | "til" | "for" | "hasta" | "el" | "days" | "day" | "dias"
+            )
+        })
+        .collect();
+    let arg = *rest.first()?;
+    if let Ok(days) = arg.parse::<u32>() {
+        if (1..=365).contains(&days) {
+            return today.checked_add_days(chrono::Days::new(u64::from(days)));
+        }
+        return None;
+    }
+    let (m, d) = arg.split_once('/')?;
+    let (m, d): (u32, u32) = (m.parse().ok()?, d.split('/').next()?.parse().ok()?);
+    let this_year = NaiveDate::from_ymd_opt(today.year(), m, d)?;
+    if this_year > today {
+        Some(this_year)
+    } else {
+        NaiveDate::from_ymd_opt(today.year() + 1, m, d)
+    }
+}
