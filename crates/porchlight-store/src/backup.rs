@@ -140,6 +140,7 @@ fn copy_records(inner: &Inner, file: File) -> crate::Result<(File, u64)> {
     let unavailable = |e: std::io::Error| StoreError::Unavailable(format!("backup file: {e}"));
     let mut out = BufWriter::with_capacity(1 << 20, file);
     let mut n = 0u64;
+    inner.settle()?;
     for r in inner.tree.iter() {
         let (k, v) = r?;
         record_line(&mut out, &k, &v).map_err(unavailable)?;

@@ -5,8 +5,9 @@
 use chrono::NaiveDate;
 use porchlight_core::engine::{Checkin, Event};
 
-use crate::keys::{self, AUDIT, BY_DATE, CHECKINS, DEAD, SENT};
+use crate::keys::{self, AUDIT, BY_DATE, CHECKINS, DEAD, OUTBOX, SENT};
 use crate::{MessagePlace, OutboxEntry, Result, Store, StoreError, dec};
+use porchlight_core::circle::Pairing;
 
 impl Store {
     /// Every closed check-in whose member-local date is in `from..=to`, in date order.
@@ -62,5 +63,68 @@ impl Store {
             f(dec(keys::name(prefix), &v?)?);
         }
         Ok(())
+    }
+}
+
+impl Store {
+    // ----- history -----------------------------------------------------------------------
+
+    /// A message by id, wherever it is.
+    pub fn message(&self, id: u64) -> Result<Option<(MessagePlace, OutboxEntry)>> {
+        for (prefix, place) in [
+            (OUTBOX, MessagePlace::Outbox),
+            (SENT, MessagePlace::Sent),
+            (DEAD, MessagePlace::Dead),
+        ] {
+            if let Some(e) = self.inner()?.get(prefix, &id.to_be_bytes())? {
+                return Ok(Some((place, e)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Dead-lettered messages, oldest first, up to `limit`.
+    pub fn dead_letters(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
+        self.inner()?.scan(DEAD, limit)
+    }
+
+    /// Audit events with id greater than `after`, up to `limit`.
+    pub fn events_after(&self, after: Option<u64>, limit: usize) -> Result<Vec<(u64, Event)>> {
+        let start = after.map_or(0, |a| a.saturating_add(1));
+        self.inner()?
+            .tree
+            .range(keys::id(AUDIT, start)..keys::prefix_end(&[AUDIT]))
+            .take(limit)
+            .map(|r| {
+                let (k, v) = r?;
+                let id = keys::id_of(&k).ok_or_else(|| StoreError::Corrupt {
+                    tree: "audit",
+                    reason: "key is not 8 bytes".into(),
+                })?;
+                Ok((id, dec("audit", &v)?))
+            })
+            .collect()
+    }
+
+    /// Closed check-ins of a local date.
+    pub fn checkins_on(&self, date: NaiveDate) -> Result<Vec<Checkin>> {
+        let prefix = keys::key(BY_DATE, format!("{date}\0").as_bytes());
+        let mut out = Vec::new();
+        for key in self.inner()?.tree.scan_prefix(&prefix).keys() {
+            let key = key?;
+            if let Some(c) = self.inner()?.get(CHECKINS, &key[prefix.len()..])? {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A circle's pairing on a date, if one was made.
+    pub fn pairing(&self, circle: &str, date: NaiveDate) -> Result<Option<Pairing>> {
+        self.inner()?
+            .tree
+            .get(keys::pairing(circle, date))?
+            .map(|v| dec("pairings", &v))
+            .transpose()
     }
 }

@@ -56,14 +56,14 @@ pub(crate) fn enqueue(tx: &Tx<'_>, entry: &OutboxEntry) -> Result<()> {
     let lane = lane_of(entry);
     let to = &entry.message.to;
     let heads = tx.first_key(&keys::lane_prefix(lane, to))?.is_none();
-    tx.put_raw(keys::lane(lane, to, entry.id), Vec::new());
+    tx.put_fresh(keys::lane(lane, to, entry.id), Vec::new());
     if heads {
-        tx.put_raw(
+        tx.put_fresh(
             keys::ready(ready_at(entry), entry.id),
             to.as_bytes().to_vec(),
         );
     }
-    tx.put_raw(keys::id(OUTBOX, entry.id), enc(entry));
+    tx.put_fresh(keys::id(OUTBOX, entry.id), enc(entry));
     tx.add_counter(counter::OUTBOX, 1)
 }
 
@@ -278,6 +278,7 @@ impl Store {
         cap: Option<u32>,
     ) -> Result<Option<u32>> {
         self.write(move |inner| {
+            inner.settle()?;
             let key = keys::key(META, format!("sms/{day}").as_bytes());
             let n = inner
                 .tree
@@ -296,6 +297,7 @@ impl Store {
     /// Gives back reserved segments whose send failed.
     pub fn release_sms(&self, day: NaiveDate, segments: u32) -> Result<()> {
         self.write(move |inner| {
+            inner.settle()?;
             let key = keys::key(META, format!("sms/{day}").as_bytes());
             let n = inner
                 .tree
@@ -357,10 +359,11 @@ mod tests {
         }
     }
 
-    /// Every message filed in the ready index (the heads of all lanes).
+    /// Every message filed in the ready index (the heads of all lanes), in sled itself (not
+    /// settling a deferred batch first).
     fn heads(store: &Store) -> Vec<u64> {
         let mut ids: Vec<u64> = store
-            .inner()
+            .db()
             .unwrap()
             .tree
             .scan_prefix([READY])
@@ -410,5 +413,66 @@ mod tests {
         let writes = inner.group.lock().unwrap().take().unwrap();
         crate::tx::apply_writes(&inner.tree, &inner.stats, writes).unwrap();
         assert_eq!(heads(&store), [2, 3, 4]);
+    }
+
+    /// An inline store's deferred batch: readers see a queued message at once (they settle
+    /// the batch), and a message queued and taken before the batch settles never reaches
+    /// sled at all (its outbox, lane and ready keys vanish from the batch).
+    #[test]
+    fn the_deferred_batch_is_seen_by_readers_and_drops_what_came_and_went() {
+        let store = Store::temporary(Village::default()).unwrap();
+        let inner = &*store.db().unwrap();
+        let tx = Tx::new(inner);
+        enqueue(&tx, &entry(1, "bob", MessageKind::Prompt)).unwrap();
+        tx.apply().unwrap();
+        assert!(heads(&store).is_empty(), "still in the deferred batch");
+        assert_eq!(
+            store.outbox(10).unwrap().len(),
+            1,
+            "a reader settles the batch"
+        );
+        assert_eq!(heads(&store), [1]);
+
+        for id in [2, 3] {
+            let tx = Tx::new(inner);
+            enqueue(&tx, &entry(id, "ann", MessageKind::Prompt)).unwrap();
+            tx.apply().unwrap();
+        }
+        let tx = Tx::new(inner);
+        take(&tx, 2).unwrap();
+        tx.apply().unwrap();
+        {
+            let group = inner.group.lock().unwrap();
+            let group = group.as_ref().unwrap();
+            for gone in [
+                keys::id(OUTBOX, 2),
+                keys::lane(ROUTINE, "ann", 2),
+                keys::ready(DateTime::<Utc>::UNIX_EPOCH, 2),
+            ] {
+                assert!(!group.contains_key(&gone), "{gone:?} is still in the batch");
+            }
+            // Message 3 became the head of Ann's lane inside the batch.
+            assert!(group.contains_key(&keys::ready(DateTime::<Utc>::UNIX_EPOCH, 3)));
+        }
+        // Message 1 reached sled before: taking it is a real removal.
+        let tx = Tx::new(inner);
+        take(&tx, 1).unwrap();
+        tx.apply().unwrap();
+        assert_eq!(
+            inner
+                .group
+                .lock()
+                .unwrap()
+                .as_ref()
+                .unwrap()
+                .get(&keys::id(OUTBOX, 1)),
+            Some(&None)
+        );
+        store.flush().unwrap();
+        assert_eq!(heads(&store), [3]);
+        assert_eq!(store.outbox_len(), 1);
+        assert!(store.message(1).unwrap().is_none());
+        assert!(store.message(2).unwrap().is_none());
+        assert_eq!(store.outbox(10).unwrap()[0].id, 3);
     }
 }

@@ -48,7 +48,7 @@ impl Store {
         let Some(time) = v.daily_summary else {
             return Ok(None);
         };
-        let timer: Option<Timer> = self.inner()?.get(SUMMARY, TIMER)?;
+        let timer: Option<Timer> = self.db()?.get(SUMMARY, TIMER)?;
         Ok(timer.filter(|t| t.time == time && t.tz == v.timezone.name()))
     }
 
@@ -72,7 +72,7 @@ impl Store {
                 // First start with a summary configured, or its time or zone changed: due at
                 // the first summary after the last one sent (late if that has passed), or the
                 // first one after now.
-                let old: Option<Timer> = self.inner()?.get(SUMMARY, TIMER)?;
+                let old: Option<Timer> = self.db()?.get(SUMMARY, TIMER)?;
                 let last_sent = old.and_then(|t| t.last_sent);
                 let next = match last_sent.and_then(|d| d.succ_opt()) {
                     Some(d) => summary::occurrence(tz, d, time).map(|at| (d, at)),
@@ -210,7 +210,7 @@ impl Store {
 
     /// The summary sent for a village-local date, if it was sent.
     pub fn sent_summary(&self, date: NaiveDate) -> Result<Option<DailySummary>> {
-        self.inner()?.get(SUMMARY, &day_key(date))
+        self.db()?.get(SUMMARY, &day_key(date))
     }
 }
 

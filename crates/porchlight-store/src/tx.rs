@@ -7,7 +7,7 @@
 //! as one batch before its one flush — one log write for a burst, not one per reply.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::NaiveDate;
 use porchlight_core::circle::Pairing;
@@ -32,6 +32,10 @@ pub(crate) struct Tx<'a> {
     group: &'a std::sync::Mutex<Option<Overlay>>,
     /// Writes so far: `None` is a removal.
     writes: RefCell<BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
+    /// Keys this step created that sled has never held (see [`Tx::put_fresh`]).
+    fresh: RefCell<Vec<Vec<u8>>>,
+    /// The store's deferred batch bookkeeping, when it has one.
+    deferred: Option<&'a std::sync::Mutex<HashSet<Vec<u8>>>>,
     /// The first failed read inside an engine callback (the [`Book`] methods cannot return an
     /// error); it turns the whole step into an error.
     error: RefCell<Option<StoreError>>,
@@ -44,26 +48,44 @@ impl<'a> Tx<'a> {
             stats: &inner.stats,
             group: &inner.group,
             writes: RefCell::new(BTreeMap::new()),
+            fresh: RefCell::new(Vec::new()),
+            deferred: inner.deferred.then_some(&inner.fresh),
             error: RefCell::new(None),
         }
     }
 
+    /// Writes a key that sled has never held (it names a new message id): if it is removed
+    /// again before the deferred batch reaches sled, put and removal both vanish from the
+    /// batch instead of costing sled a write and a lookup.
+    pub(crate) fn put_fresh(&self, key: Vec<u8>, value: Vec<u8>) {
+        if self.deferred.is_some() {
+            self.fresh.borrow_mut().push(key.clone());
+        }
+        self.put_raw(key, value);
+    }
+
     /// Raw bytes under a full key, seeing this step's writes.
     pub(crate) fn raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.with_raw(key, |v| v.map(<[u8]>::to_vec))
+    }
+
+    /// Calls `f` with the bytes under a full key (seeing this step's and the group's writes)
+    /// where they lie, without copying them.
+    fn with_raw<R>(&self, key: &[u8], f: impl FnOnce(Option<&[u8]>) -> R) -> Result<R> {
         if let Some(v) = self.writes.borrow().get(key) {
-            return Ok(v.clone());
+            return Ok(f(v.as_deref()));
         }
         if let Some(v) = self.group_guard().as_ref().and_then(|g| g.get(key)) {
-            return Ok(v.clone());
+            return Ok(f(v.as_deref()));
         }
-        Ok(self.tree.get(key)?.map(|v| v.to_vec()))
+        Ok(f(self.tree.get(key)?.as_deref()))
     }
 
     /// A decoded record.
     pub(crate) fn get<T: DeserializeOwned>(&self, prefix: u8, rest: &[u8]) -> Result<Option<T>> {
-        self.raw(&keys::key(prefix, rest))?
-            .map(|v| dec(keys::name(prefix), &v))
-            .transpose()
+        self.with_raw(&keys::key(prefix, rest), |v| {
+            v.map(|v| dec(keys::name(prefix), v)).transpose()
+        })?
     }
 
     /// Writes raw bytes under a full key.
@@ -129,6 +151,52 @@ impl<'a> Tx<'a> {
         Ok(best)
     }
 
+    /// The first `n` records with keys in `start..end` for which `skip` is false, seeing this
+    /// step's and the group's writes, in key order.
+    pub(crate) fn range(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        n: usize,
+        skip: impl Fn(&[u8]) -> bool,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let own = self.writes.borrow();
+        let guard = self.group_guard();
+        // Written keys win over sled's: the group's, then this step's on top.
+        let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+        let bounds = (
+            std::ops::Bound::Included(start.to_vec()),
+            std::ops::Bound::Excluded(end.to_vec()),
+        );
+        if let Some(g) = guard.as_ref() {
+            for (k, v) in g.range::<Vec<u8>, _>(bounds.clone()) {
+                merged.insert(k.clone(), v.clone());
+            }
+        }
+        for (k, v) in own.range::<Vec<u8>, _>(bounds) {
+            merged.insert(k.clone(), v.clone());
+        }
+        // Enough of sled's records that the first `n` of the merge are known.
+        let mut from_tree = 0;
+        for r in self.tree.range(start..end) {
+            if from_tree >= n {
+                break;
+            }
+            let (k, v) = r?;
+            if merged.contains_key(k.as_ref()) || skip(&k) {
+                continue;
+            }
+            merged.insert(k.to_vec(), Some(v.to_vec()));
+            from_tree += 1;
+        }
+        Ok(merged
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .filter(|(k, _)| !skip(k))
+            .take(n)
+            .collect())
+    }
+
     /// A u64 counter in `meta`.
     pub(crate) fn counter(&self, name: &str) -> Result<u64> {
         match self.raw(&keys::key(keys::META, name.as_bytes()))? {
@@ -186,7 +254,24 @@ impl<'a> Tx<'a> {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             if let Some(group) = guard.as_mut() {
-                group.extend(writes);
+                match self.deferred {
+                    Some(fresh) => {
+                        let mut fresh = fresh
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        fresh.extend(self.fresh.into_inner());
+                        for (k, v) in writes {
+                            // Only while the put is still in the batch (never after the
+                            // batch went to sled).
+                            if v.is_none() && group.contains_key(&k) && fresh.remove(&k) {
+                                group.remove(&k);
+                            } else {
+                                group.insert(k, v);
+                            }
+                        }
+                    }
+                    None => group.extend(writes),
+                }
                 return Ok(());
             }
         }

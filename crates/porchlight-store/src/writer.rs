@@ -278,7 +278,10 @@ impl Writer {
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 let r = f(inner)?;
                 if inner.sync {
+                    inner.settle()?;
                     inner.make_durable()?;
+                } else {
+                    inner.settle_if_large()?;
                 }
                 Ok(r)
             }
