@@ -105,8 +105,8 @@ impl AndroidGateway {
 }
 
 impl Channel for AndroidGateway {
-    fn kind(&self) -> &'static str {
-        "android-sms-gateway"
+    fn kind(&self) -> crate::ChannelKind {
+        crate::ChannelKind::AndroidSmsGateway
     }
     fn is_sms(&self) -> bool {
         true

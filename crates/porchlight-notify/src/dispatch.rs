@@ -31,7 +31,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
 use crate::retry::Backoff;
-use crate::{Channel, Delivery, Failure};
+use crate::{Channel, ChannelKind, Delivery, Failure};
 
 /// A message waiting for an attempt, with what the dispatcher needs to route it.
 #[derive(Clone, Debug)]
@@ -187,16 +187,16 @@ impl Router {
         if channel.is_sms() && self.sms.is_none() {
             self.sms = Some(name.to_string());
         }
-        if channel.kind() == "twilio-voice" && self.voice.is_none() {
+        if channel.kind() == ChannelKind::TwilioVoice && self.voice.is_none() {
             self.voice = Some(name.to_string());
         }
-        if channel.kind() == "log" && self.fallback.is_none() {
+        if channel.kind() == ChannelKind::Log && self.fallback.is_none() {
             self.fallback = Some(name.to_string());
         }
         self.channels.insert(name.to_string(), channel);
         // The log channel catches everyone only when it is the only kind configured: next to
         // real channels, "delivering" to the log would hide that someone can't be reached.
-        if self.channels.values().any(|c| c.kind() != "log") {
+        if self.channels.values().any(|c| c.kind() != ChannelKind::Log) {
             self.fallback = None;
         }
     }

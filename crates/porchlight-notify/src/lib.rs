@@ -188,10 +188,74 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap, now: DateTime<Utc>) -> 
     (at - now).to_std().ok()
 }
 
+/// What kind of adapter a channel is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChannelKind {
+    /// Writes messages to the log (development, and the fallback when it is the only one).
+    Log,
+    /// A Standard Webhooks endpoint.
+    Webhook,
+    /// Twilio SMS.
+    Twilio,
+    /// Twilio voice calls.
+    TwilioVoice,
+    /// An Android SMS gateway phone.
+    AndroidSmsGateway,
+}
+
+impl ChannelKind {
+    /// Every kind.
+    pub const ALL: [ChannelKind; 5] = [
+        ChannelKind::Log,
+        ChannelKind::Webhook,
+        ChannelKind::Twilio,
+        ChannelKind::TwilioVoice,
+        ChannelKind::AndroidSmsGateway,
+    ];
+
+    /// The name used in config files, logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Log => "log",
+            ChannelKind::Webhook => "webhook",
+            ChannelKind::Twilio => "twilio",
+            ChannelKind::TwilioVoice => "twilio-voice",
+            ChannelKind::AndroidSmsGateway => "android-sms-gateway",
+        }
+    }
+}
+
+impl std::fmt::Display for ChannelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name that is not a channel kind.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown channel kind {0:?}")]
+pub struct UnknownKind(pub String);
+
+impl std::str::FromStr for ChannelKind {
+    type Err = UnknownKind;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ChannelKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| UnknownKind(s.to_string()))
+    }
+}
+
+impl PartialEq<&str> for ChannelKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// A way of sending messages. The dispatcher owns this trait; adapters implement it.
 pub trait Channel: Send + Sync {
-    /// The adapter kind (`log`, `webhook`, `twilio`, `twilio-voice`, `android-sms-gateway`).
-    fn kind(&self) -> &'static str;
+    /// The adapter kind.
+    fn kind(&self) -> ChannelKind;
     /// Whether it sends SMS (counts against the village's SMS budget).
     fn is_sms(&self) -> bool {
         false

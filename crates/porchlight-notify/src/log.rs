@@ -37,8 +37,8 @@ impl LogChannel {
 }
 
 impl Channel for LogChannel {
-    fn kind(&self) -> &'static str {
-        "log"
+    fn kind(&self) -> crate::ChannelKind {
+        crate::ChannelKind::Log
     }
 
     fn send<'a>(&'a self, d: &'a Delivery) -> BoxFuture<'a, Result<Receipt, SendError>> {

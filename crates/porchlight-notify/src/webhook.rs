@@ -44,8 +44,8 @@ impl WebhookChannel {
 }
 
 impl Channel for WebhookChannel {
-    fn kind(&self) -> &'static str {
-        "webhook"
+    fn kind(&self) -> crate::ChannelKind {
+        crate::ChannelKind::Webhook
     }
 
     fn send<'a>(&'a self, d: &'a Delivery) -> BoxFuture<'a, Result<Receipt, SendError>> {

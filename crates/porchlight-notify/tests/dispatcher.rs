@@ -374,8 +374,8 @@ impl Fake {
 }
 
 impl Channel for Fake {
-    fn kind(&self) -> &'static str {
-        self.kind
+    fn kind(&self) -> porchlight_notify::ChannelKind {
+        self.kind.parse().expect("a fake of a known kind")
     }
     fn is_sms(&self) -> bool {
         self.sms
@@ -1119,7 +1119,7 @@ async fn router_ways_follow_the_profile() {
     ]);
     assert_eq!(sms_and_hook.ways(&voice_unserved), ["family-app"]);
 
-    assert_eq!(full.get("texts").map(|c| c.kind()), Some("twilio"));
+    assert_eq!(full.get("texts").map(|c| c.kind().as_str()), Some("twilio"));
     assert!(full.get("nope").is_none());
 
     // With only a log channel (the embedded defaults) everyone is "reached" by printing.

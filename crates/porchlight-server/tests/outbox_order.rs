@@ -277,8 +277,8 @@ struct Fake {
 }
 
 impl Channel for Fake {
-    fn kind(&self) -> &'static str {
-        self.kind
+    fn kind(&self) -> porchlight_notify::ChannelKind {
+        self.kind.parse().expect("a fake of a known kind")
     }
     fn is_sms(&self) -> bool {
         self.sms

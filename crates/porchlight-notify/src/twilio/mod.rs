@@ -151,8 +151,8 @@ impl TwilioSms {
 }
 
 impl Channel for TwilioSms {
-    fn kind(&self) -> &'static str {
-        "twilio"
+    fn kind(&self) -> crate::ChannelKind {
+        crate::ChannelKind::Twilio
     }
     fn is_sms(&self) -> bool {
         true
@@ -204,8 +204,8 @@ pub fn call_twiml(text: &str, language: Language, action: &str) -> String {
 }
 
 impl Channel for TwilioVoice {
-    fn kind(&self) -> &'static str {
-        "twilio-voice"
+    fn kind(&self) -> crate::ChannelKind {
+        crate::ChannelKind::TwilioVoice
     }
     fn send<'a>(&'a self, d: &'a Delivery) -> BoxFuture<'a, Result<Receipt, SendError>> {
         Box::pin(async move {
