@@ -16,10 +16,11 @@ impl Store {
 
     /// The earliest instant any member has something due, from the index (no scan).
     pub fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
-        // Settling first keeps the index walk short: the deferred batch holds the removed
-        // entries of every member ticked since, which sit at the front of the index.
-        let members = self
-            .inner()?
+        // The walk past the entries the deferred batch removed is kept short (see
+        // `settle_if_due_stale`) without handing the batch to sled on every read.
+        let inner = self.db()?;
+        inner.settle_if_due_stale()?;
+        let members = inner
             .first_key(&[keys::DUE])?
             .and_then(|k| keys::instant_of(&k[1..]));
         // The daily summary's stored timer is due work too.
@@ -118,7 +119,7 @@ fn due_group(
     };
     // Steps only move their own member's due entry, so the group is chosen up front; an
     // entry a step re-files at or before `now` is picked up by the next group.
-    inner.settle()?;
+    inner.settle_if_due_stale()?;
     let mut group: Vec<(Vec<u8>, String)> = Vec::new();
     let mut more = false;
     // The index as this job sees it: sled under the writes of the group (or deferred batch)

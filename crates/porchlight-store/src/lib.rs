@@ -291,3 +291,7 @@ pub const CACHE_BYTES: u64 = 128 * 1024 * 1024;
 /// Most keys held in the deferred batch of an inline ([`Durability::OnFlush`]) store before
 /// they go to sled as one batch (a few MB: memory stays bounded).
 pub const DEFERRED_KEYS: usize = 32 * 1024;
+
+/// Most due-index entries an inline store's deferred batch may hide from sled before a read
+/// of the clock settles it (each is walked past on every read of the index).
+pub(crate) const STALE_DUE: usize = 256;

@@ -14,7 +14,7 @@ use crate::keys::META;
 use crate::tx::Tx;
 use crate::writer::Writer;
 use crate::{
-    CACHE_BYTES, Committed, DEFERRED_KEYS, Durability, Inner, Result, Store, StoreError,
+    CACHE_BYTES, Committed, DEFERRED_KEYS, Durability, Inner, Result, STALE_DUE, Store, StoreError,
     StoreHealth, WriteStats, commit, dec, keys, migrate, writer,
 };
 
@@ -172,6 +172,30 @@ impl Inner {
     }
 
     /// Settles the deferred batch when it has grown past [`DEFERRED_KEYS`].
+    /// Settles the deferred batch only when it hides many entries of the due index that sled
+    /// still holds (members ticked since the last settle): those sit at the front of the
+    /// index, and a read of it walks past each one. Below [`STALE_DUE`] the walk is cheaper
+    /// than handing the batch to sled before every read of the clock.
+    pub(crate) fn settle_if_due_stale(&self) -> Result<()> {
+        if !self.deferred {
+            return Ok(());
+        }
+        let stale = {
+            let group = self
+                .group
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            group.as_ref().is_some_and(|g| {
+                g.range(vec![keys::DUE]..vec![keys::DUE + 1])
+                    .filter(|(_, v)| v.is_none())
+                    .take(STALE_DUE)
+                    .count()
+                    == STALE_DUE
+            })
+        };
+        if stale { self.settle() } else { Ok(()) }
+    }
+
     pub(crate) fn settle_if_large(&self) -> Result<()> {
         let large = self.deferred
             && self

@@ -1,5 +1,8 @@
 //! Finding cues in normalized words: phrases with pronoun slots, negation, hedges, questions.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use super::*;
 
 /// A found cue: where, how long, and its words as written in the list.
@@ -25,8 +28,9 @@ impl Text {
         &self.toks[i].w
     }
 
-    pub(super) fn matches_at(&self, i: usize, phrase: &str) -> Option<usize> {
-        let words: Vec<&str> = phrase.split(' ').collect();
+    /// Whether `words` (a phrase split at spaces, `*` a pronoun slot) occur unused at `i`,
+    /// within one clause; their number if so.
+    fn matches_at(&self, i: usize, words: &[&str]) -> Option<usize> {
         if i + words.len() > self.toks.len() {
             return None;
         }
@@ -49,21 +53,26 @@ impl Text {
     }
 
     /// Finds every unused occurrence of the list's phrases, longest first, and marks them used.
-    pub(super) fn take(&mut self, list: &'static [&'static str]) -> Vec<Hit> {
-        let mut phrases: Vec<&'static str> = list.to_vec();
-        phrases.sort_by_key(|p| std::cmp::Reverse(p.split(' ').count()));
+    pub(super) fn take(&mut self, cues: &Cues) -> Vec<Hit> {
+        // Only phrases whose first word is in the text (or a pronoun slot) can match; they
+        // are tried in the list's longest-first order, as if every phrase were.
+        let mut tried: Vec<usize> = cues.star.clone();
+        for t in &self.toks {
+            if let Some(ix) = cues.by_first.get(t.w.as_str()) {
+                tried.extend_from_slice(ix);
+            }
+        }
+        tried.sort_unstable();
+        tried.dedup();
         let mut hits = Vec::new();
-        for p in phrases {
+        for p in tried {
+            let (words, phrase) = (&cues.phrases[p].0, cues.phrases[p].1);
             for i in 0..self.toks.len() {
-                if let Some(len) = self.matches_at(i, p) {
+                if let Some(len) = self.matches_at(i, words) {
                     for k in i..i + len {
                         self.used[k] = true;
                     }
-                    hits.push(Hit {
-                        at: i,
-                        len,
-                        phrase: p,
-                    });
+                    hits.push(Hit { at: i, len, phrase });
                 }
             }
         }
@@ -195,3 +204,73 @@ impl Text {
             .count()
     }
 }
+
+/// A cue list made ready for matching once: its phrases split into words, longest first (the
+/// list's order among phrases of one length), and indexed by their first word.
+pub(super) struct Cues {
+    phrases: Vec<(Vec<&'static str>, &'static str)>,
+    by_first: HashMap<&'static str, Vec<usize>>,
+    /// Phrases that start with a pronoun slot: tried on every text.
+    star: Vec<usize>,
+}
+
+impl Cues {
+    fn new(list: &'static [&'static str]) -> Cues {
+        let mut phrases: Vec<(Vec<&'static str>, &'static str)> =
+            list.iter().map(|p| (p.split(' ').collect(), *p)).collect();
+        phrases.sort_by_key(|(words, _)| std::cmp::Reverse(words.len()));
+        let mut by_first: HashMap<&'static str, Vec<usize>> = HashMap::new();
+        let mut star = Vec::new();
+        for (i, (words, _)) in phrases.iter().enumerate() {
+            match words.first() {
+                Some(&"*") => star.push(i),
+                Some(w) => by_first.entry(*w).or_default().push(i),
+                None => {}
+            }
+        }
+        Cues {
+            phrases,
+            by_first,
+            star,
+        }
+    }
+}
+
+/// Every cue list the reader takes from, made ready once per process.
+pub(super) struct Lexicon {
+    pub(super) ok_set: Cues,
+    pub(super) greetings: Cues,
+    pub(super) neutral: Cues,
+    pub(super) fall: Cues,
+    pub(super) pain: Cues,
+    pub(super) emergency: Cues,
+    pub(super) help: Cues,
+    pub(super) unwell: Cues,
+    pub(super) negatable_ok: Cues,
+    pub(super) member_ok: Cues,
+    pub(super) away_self: Cues,
+    pub(super) no_answer: Cues,
+    pub(super) claim: Cues,
+    pub(super) cannot: Cues,
+    pub(super) seen: Cues,
+    pub(super) weak_claim: Cues,
+}
+
+pub(super) static LEX: LazyLock<Lexicon> = LazyLock::new(|| Lexicon {
+    ok_set: Cues::new(OK_SET_PHRASES),
+    greetings: Cues::new(GREETINGS),
+    neutral: Cues::new(NEUTRAL),
+    fall: Cues::new(FALL_CUES),
+    pain: Cues::new(PAIN_CUES),
+    emergency: Cues::new(EMERGENCY_CUES),
+    help: Cues::new(HELP_CUES),
+    unwell: Cues::new(UNWELL_CUES),
+    negatable_ok: Cues::new(NEGATABLE_OK),
+    member_ok: Cues::new(MEMBER_OK),
+    away_self: Cues::new(AWAY_SELF_CUES),
+    no_answer: Cues::new(NO_ANSWER_CUES),
+    claim: Cues::new(CLAIM_CUES),
+    cannot: Cues::new(CANNOT_CUES),
+    seen: Cues::new(SEEN_CUES),
+    weak_claim: Cues::new(WEAK_CLAIM_CUES),
+});

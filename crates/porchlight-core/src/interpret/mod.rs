@@ -144,9 +144,9 @@ fn read_tokens(role: Role, toks: Vec<Tok>, today: NaiveDate) -> Reading {
     }
     // Phrases that carry their own negation come first, so "not bad" is not "bad"; greetings
     // are no answer ("good morning" is not "good").
-    let ok_set = t.take(OK_SET_PHRASES);
-    t.take(GREETINGS);
-    t.take(NEUTRAL);
+    let ok_set = t.take(&LEX.ok_set);
+    t.take(&LEX.greetings);
+    t.take(&LEX.neutral);
     // Distress, strongest lists first.
     let mut distress: Vec<String> = Vec::new();
     let mut negated_distress: Vec<String> = Vec::new();
@@ -167,7 +167,7 @@ fn read_tokens(role: Role, toks: Vec<Tok>, today: NaiveDate) -> Reading {
         t.used[0] = true;
         distress.push("need".into());
     }
-    for list in [FALL_CUES, PAIN_CUES, EMERGENCY_CUES, HELP_CUES, UNWELL_CUES] {
+    for list in [&LEX.fall, &LEX.pain, &LEX.emergency, &LEX.help, &LEX.unwell] {
         for h in t.take(list) {
             let q = t.quote(&h);
             if h.phrase == "sick" && h.at + 1 < n && t.word(h.at + 1) == "of" {
@@ -182,7 +182,7 @@ fn read_tokens(role: Role, toks: Vec<Tok>, today: NaiveDate) -> Reading {
         }
     }
     // A negated OK ("not ok", "no estoy bien", "don't feel well") is distress.
-    for h in t.take(NEGATABLE_OK) {
+    for h in t.take(&LEX.negatable_ok) {
         if t.negated(&h) {
             first_person |= t.first_person(&h);
             distress.push(format!("not {}", t.quote(&h)));
@@ -266,7 +266,7 @@ fn read_member(t: &mut Text, today: NaiveDate, ok_set: &[Hit], negated: &[String
             format!("negated distress words {}", quoted(negated)),
         );
     }
-    let oks = t.take(MEMBER_OK);
+    let oks = t.take(&LEX.member_ok);
     // "1" leading a message ("1 thanks") counts; a bare other number does not.
     if let Some(h) = oks.first() {
         let words: Vec<String> = oks.iter().map(|h| t.quote(h)).collect();
@@ -289,9 +289,9 @@ fn read_other(t: &mut Text, role: Role, ok_set: &[Hit], negated: &[String]) -> R
     let n = t.toks.len();
     let buddy = role == Role::Buddy;
     // "I'm not home" is about the buddy; take it before "not home" (about the member).
-    let away_self: Vec<Hit> = t.take(AWAY_SELF_CUES);
+    let away_self: Vec<Hit> = t.take(&LEX.away_self);
     let no_answer: Vec<Hit> = t
-        .take(NO_ANSWER_CUES)
+        .take(&LEX.no_answer)
         .into_iter()
         .filter(|h| !t.questioned(h))
         .collect();
@@ -303,14 +303,14 @@ fn read_other(t: &mut Text, role: Role, ok_set: &[Hit], negated: &[String]) -> R
             format!("no-answer words {}", quoted(&words)),
         );
     }
-    let claims = t.take(CLAIM_CUES);
+    let claims = t.take(&LEX.claim);
     // "no" alone, or leading ("no sorry", "no can't today"), is a buddy's "can't go".
     let mut cannot: Vec<String> = Vec::new();
     if t.word(0) == "no" && !t.used[0] {
         t.used[0] = true;
         cannot.push("no".into());
     }
-    cannot.extend(t.take(CANNOT_CUES).iter().map(|h| t.quote(h)));
+    cannot.extend(t.take(&LEX.cannot).iter().map(|h| t.quote(h)));
     cannot.extend(away_self.iter().map(|h| t.quote(h)));
     if buddy && !claims.is_empty() {
         let words: Vec<String> = claims.iter().map(|h| t.quote(h)).collect();
@@ -336,7 +336,7 @@ fn read_other(t: &mut Text, role: Role, ok_set: &[Hit], negated: &[String]) -> R
         );
     }
     // A confirmation: plain OK or seen words, not hedged or asked.
-    let seen = t.take(SEEN_CUES);
+    let seen = t.take(&LEX.seen);
     let plain: Vec<&Hit> = seen
         .iter()
         .chain(ok_set.iter())
@@ -360,7 +360,7 @@ fn read_other(t: &mut Text, role: Role, ok_set: &[Hit], negated: &[String]) -> R
         let conf = if n <= 3 { High } else { Medium };
         return Reading::new(Reply::Ok, conf, format!("OK words {}", quoted(&words)));
     }
-    let weak = t.take(WEAK_CLAIM_CUES);
+    let weak = t.take(&LEX.weak_claim);
     if buddy && !weak.is_empty() {
         let words: Vec<String> = weak.iter().map(|h| t.quote(h)).collect();
         return Reading::new(

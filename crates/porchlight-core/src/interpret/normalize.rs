@@ -130,12 +130,16 @@ pub(super) fn shorthand(w: &str) -> Option<&'static str> {
 
 /// Every word a cue list knows, to pick the right squeeze of "helppp" or "goooood".
 pub(super) fn known(w: &str) -> bool {
-    shorthand(w).is_some()
-        || ALL_CUES
-            .iter()
-            .any(|list| list.iter().any(|p| p.split(' ').any(|x| x == w)))
-        || NEGATORS.contains(&w)
-        || HEDGES.contains(&w)
+    static KNOWN: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+        std::sync::LazyLock::new(|| {
+            ALL_CUES
+                .iter()
+                .flat_map(|list| list.iter().flat_map(|p| p.split(' ')))
+                .chain(NEGATORS.iter().copied())
+                .chain(HEDGES.iter().copied())
+                .collect()
+        });
+    shorthand(w).is_some() || KNOWN.contains(w)
 }
 
 pub(super) fn canon(raw: &str) -> String {
