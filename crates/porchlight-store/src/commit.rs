@@ -9,9 +9,7 @@ use porchlight_core::model::{Person, PersonId, Village};
 use porchlight_core::village::{self, Outcome};
 use serde::{Deserialize, Serialize};
 
-use crate::keys::{
-    AUDIT, BY_DATE, CHECKINS, CIRCLES, CONTEXTS, MEMBERS, PENDING, PEOPLE, SENT, TOKENS,
-};
+use crate::keys::{AUDIT, BY_DATE, CHECKINS, CIRCLES, CONTEXTS, PENDING, PEOPLE, SENT, TOKENS};
 use crate::tx::Tx;
 use crate::{Committed, OutboxEntry, Result, counter, enc, keys, outbox};
 
@@ -26,7 +24,7 @@ pub(crate) fn put_member_state(tx: &Tx<'_>, st: &MemberState) -> Result<()> {
             }
         }
         // No side record: a new member, or one written before it existed.
-        None => match tx.get::<MemberState>(MEMBERS, id)? {
+        None => match tx.member_state(&st.member.id)? {
             Some(old) => {
                 if let Some(at) = old.next_due() {
                     tx.del(keys::due(at, &old.member.id));
@@ -42,7 +40,7 @@ pub(crate) fn put_member_state(tx: &Tx<'_>, st: &MemberState) -> Result<()> {
         }
         None => tx.put_raw(due_of, Vec::new()),
     }
-    tx.put(MEMBERS, id, st);
+    tx.put_member(st);
     Ok(())
 }
 
