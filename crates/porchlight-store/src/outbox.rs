@@ -13,8 +13,9 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use porchlight_core::delivery::DeliveryState;
+use porchlight_core::engine::{Effect, Outgoing};
 use porchlight_core::text::MessageKind;
-use porchlight_core::village;
+use porchlight_core::village::{self, Outcome};
 
 use crate::keys::{self, DEAD, META, OUTBOX, PENDING, READY, SENT};
 use crate::tx::Tx;
@@ -130,6 +131,22 @@ impl Store {
         self.inner().map_or(0, |i| {
             usize::try_from(i.counter(counter::OUTBOX)).unwrap_or(usize::MAX)
         })
+    }
+
+    /// Queues one message as it is, outside any engine step: for tests and tools that drive
+    /// the dispatcher directly. It is committed exactly as an engine's message is (an id from
+    /// the same counter, its lane, the ready index when it heads the lane, the depth counter).
+    pub fn queue_message(&self, message: Outgoing, now: DateTime<Utc>) -> Result<OutboxEntry> {
+        let (_, c) = self.step(now, false, move |_, _| {
+            Ok(Outcome {
+                members: Vec::new(),
+                effects: vec![Effect::Send(message)],
+            })
+        })?;
+        c.messages
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::Conflict("the message was not queued".into()))
     }
 
     /// Removes a message from the outbox without recording a delivery (`simulate`).
