@@ -391,6 +391,35 @@ mod tests {
         ids
     }
 
+    /// A message queued directly is filed as an engine's is: an id from the message counter,
+    /// its lane, the ready index when it heads the lane, the depth counter.
+    #[test]
+    fn a_message_queued_directly_is_filed_like_an_engines() {
+        let store = Store::temporary(Village::default()).unwrap();
+        let now: DateTime<Utc> = "2026-11-24T12:00:00Z".parse().unwrap();
+        let queue = |kind| {
+            store
+                .queue_message(entry(0, "bob", kind).message, now)
+                .unwrap()
+        };
+        let prompt = queue(MessageKind::Prompt);
+        let reminder = queue(MessageKind::Reminder);
+        let clear = queue(MessageKind::AllClear);
+        assert_eq!((reminder.id, clear.id), (prompt.id + 1, prompt.id + 2));
+        assert_eq!(prompt.queued_at, now);
+        assert_eq!(store.outbox_len(), 3);
+        assert_eq!(
+            store.outbox(10).unwrap(),
+            [prompt.clone(), reminder, clear.clone()]
+        );
+        // Bob's routine lane is headed by the prompt, his urgent lane by the all-clear; he is
+        // handed one message at a time, the oldest first.
+        assert_eq!(heads(&store), [prompt.id, clear.id]);
+        let (ready, later) = store.outbox_ready(now, &HashSet::new(), 10).unwrap();
+        assert_eq!(ready, [prompt]);
+        assert_eq!(later, None);
+    }
+
     /// Steps of one writer group see each other's queued messages: the second message to Bob
     /// in the same lane is not filed as a second head, even before the group reaches sled.
     #[test]
