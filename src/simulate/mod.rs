@@ -108,6 +108,7 @@ pub fn run(
         if at > end {
             break;
         }
+        let mut delivered = false;
         let committed: Committed = if let Some(r) = removal {
             match store.remove_member_with(&r.member, r.force, &r.by, &r.reason, at) {
                 Ok(Some(c)) => c,
@@ -130,7 +131,19 @@ pub fn run(
             let (_, c) = store.reply(&Sender::Person(p.from.clone()), &p.text, at)?;
             c
         } else {
-            store.run_due(at)?
+            // Each group's messages are delivered (below) and so leave the outbox as soon as
+            // the group is written: before the next group's settle hands them to sled.
+            let mut removed = Ok(());
+            let c = store.run_due_with(at, |c| {
+                for entry in &c.messages {
+                    if removed.is_ok() {
+                        removed = store.outbox_remove(entry.id);
+                    }
+                }
+            })?;
+            removed?;
+            delivered = true;
+            c
         };
         for (_, ev) in &committed.events {
             summary.note(ev);
@@ -152,7 +165,9 @@ pub fn run(
                 entry.message.kind,
                 entry.message.context.as_ref().map(|c| c.role),
             );
-            store.outbox_remove(entry.id)?;
+            if !delivered {
+                store.outbox_remove(entry.id)?;
+            }
         }
     }
     if !opts.json {
