@@ -11,11 +11,13 @@
 //! dead letters, opt-outs, per-recipient order (within a lane; an urgent message passes a
 //! routine one waiting to retry), concurrency across recipients, and the SMS budget. After
 //! every run the store is asked what it kept: each message that left the outbox is kept as
-//! sent or dead with exactly the state the dispatcher last gave it. A property test sends
-//! random mixes of routine and urgent messages to four people with every attempt answered at
-//! random (accepted, 500, 429 with `Retry-After`, 400, STOP, slow), under a random SMS cap and
-//! concurrency: nothing is lost, order holds per recipient and lane, the budget holds and is
-//! counted exactly, urgent messages are never held back, and nobody is texted after a STOP.
+//! sent or dead with exactly the state the dispatcher last gave it, and every dead letter is
+//! in its audit log (a "delivery failed" event naming the recipient and the reason: nothing
+//! fails silently, held-back texts included). A property test sends random mixes of routine
+//! and urgent messages to four people with every attempt answered at random (accepted, 500,
+//! 429 with `Retry-After`, 400, STOP, slow), under a random SMS cap and concurrency: nothing
+//! is lost, order holds per recipient and lane, the budget holds and is counted exactly,
+//! urgent messages are never held back, and nobody is texted after a STOP.
 //!
 //! The harness is generic over the queue ([`TestQueue`], journaled by a [`Recorder`]), and
 //! `on_every_queue!` instantiates every scenario for each one. These scenarios used to run on
@@ -150,6 +152,8 @@ trait TestQueue: Send + Sync + 'static {
     fn notices(&self) -> Vec<(NaiveDate, u8)>;
     /// Where a message that left the outbox is kept, with its state as kept.
     fn kept(&self, id: u64) -> Option<(MessagePlace, DeliveryState)>;
+    /// Failed deliveries on the record: (recipient, reason).
+    fn failures(&self) -> Vec<(String, String)>;
 }
 
 /// The real queue: the server's [`StoreQueue`] on a temporary sled store. With `GROUP_COMMIT`
@@ -222,6 +226,19 @@ impl<const GROUP_COMMIT: bool> TestQueue for Sled<GROUP_COMMIT> {
                     .and_then(|p| p.parse().ok());
                 if let (EventKind::Note, Some(p)) = (e.event, percent) {
                     out.push((e.at.date_naive(), p));
+                }
+            })
+            .unwrap();
+        out
+    }
+
+    /// The audit log's "delivery failed" events.
+    fn failures(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        self.store
+            .for_each_event(|_, e| {
+                if e.event == EventKind::DeliveryFailed {
+                    out.push((e.to.unwrap_or_default(), e.text.unwrap_or_default()));
                 }
             })
             .unwrap();
@@ -306,6 +323,19 @@ impl<T: TestQueue> Recorder<T> {
             assert!(ends.len() <= 1, "message {n} ended twice: {ends:?}");
             assert_eq!(self.inner.kept(*id), ends.pop(), "message {n} as kept");
         }
+        // Nothing fails silently: every dead letter is on the record, to whom and why.
+        let mut dead: Vec<(String, String)> = log
+            .dead
+            .iter()
+            .map(|(n, st, ..)| {
+                let who = log.names.values().find(|(m, _)| m == n).unwrap().1.clone();
+                (who, st.reason.clone().unwrap_or_default())
+            })
+            .collect();
+        let mut recorded = self.inner.failures();
+        dead.sort();
+        recorded.sort();
+        assert_eq!(recorded, dead, "dead letters on the record");
     }
 }
 
