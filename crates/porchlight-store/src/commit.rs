@@ -17,7 +17,13 @@ use crate::{Committed, OutboxEntry, Result, counter, enc, keys, outbox};
 pub(crate) fn put_member_state(tx: &Tx<'_>, st: &MemberState) -> Result<()> {
     let id = st.member.id.as_bytes();
     let due_of = keys::key(keys::DUE_OF, id);
+    let due = st.next_due().map(keys::instant);
     match tx.raw(&due_of)? {
+        // Still due at the same instant (or still never): the index stays as it is.
+        Some(instant) if instant.as_slice() == due.as_ref().map_or(&[][..], |d| &d[..]) => {
+            tx.put_member(st);
+            return Ok(());
+        }
         Some(instant) => {
             if !instant.is_empty() {
                 tx.del(keys::due_from(&instant, &st.member.id));

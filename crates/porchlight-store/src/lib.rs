@@ -263,13 +263,14 @@ pub struct Store {
 
 impl Drop for Store {
     fn drop(&mut self) {
-        // The deferred batch (inline writes) goes to sled before the database closes.
-        if let Some(inner) = self
-            .inner
-            .get_mut()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .as_ref()
-        {
+        // The deferred batch (inline writes) goes to sled before the database closes; a
+        // temporary store's database is deleted as it closes, so its batch goes nowhere.
+        if let Some(inner) = self.path.as_ref().and(
+            self.inner
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .as_ref(),
+        ) {
             if let Err(e) = inner.settle() {
                 tracing::error!(error = %e, "cannot write the last deferred writes");
             }
@@ -299,4 +300,4 @@ pub const CACHE_BYTES: u64 = 128 * 1024 * 1024;
 
 /// Most keys held in the deferred batch of an inline ([`Durability::OnFlush`]) store before
 /// they go to sled as one batch (a few MB: memory stays bounded).
-pub const DEFERRED_KEYS: usize = 32 * 1024;
+pub const DEFERRED_KEYS: usize = 8 * 1024;
