@@ -18,7 +18,6 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use porchlight_core::model::Person;
 use porchlight_core::text::segments;
 use porchlight_core::village::Sender;
 use porchlight_store::{Committed, Store, StoreError};
@@ -63,10 +62,12 @@ pub fn run(
     for m in &scenario.members {
         store.put_member(m.clone(), opts.start)?;
     }
-    let names: HashMap<String, Person> = scenario
+    // People's names for the timeline, borrowed (a million-member village holds three
+    // million people: not a second copy of each).
+    let names: HashMap<&str, &str> = scenario
         .people
         .iter()
-        .map(|p| (p.id.clone(), p.clone()))
+        .map(|p| (p.id.as_str(), p.name.as_str()))
         .collect();
     let end = opts.start + TimeDelta::days(i64::from(opts.days));
     let mut summary = Summary::default();

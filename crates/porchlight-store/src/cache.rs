@@ -1,6 +1,6 @@
-//! Decoded member states, so the steps that read a member again and again (every reply reads
-//! each member the sender was asked about) do not parse the same JSON and the same schedule
-//! each time.
+//! Decoded member states and people, so the steps that read a member again and again (every
+//! reply reads each member the sender was asked about) or a person (every message sent to
+//! them) do not parse the same JSON, and the same schedule, each time.
 //!
 //! The cache is keyed by the record's bytes, not trusted to be current: a hit needs the bytes
 //! under the key now (in sled or in a group in progress) to equal the bytes the state was
@@ -14,29 +14,41 @@ use std::sync::Mutex;
 
 use porchlight_core::engine::MemberState;
 
-/// Most states in one generation (two generations at most are kept).
+/// Most records in one generation (two generations at most are kept).
 pub(crate) const GENERATION: usize = 8 * 1024;
 
-struct Entry {
+struct Entry<T> {
     bytes: Vec<u8>,
-    state: MemberState,
+    state: T,
 }
 
-#[derive(Default)]
-struct Generations {
-    current: HashMap<Vec<u8>, Entry>,
-    previous: HashMap<Vec<u8>, Entry>,
+struct Generations<T> {
+    current: HashMap<Vec<u8>, Entry<T>>,
+    previous: HashMap<Vec<u8>, Entry<T>>,
 }
 
-/// The cache (see the module docs).
-#[derive(Default)]
-pub(crate) struct StateCache {
-    gens: Mutex<Generations>,
+/// The cache of one kind of record (see the module docs).
+pub(crate) struct Decoded<T> {
+    gens: Mutex<Generations<T>>,
 }
 
-impl StateCache {
-    /// The state decoded from exactly `bytes` under `key`, if kept.
-    pub(crate) fn get(&self, key: &[u8], bytes: &[u8]) -> Option<MemberState> {
+/// Member states decoded lately.
+pub(crate) type StateCache = Decoded<MemberState>;
+
+impl<T> Default for Decoded<T> {
+    fn default() -> Self {
+        Decoded {
+            gens: Mutex::new(Generations {
+                current: HashMap::new(),
+                previous: HashMap::new(),
+            }),
+        }
+    }
+}
+
+impl<T: Clone> Decoded<T> {
+    /// The record decoded from exactly `bytes` under `key`, if kept.
+    pub(crate) fn get(&self, key: &[u8], bytes: &[u8]) -> Option<T> {
         let mut g = crate::tx::lock(&self.gens);
         if let Some(e) = g.current.get(key) {
             return (e.bytes == bytes).then(|| e.state.clone());
@@ -51,13 +63,13 @@ impl StateCache {
     }
 
     /// Keeps `state`, decoded from (or encoded to) `bytes` under `key`.
-    pub(crate) fn put(&self, key: Vec<u8>, bytes: Vec<u8>, state: MemberState) {
+    pub(crate) fn put(&self, key: Vec<u8>, bytes: Vec<u8>, state: T) {
         crate::tx::lock(&self.gens).insert(key, Entry { bytes, state });
     }
 }
 
-impl Generations {
-    fn insert(&mut self, key: Vec<u8>, entry: Entry) {
+impl<T> Generations<T> {
+    fn insert(&mut self, key: Vec<u8>, entry: Entry<T>) {
         if self.current.len() >= GENERATION && !self.current.contains_key(&key) {
             self.previous = std::mem::take(&mut self.current);
         }

@@ -238,6 +238,8 @@ pub(crate) struct Inner {
     pub(crate) due: Option<std::sync::Mutex<tx::DueIndex>>,
     /// Member states decoded lately (see [`cache`]).
     pub(crate) states: cache::StateCache,
+    /// People decoded lately (see [`cache`]).
+    pub(crate) people: cache::Decoded<porchlight_core::model::Person>,
     village: Village,
     /// Flush after every inline write.
     pub(crate) sync: bool,

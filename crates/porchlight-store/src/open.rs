@@ -110,6 +110,7 @@ fn start(
         fresh: std::sync::Mutex::new(HashSet::new()),
         due: (durability == Durability::OnFlush).then(|| std::sync::Mutex::new(due)),
         states: Default::default(),
+        people: Default::default(),
         village: village.clone(),
         sync: false,
         log_file,

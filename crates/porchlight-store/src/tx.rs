@@ -55,6 +55,8 @@ pub(crate) struct Tx<'a> {
     due: Option<&'a std::sync::Mutex<DueIndex>>,
     /// Member states decoded lately.
     states: &'a crate::cache::StateCache,
+    /// People decoded lately.
+    people: &'a crate::cache::Decoded<Person>,
     /// The first failed read inside an engine callback (the [`Book`] methods cannot return an
     /// error); it turns the whole step into an error.
     error: RefCell<Option<StoreError>>,
@@ -71,6 +73,7 @@ impl<'a> Tx<'a> {
             deferred: inner.deferred.then_some(&inner.fresh),
             due: inner.due.as_ref(),
             states: &inner.states,
+            people: &inner.people,
             error: RefCell::new(None),
         }
     }
@@ -120,6 +123,20 @@ impl<'a> Tx<'a> {
             let st: MemberState = dec(keys::name(MEMBERS), bytes)?;
             self.states.put(key.clone(), bytes.to_vec(), st.clone());
             Ok(Some(st))
+        })?
+    }
+
+    /// A person (decoded once while their record's bytes stay the same).
+    pub(crate) fn person(&self, id: &str) -> Result<Option<Person>> {
+        let key = keys::key(PEOPLE, id.as_bytes());
+        self.with_raw(&key, |v| {
+            let Some(bytes) = v else { return Ok(None) };
+            if let Some(p) = self.people.get(&key, bytes) {
+                return Ok(Some(p));
+            }
+            let p: Person = dec(keys::name(PEOPLE), bytes)?;
+            self.people.put(key.clone(), bytes.to_vec(), p.clone());
+            Ok(Some(p))
         })?
     }
 
@@ -381,7 +398,13 @@ impl Tx<'_> {
 
 impl Roster for Tx<'_> {
     fn person(&self, id: &str) -> Option<Person> {
-        self.soft(PEOPLE, id.as_bytes())
+        match Tx::person(self, id) {
+            Ok(v) => v,
+            Err(e) => {
+                self.error.borrow_mut().get_or_insert(e);
+                None
+            }
+        }
     }
 
     fn prompt_undelivered(&self, checkin: &str) -> bool {
@@ -425,7 +448,7 @@ impl Book for Tx<'_> {
                 return None;
             }
         };
-        self.person(&id)
+        Roster::person(self, &id)
     }
 
     fn contexts(&self, person: &str) -> Vec<ReplyContext> {
