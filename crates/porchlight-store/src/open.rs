@@ -158,7 +158,13 @@ impl Inner {
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .clear();
             if !writes.is_empty() {
-                crate::tx::apply_writes(&self.tree, &self.stats, std::mem::take(writes))?;
+                let writes = std::mem::take(writes);
+                if self.log_file.is_none() {
+                    // A temporary store (see `apply_unbatched`).
+                    crate::tx::apply_unbatched(&self.tree, &self.stats, writes)?;
+                } else {
+                    crate::tx::apply_writes(&self.tree, &self.stats, writes)?;
+                }
             }
         }
         Ok(())

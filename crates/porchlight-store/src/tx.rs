@@ -348,6 +348,34 @@ impl<'a> Tx<'a> {
     }
 }
 
+/// Writes an overlay to sled key by key, without a batch: for a temporary store, whose
+/// database dies with the process, so a batch's atomicity after a crash protects nothing.
+/// sled's `apply_batch` holds a process-wide lock that stops every other database in the
+/// process (the other policies of `--compare`, each in its own thread) for the whole batch;
+/// single writes only share it.
+pub(crate) fn apply_unbatched(
+    tree: &Tree,
+    stats: &crate::WriteStats,
+    writes: Overlay,
+) -> Result<()> {
+    let (mut records, mut bytes) = (0u64, 0u64);
+    for (k, v) in writes {
+        records += 1;
+        bytes += k.len() as u64;
+        match v {
+            Some(v) => {
+                bytes += v.len() as u64;
+                tree.insert(k, v)?;
+            }
+            None => {
+                tree.remove(k)?;
+            }
+        }
+    }
+    stats.add(records, bytes);
+    Ok(())
+}
+
 /// Writes an overlay to sled as one atomic batch.
 pub(crate) fn apply_writes(tree: &Tree, stats: &crate::WriteStats, writes: Overlay) -> Result<()> {
     {
