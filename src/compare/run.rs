@@ -324,6 +324,7 @@ pub(super) fn run_policy(
         if at > horizon {
             break;
         }
+        let mut delivered = false;
         let committed = if is_act {
             // `is_act` means the queue's head was peeked just above.
             let Some(Reverse((_, _, act))) = run.queue.pop() else {
@@ -375,7 +376,22 @@ pub(super) fn run_policy(
                 }
             }
         } else {
-            store.run_due(at).map_err(err)?
+            // Each group's messages leave the outbox as soon as the group is written (every
+            // message is delivered or dropped below), before the next group's settle hands
+            // them to sled.
+            let mut removed = Ok(());
+            let c = store
+                .run_due_with(at, |c| {
+                    for entry in &c.messages {
+                        if removed.is_ok() {
+                            removed = store.outbox_remove(entry.id);
+                        }
+                    }
+                })
+                .map_err(err)?;
+            removed.map_err(err)?;
+            delivered = true;
+            c
         };
         for (_, ev) in &committed.events {
             let d = run.day_of(ev.checkin.as_ref());
@@ -444,7 +460,9 @@ pub(super) fn run_policy(
             let d = run.day_of(msg.checkin.as_ref());
             if d.is_none() && (msg.checkin.is_some() || at >= end) {
                 // About a check-in after the end, or after the end at all: not counted.
-                store.outbox_remove(entry.id).map_err(err)?;
+                if !delivered {
+                    store.outbox_remove(entry.id).map_err(err)?;
+                }
                 continue;
             }
             if msg.kind == MessageKind::WhichMember {
@@ -460,7 +478,9 @@ pub(super) fn run_policy(
                 }
             }
             run.react(at, msg);
-            store.outbox_remove(entry.id).map_err(err)?;
+            if !delivered {
+                store.outbox_remove(entry.id).map_err(err)?;
+            }
         }
     }
     Ok(report(policy, run, clock.elapsed().as_secs_f64()))

@@ -18,7 +18,6 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use porchlight_core::model::Person;
 use porchlight_core::text::segments;
 use porchlight_core::village::Sender;
 use porchlight_store::{Committed, Store, StoreError};
@@ -63,10 +62,12 @@ pub fn run(
     for m in &scenario.members {
         store.put_member(m.clone(), opts.start)?;
     }
-    let names: HashMap<String, Person> = scenario
+    // People's names for the timeline, borrowed (a million-member village holds three
+    // million people: not a second copy of each).
+    let names: HashMap<&str, &str> = scenario
         .people
         .iter()
-        .map(|p| (p.id.clone(), p.clone()))
+        .map(|p| (p.id.as_str(), p.name.as_str()))
         .collect();
     let end = opts.start + TimeDelta::days(i64::from(opts.days));
     let mut summary = Summary::default();
@@ -108,6 +109,7 @@ pub fn run(
         if at > end {
             break;
         }
+        let mut delivered = false;
         let committed: Committed = if let Some(r) = removal {
             match store.remove_member_with(&r.member, r.force, &r.by, &r.reason, at) {
                 Ok(Some(c)) => c,
@@ -130,7 +132,19 @@ pub fn run(
             let (_, c) = store.reply(&Sender::Person(p.from.clone()), &p.text, at)?;
             c
         } else {
-            store.run_due(at)?
+            // Each group's messages are delivered (below) and so leave the outbox as soon as
+            // the group is written: before the next group's settle hands them to sled.
+            let mut removed = Ok(());
+            let c = store.run_due_with(at, |c| {
+                for entry in &c.messages {
+                    if removed.is_ok() {
+                        removed = store.outbox_remove(entry.id);
+                    }
+                }
+            })?;
+            removed?;
+            delivered = true;
+            c
         };
         for (_, ev) in &committed.events {
             summary.note(ev);
@@ -152,7 +166,9 @@ pub fn run(
                 entry.message.kind,
                 entry.message.context.as_ref().map(|c| c.role),
             );
-            store.outbox_remove(entry.id)?;
+            if !delivered {
+                store.outbox_remove(entry.id)?;
+            }
         }
     }
     if !opts.json {

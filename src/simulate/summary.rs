@@ -7,7 +7,6 @@ use std::io::Write;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use porchlight_core::engine::{Event, EventKind};
-use porchlight_core::model::Person;
 
 /// Totals for the summary.
 #[derive(Default)]
@@ -149,7 +148,7 @@ impl Summary {
 
 pub(super) struct Printer<'a> {
     pub(super) village_tz: Tz,
-    pub(super) names: &'a HashMap<String, Person>,
+    pub(super) names: &'a HashMap<&'a str, &'a str>,
     pub(super) day: Option<NaiveDate>,
     pub(super) coordinators: &'a [String],
 }
@@ -158,7 +157,7 @@ impl Printer<'_> {
     fn name(&self, id: &str) -> String {
         self.names
             .get(id)
-            .map_or_else(|| id.to_string(), |p| p.name.clone())
+            .map_or_else(|| id.to_string(), |name| name.to_string())
     }
 
     pub(super) fn line(&mut self, out: &mut dyn Write, ev: &Event) -> std::io::Result<()> {

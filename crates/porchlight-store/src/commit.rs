@@ -9,9 +9,7 @@ use porchlight_core::model::{Person, PersonId, Village};
 use porchlight_core::village::{self, Outcome};
 use serde::{Deserialize, Serialize};
 
-use crate::keys::{
-    AUDIT, BY_DATE, CHECKINS, CIRCLES, CONTEXTS, MEMBERS, PENDING, PEOPLE, SENT, TOKENS,
-};
+use crate::keys::{AUDIT, BY_DATE, CHECKINS, CIRCLES, CONTEXTS, PENDING, PEOPLE, SENT, TOKENS};
 use crate::tx::Tx;
 use crate::{Committed, OutboxEntry, Result, counter, enc, keys, outbox};
 
@@ -19,14 +17,20 @@ use crate::{Committed, OutboxEntry, Result, counter, enc, keys, outbox};
 pub(crate) fn put_member_state(tx: &Tx<'_>, st: &MemberState) -> Result<()> {
     let id = st.member.id.as_bytes();
     let due_of = keys::key(keys::DUE_OF, id);
+    let due = st.next_due().map(keys::instant);
     match tx.raw(&due_of)? {
+        // Still due at the same instant (or still never): the index stays as it is.
+        Some(instant) if instant.as_slice() == due.as_ref().map_or(&[][..], |d| &d[..]) => {
+            tx.put_member(st);
+            return Ok(());
+        }
         Some(instant) => {
             if !instant.is_empty() {
                 tx.del(keys::due_from(&instant, &st.member.id));
             }
         }
         // No side record: a new member, or one written before it existed.
-        None => match tx.get::<MemberState>(MEMBERS, id)? {
+        None => match tx.member_state(&st.member.id)? {
             Some(old) => {
                 if let Some(at) = old.next_due() {
                     tx.del(keys::due(at, &old.member.id));
@@ -42,7 +46,7 @@ pub(crate) fn put_member_state(tx: &Tx<'_>, st: &MemberState) -> Result<()> {
         }
         None => tx.put_raw(due_of, Vec::new()),
     }
-    tx.put(MEMBERS, id, st);
+    tx.put_member(st);
     Ok(())
 }
 

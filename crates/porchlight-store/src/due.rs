@@ -16,12 +16,9 @@ impl Store {
 
     /// The earliest instant any member has something due, from the index (no scan).
     pub fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
-        // The walk past the entries the deferred batch removed is kept short (see
-        // `settle_if_due_stale`) without handing the batch to sled on every read.
-        let inner = self.db()?;
-        inner.settle_if_due_stale()?;
-        let members = inner
-            .first_key(&[keys::DUE])?
+        let members = self
+            .db()?
+            .first_due()?
             .and_then(|k| keys::instant_of(&k[1..]));
         // The daily summary's stored timer is due work too.
         let summary = self.next_summary_due()?;
@@ -119,14 +116,21 @@ fn due_group(
     };
     // Steps only move their own member's due entry, so the group is chosen up front; an
     // entry a step re-files at or before `now` is picked up by the next group.
-    inner.settle_if_due_stale()?;
     let mut group: Vec<(Vec<u8>, String)> = Vec::new();
     let mut more = false;
     // The index as this job sees it: sled under the writes of the group (or deferred batch)
     // in progress.
-    let entries = Tx::new(inner).range(&[keys::DUE], &end, DUE_GROUP + 1, |key| {
-        handled.contains(key)
-    })?;
+    let entries = match &inner.due {
+        Some(due) => crate::tx::lock(due)
+            .range(vec![keys::DUE]..end)
+            .filter(|(key, _)| !handled.contains(*key))
+            .take(DUE_GROUP + 1)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        None => Tx::new(inner).range(&[keys::DUE], &end, DUE_GROUP + 1, |key| {
+            handled.contains(key)
+        })?,
+    };
     for (key, id) in entries {
         if keys::instant_of(&key[1..]).is_none_or(|at| at > now) {
             break;

@@ -37,6 +37,7 @@
 #![warn(missing_docs)]
 
 pub mod backup;
+mod cache;
 mod commit;
 mod due;
 mod history;
@@ -229,6 +230,16 @@ pub(crate) struct Inner {
     pub(crate) deferred: bool,
     /// Keys of the deferred batch that sled has never held (see `Tx::put_fresh`).
     pub(crate) fresh: std::sync::Mutex<HashSet<Vec<u8>>>,
+    /// [`Durability::OnFlush`]: the due index (key → member id) as sled and the deferred batch
+    /// hold it together, kept in memory by every step that writes it. The clock reads it here,
+    /// so the deferred batch need not reach sled before each read of the clock (sled's copy
+    /// would have every entry ticked since at its front, to walk past). `None` for the
+    /// daemon's stores, whose index is read from sled under the group in progress.
+    pub(crate) due: Option<std::sync::Mutex<tx::DueIndex>>,
+    /// Member states decoded lately (see [`cache`]).
+    pub(crate) states: cache::StateCache,
+    /// People decoded lately (see [`cache`]).
+    pub(crate) people: cache::Decoded<porchlight_core::model::Person>,
     village: Village,
     /// Flush after every inline write.
     pub(crate) sync: bool,
@@ -254,13 +265,14 @@ pub struct Store {
 
 impl Drop for Store {
     fn drop(&mut self) {
-        // The deferred batch (inline writes) goes to sled before the database closes.
-        if let Some(inner) = self
-            .inner
-            .get_mut()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .as_ref()
-        {
+        // The deferred batch (inline writes) goes to sled before the database closes; a
+        // temporary store's database is deleted as it closes, so its batch goes nowhere.
+        if let Some(inner) = self.path.as_ref().and(
+            self.inner
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .as_ref(),
+        ) {
             if let Err(e) = inner.settle() {
                 tracing::error!(error = %e, "cannot write the last deferred writes");
             }
@@ -290,8 +302,4 @@ pub const CACHE_BYTES: u64 = 128 * 1024 * 1024;
 
 /// Most keys held in the deferred batch of an inline ([`Durability::OnFlush`]) store before
 /// they go to sled as one batch (a few MB: memory stays bounded).
-pub const DEFERRED_KEYS: usize = 32 * 1024;
-
-/// Most due-index entries an inline store's deferred batch may hide from sled before a read
-/// of the clock settles it (each is walked past on every read of the index).
-pub(crate) const STALE_DUE: usize = 256;
+pub const DEFERRED_KEYS: usize = 8 * 1024;

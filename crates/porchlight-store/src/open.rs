@@ -14,7 +14,7 @@ use crate::keys::META;
 use crate::tx::Tx;
 use crate::writer::Writer;
 use crate::{
-    CACHE_BYTES, Committed, DEFERRED_KEYS, Durability, Inner, Result, STALE_DUE, Store, StoreError,
+    CACHE_BYTES, Committed, DEFERRED_KEYS, Durability, Inner, Result, Store, StoreError,
     StoreHealth, WriteStats, commit, dec, keys, migrate, writer,
 };
 
@@ -94,6 +94,10 @@ fn start(
 ) -> Result<(Arc<Inner>, Writer)> {
     let tree = migrate::open(&db)?;
     let log_file = path.map(durable_files).transpose()?;
+    let due = match durability {
+        Durability::GroupCommit => Default::default(),
+        Durability::OnFlush => crate::tx::due_index(&tree)?,
+    };
     let inner = Arc::new(Inner {
         db,
         tree,
@@ -104,6 +108,9 @@ fn start(
         }),
         deferred: durability == Durability::OnFlush,
         fresh: std::sync::Mutex::new(HashSet::new()),
+        due: (durability == Durability::OnFlush).then(|| std::sync::Mutex::new(due)),
+        states: Default::default(),
+        people: Default::default(),
         village: village.clone(),
         sync: false,
         log_file,
@@ -171,31 +178,15 @@ impl Inner {
             .map(|k| k.to_vec()))
     }
 
-    /// Settles the deferred batch when it has grown past [`DEFERRED_KEYS`].
-    /// Settles the deferred batch only when it hides many entries of the due index that sled
-    /// still holds (members ticked since the last settle): those sit at the front of the
-    /// index, and a read of it walks past each one. Below [`STALE_DUE`] the walk is cheaper
-    /// than handing the batch to sled before every read of the clock.
-    pub(crate) fn settle_if_due_stale(&self) -> Result<()> {
-        if !self.deferred {
-            return Ok(());
+    /// The first key of the due index.
+    pub(crate) fn first_due(&self) -> Result<Option<Vec<u8>>> {
+        match &self.due {
+            Some(due) => Ok(crate::tx::lock(due).keys().next().cloned()),
+            None => self.first_key(&[keys::DUE]),
         }
-        let stale = {
-            let group = self
-                .group
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            group.as_ref().is_some_and(|g| {
-                g.range(vec![keys::DUE]..vec![keys::DUE + 1])
-                    .filter(|(_, v)| v.is_none())
-                    .take(STALE_DUE)
-                    .count()
-                    == STALE_DUE
-            })
-        };
-        if stale { self.settle() } else { Ok(()) }
     }
 
+    /// Settles the deferred batch when it has grown past [`DEFERRED_KEYS`].
     pub(crate) fn settle_if_large(&self) -> Result<()> {
         let large = self.deferred
             && self

@@ -13,8 +13,9 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use porchlight_core::delivery::DeliveryState;
+use porchlight_core::engine::{Effect, Outgoing};
 use porchlight_core::text::MessageKind;
-use porchlight_core::village;
+use porchlight_core::village::{self, Outcome};
 
 use crate::keys::{self, DEAD, META, OUTBOX, PENDING, READY, SENT};
 use crate::tx::Tx;
@@ -130,6 +131,22 @@ impl Store {
         self.inner().map_or(0, |i| {
             usize::try_from(i.counter(counter::OUTBOX)).unwrap_or(usize::MAX)
         })
+    }
+
+    /// Queues one message as it is, outside any engine step: for tests and tools that drive
+    /// the dispatcher directly. It is committed exactly as an engine's message is (an id from
+    /// the same counter, its lane, the ready index when it heads the lane, the depth counter).
+    pub fn queue_message(&self, message: Outgoing, now: DateTime<Utc>) -> Result<OutboxEntry> {
+        let (_, c) = self.step(now, false, move |_, _| {
+            Ok(Outcome {
+                members: Vec::new(),
+                effects: vec![Effect::Send(message)],
+            })
+        })?;
+        c.messages
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::Conflict("the message was not queued".into()))
     }
 
     /// Removes a message from the outbox without recording a delivery (`simulate`).
@@ -372,6 +389,35 @@ mod tests {
             .collect();
         ids.sort_unstable();
         ids
+    }
+
+    /// A message queued directly is filed as an engine's is: an id from the message counter,
+    /// its lane, the ready index when it heads the lane, the depth counter.
+    #[test]
+    fn a_message_queued_directly_is_filed_like_an_engines() {
+        let store = Store::temporary(Village::default()).unwrap();
+        let now: DateTime<Utc> = "2026-11-24T12:00:00Z".parse().unwrap();
+        let queue = |kind| {
+            store
+                .queue_message(entry(0, "bob", kind).message, now)
+                .unwrap()
+        };
+        let prompt = queue(MessageKind::Prompt);
+        let reminder = queue(MessageKind::Reminder);
+        let clear = queue(MessageKind::AllClear);
+        assert_eq!((reminder.id, clear.id), (prompt.id + 1, prompt.id + 2));
+        assert_eq!(prompt.queued_at, now);
+        assert_eq!(store.outbox_len(), 3);
+        assert_eq!(
+            store.outbox(10).unwrap(),
+            [prompt.clone(), reminder, clear.clone()]
+        );
+        // Bob's routine lane is headed by the prompt, his urgent lane by the all-clear; he is
+        // handed one message at a time, the oldest first.
+        assert_eq!(heads(&store), [prompt.id, clear.id]);
+        let (ready, later) = store.outbox_ready(now, &HashSet::new(), 10).unwrap();
+        assert_eq!(ready, [prompt]);
+        assert_eq!(later, None);
     }
 
     /// Steps of one writer group see each other's queued messages: the second message to Bob

@@ -50,7 +50,7 @@ impl Store {
             }
             tx.put(PEOPLE, p.id.as_bytes(), &p);
             // A member's cached time zone and opt-out follow their person record.
-            if let Some(mut st) = tx.get::<MemberState>(MEMBERS, p.id.as_bytes())? {
+            if let Some(mut st) = tx.member_state(&p.id)? {
                 let tz = p.timezone.unwrap_or(inner.village.timezone);
                 if st.timezone != tz || st.opted_out != p.opted_out {
                     if st.timezone != tz {
@@ -192,7 +192,7 @@ impl Store {
         let (id, by, reason) = (id.to_string(), by.to_string(), reason.to_string());
         self.write(move |inner| {
             let tx = Tx::new(inner);
-            if tx.get::<MemberState>(MEMBERS, id.as_bytes())?.is_none() {
+            if tx.member_state(&id)?.is_none() {
                 return Ok(None);
             }
             let open = village::open_alerts(&tx, &id);
@@ -207,7 +207,7 @@ impl Store {
             tx.check()?;
             let committed = commit(&tx, &inner.village, &out, now, false)?;
             // The outcome wrote the member's final state; now the member goes.
-            let Some(old) = tx.get::<MemberState>(MEMBERS, id.as_bytes())? else {
+            let Some(old) = tx.member_state(&id)? else {
                 return Ok(Some(committed));
             };
             tx.del(keys::key(MEMBERS, id.as_bytes()));

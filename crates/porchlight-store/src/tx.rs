@@ -25,6 +25,21 @@ use crate::{Result, StoreError, dec, enc};
 /// Writes of a group commit in progress: `None` is a removal.
 pub(crate) type Overlay = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
+/// The due index in memory (inline stores): full key → member id.
+pub(crate) type DueIndex = BTreeMap<Vec<u8>, Vec<u8>>;
+
+/// The due index as sled holds it, read once when an inline store opens.
+pub(crate) fn due_index(tree: &Tree) -> Result<DueIndex> {
+    tree.scan_prefix([keys::DUE])
+        .map(|r| Ok(r.map(|(k, v)| (k.to_vec(), v.to_vec()))?))
+        .collect()
+}
+
+/// Locks one of the store's mutexes (a panicked holder left plain data behind: still usable).
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 pub(crate) struct Tx<'a> {
     tree: &'a Tree,
     stats: &'a crate::WriteStats,
@@ -36,6 +51,12 @@ pub(crate) struct Tx<'a> {
     fresh: RefCell<Vec<Vec<u8>>>,
     /// The store's deferred batch bookkeeping, when it has one.
     deferred: Option<&'a std::sync::Mutex<HashSet<Vec<u8>>>>,
+    /// The store's due index in memory, when it keeps one.
+    due: Option<&'a std::sync::Mutex<DueIndex>>,
+    /// Member states decoded lately.
+    states: &'a crate::cache::StateCache,
+    /// People decoded lately.
+    people: &'a crate::cache::Decoded<Person>,
     /// The first failed read inside an engine callback (the [`Book`] methods cannot return an
     /// error); it turns the whole step into an error.
     error: RefCell<Option<StoreError>>,
@@ -50,6 +71,9 @@ impl<'a> Tx<'a> {
             writes: RefCell::new(BTreeMap::new()),
             fresh: RefCell::new(Vec::new()),
             deferred: inner.deferred.then_some(&inner.fresh),
+            due: inner.due.as_ref(),
+            states: &inner.states,
+            people: &inner.people,
             error: RefCell::new(None),
         }
     }
@@ -86,6 +110,42 @@ impl<'a> Tx<'a> {
         self.with_raw(&keys::key(prefix, rest), |v| {
             v.map(|v| dec(keys::name(prefix), v)).transpose()
         })?
+    }
+
+    /// A member's state (decoded once while its bytes stay the same: see [`crate::cache`]).
+    pub(crate) fn member_state(&self, id: &str) -> Result<Option<MemberState>> {
+        let key = keys::key(MEMBERS, id.as_bytes());
+        self.with_raw(&key, |v| {
+            let Some(bytes) = v else { return Ok(None) };
+            if let Some(st) = self.states.get(&key, bytes) {
+                return Ok(Some(st));
+            }
+            let st: MemberState = dec(keys::name(MEMBERS), bytes)?;
+            self.states.put(key.clone(), bytes.to_vec(), st.clone());
+            Ok(Some(st))
+        })?
+    }
+
+    /// A person (decoded once while their record's bytes stay the same).
+    pub(crate) fn person(&self, id: &str) -> Result<Option<Person>> {
+        let key = keys::key(PEOPLE, id.as_bytes());
+        self.with_raw(&key, |v| {
+            let Some(bytes) = v else { return Ok(None) };
+            if let Some(p) = self.people.get(&key, bytes) {
+                return Ok(Some(p));
+            }
+            let p: Person = dec(keys::name(PEOPLE), bytes)?;
+            self.people.put(key.clone(), bytes.to_vec(), p.clone());
+            Ok(Some(p))
+        })?
+    }
+
+    /// Writes a member's state (and keeps it decoded for the next read).
+    pub(crate) fn put_member(&self, st: &MemberState) {
+        let key = keys::key(MEMBERS, st.member.id.as_bytes());
+        let bytes = enc(st);
+        self.states.put(key.clone(), bytes.clone(), st.clone());
+        self.put_raw(key, bytes);
     }
 
     /// Writes raw bytes under a full key.
@@ -248,6 +308,15 @@ impl<'a> Tx<'a> {
         if writes.is_empty() {
             return Ok(());
         }
+        if let Some(due) = self.due {
+            let mut due = lock(due);
+            for (k, v) in writes.range(vec![keys::DUE]..vec![keys::DUE + 1]) {
+                match v {
+                    Some(v) => due.insert(k.clone(), v.clone()),
+                    None => due.remove(k),
+                };
+            }
+        }
         {
             let mut guard = self
                 .group
@@ -314,9 +383,28 @@ impl Tx<'_> {
     }
 }
 
+impl Tx<'_> {
+    /// [`Tx::member_state`] for an engine callback: failures are remembered for [`Tx::check`].
+    fn soft_member(&self, id: &str) -> Option<MemberState> {
+        match self.member_state(id) {
+            Ok(v) => v,
+            Err(e) => {
+                self.error.borrow_mut().get_or_insert(e);
+                None
+            }
+        }
+    }
+}
+
 impl Roster for Tx<'_> {
     fn person(&self, id: &str) -> Option<Person> {
-        self.soft(PEOPLE, id.as_bytes())
+        match Tx::person(self, id) {
+            Ok(v) => v,
+            Err(e) => {
+                self.error.borrow_mut().get_or_insert(e);
+                None
+            }
+        }
     }
 
     fn prompt_undelivered(&self, checkin: &str) -> bool {
@@ -336,10 +424,7 @@ impl Roster for Tx<'_> {
             return p.get(member).cloned();
         }
         let ids: Vec<PersonId> = self.soft(CIRCLES, circle.as_bytes()).unwrap_or_default();
-        let states: Vec<MemberState> = ids
-            .iter()
-            .filter_map(|id| self.soft(MEMBERS, id.as_bytes()))
-            .collect();
+        let states: Vec<MemberState> = ids.iter().filter_map(|id| self.soft_member(id)).collect();
         let yesterday: Option<Pairing> = date
             .pred_opt()
             .and_then(|y| self.soft(PAIRINGS, &keys::pairing(circle, y)[1..]));
@@ -351,7 +436,7 @@ impl Roster for Tx<'_> {
 
 impl Book for Tx<'_> {
     fn member(&self, id: &str) -> Option<MemberState> {
-        self.soft(MEMBERS, id.as_bytes())
+        self.soft_member(id)
     }
 
     fn person_by_phone(&self, phone: &str) -> Option<Person> {
@@ -363,7 +448,7 @@ impl Book for Tx<'_> {
                 return None;
             }
         };
-        self.person(&id)
+        Roster::person(self, &id)
     }
 
     fn contexts(&self, person: &str) -> Vec<ReplyContext> {
