@@ -29,10 +29,13 @@
 //!
 //! An inline ([`Durability::OnFlush`]) store — `simulate`, `--compare`, benchmarks — keeps
 //! its steps in a **deferred batch** that reaches sled as one atomic batch (before any read
-//! that goes straight to sled, before the due index is read, past [`DEFERRED_KEYS`] keys, on
-//! flush and on close): steps stay atomic, a message queued and delivered in the meantime
-//! costs sled nothing, and counters and member states rewritten in the meantime are written
-//! once.
+//! that goes straight to sled, past [`DEFERRED_KEYS`] keys, on flush and on close): steps stay
+//! atomic, a message queued and delivered in the meantime costs sled nothing, and counters
+//! and member states rewritten in the meantime are written once. Its due index is also kept
+//! in memory, so reading the clock needs no settling. A temporary store (`--compare`) writes
+//! its batch key by key and not at all on close: its database is deleted then.
+//!
+//! Decoded member states and people are cached by their bytes (`cache`), in every store.
 
 #![warn(missing_docs)]
 
