@@ -15,7 +15,7 @@ use crate::tx::Tx;
 use crate::writer::Writer;
 use crate::{
     CACHE_BYTES, Committed, DEFERRED_KEYS, Durability, Inner, Result, Store, StoreError,
-    StoreHealth, WriteStats, commit, dec, keys, migrate, writer,
+    StoreHealth, TEMPORARY_DEFERRED_KEYS, WriteStats, commit, dec, keys, migrate, writer,
 };
 
 /// Opens the sled database in `path`. A database closed a moment ago (a restart, a test
@@ -109,6 +109,10 @@ fn start(
         deferred: durability == Durability::OnFlush,
         fresh: std::sync::Mutex::new(HashSet::new()),
         due: (durability == Durability::OnFlush).then(|| std::sync::Mutex::new(due)),
+        deferred_keys: std::sync::atomic::AtomicUsize::new(match path {
+            Some(_) => DEFERRED_KEYS,
+            None => TEMPORARY_DEFERRED_KEYS,
+        }),
         states: Default::default(),
         people: Default::default(),
         village: village.clone(),
@@ -200,7 +204,12 @@ impl Inner {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .as_ref()
-                .is_some_and(|g| g.len() > DEFERRED_KEYS);
+                .is_some_and(|g| {
+                    g.len()
+                        > self
+                            .deferred_keys
+                            .load(std::sync::atomic::Ordering::Relaxed)
+                });
         if large { self.settle() } else { Ok(()) }
     }
 
@@ -302,6 +311,16 @@ impl Store {
     }
 
     /// The open database, or `Unavailable` while a recovery reopens it.
+    /// Settles an inline store's deferred batch past `keys` keys instead of its default (for
+    /// tests that need the batch to reach sled many times in a short run).
+    #[doc(hidden)]
+    pub fn settle_past(&self, keys: usize) -> Result<()> {
+        self.db()?
+            .deferred_keys
+            .store(keys, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+
     pub(crate) fn inner(&self) -> Result<Arc<Inner>> {
         let inner = self.db()?;
         inner.settle()?;

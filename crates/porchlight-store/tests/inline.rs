@@ -1,5 +1,6 @@
 //! An inline store (`Durability::OnFlush`: `simulate`, `--compare`, benchmarks) keeps its
-//! steps in a deferred batch, its due index in memory and decoded member states in a cache.
+//! steps in a deferred batch, its due index in memory and decoded member states in a cache;
+//! a temporary one writes its batch to sled key by key.
 //! None of that may change what happens: the same days run on an inline store and on the
 //! daemon's store (a writer thread, group commit) give the same clock, the same events and the
 //! same messages, and the inline store reopened from disk has the same clock.
@@ -142,8 +143,15 @@ fn an_inline_store_runs_days_exactly_as_the_daemons_store_does() {
 
     let path = dir.path().join("inline");
     let inline = Store::open_with(&path, village(), Durability::OnFlush).unwrap();
+    // The deferred batch reaches sled every few steps (as one atomic batch), not once.
+    inline.settle_past(64).unwrap();
     seed(&inline, start);
     let got = run(&inline, start);
+    // A temporary store (`--compare`) writes its batch key by key.
+    let temporary = Store::temporary(village()).unwrap();
+    temporary.settle_past(64).unwrap();
+    seed(&temporary, start);
+    assert_eq!(run(&temporary, start), expected, "a temporary store");
     assert!(
         expected.iter().filter(|l| l.starts_with("event")).count() > 300,
         "the script exercises the engine: {} lines",
