@@ -112,32 +112,33 @@ impl<'a> Tx<'a> {
         })?
     }
 
-    /// A member's state (decoded once while its bytes stay the same: see [`crate::cache`]).
-    pub(crate) fn member_state(&self, id: &str) -> Result<Option<MemberState>> {
-        let key = keys::key(MEMBERS, id.as_bytes());
+    /// A record decoded once while its bytes stay the same (see [`crate::cache`]).
+    fn cached<T: DeserializeOwned + Clone>(
+        &self,
+        prefix: u8,
+        id: &str,
+        cache: &crate::cache::Decoded<T>,
+    ) -> Result<Option<T>> {
+        let key = keys::key(prefix, id.as_bytes());
         self.with_raw(&key, |v| {
             let Some(bytes) = v else { return Ok(None) };
-            if let Some(st) = self.states.get(&key, bytes) {
-                return Ok(Some(st));
+            if let Some(found) = cache.get(&key, bytes) {
+                return Ok(Some(found));
             }
-            let st: MemberState = dec(keys::name(MEMBERS), bytes)?;
-            self.states.put(key.clone(), bytes.to_vec(), st.clone());
-            Ok(Some(st))
+            let decoded: T = dec(keys::name(prefix), bytes)?;
+            cache.put(key.clone(), bytes.to_vec(), decoded.clone());
+            Ok(Some(decoded))
         })?
     }
 
-    /// A person (decoded once while their record's bytes stay the same).
+    /// A member's state.
+    pub(crate) fn member_state(&self, id: &str) -> Result<Option<MemberState>> {
+        self.cached(MEMBERS, id, self.states)
+    }
+
+    /// A person.
     pub(crate) fn person(&self, id: &str) -> Result<Option<Person>> {
-        let key = keys::key(PEOPLE, id.as_bytes());
-        self.with_raw(&key, |v| {
-            let Some(bytes) = v else { return Ok(None) };
-            if let Some(p) = self.people.get(&key, bytes) {
-                return Ok(Some(p));
-            }
-            let p: Person = dec(keys::name(PEOPLE), bytes)?;
-            self.people.put(key.clone(), bytes.to_vec(), p.clone());
-            Ok(Some(p))
-        })?
+        self.cached(PEOPLE, id, self.people)
     }
 
     /// Writes a member's state (and keeps it decoded for the next read).
@@ -400,8 +401,8 @@ pub(crate) fn apply_writes(tree: &Tree, stats: &crate::WriteStats, writes: Overl
 
 impl Tx<'_> {
     /// A read for an engine callback: failures are remembered for [`Tx::check`].
-    fn soft<T: DeserializeOwned>(&self, prefix: u8, rest: &[u8]) -> Option<T> {
-        match self.get(prefix, rest) {
+    fn remember<T>(&self, read: Result<Option<T>>) -> Option<T> {
+        match read {
             Ok(v) => v,
             Err(e) => {
                 self.error.borrow_mut().get_or_insert(e);
@@ -409,30 +410,19 @@ impl Tx<'_> {
             }
         }
     }
-}
 
-impl Tx<'_> {
-    /// [`Tx::member_state`] for an engine callback: failures are remembered for [`Tx::check`].
+    fn soft<T: DeserializeOwned>(&self, prefix: u8, rest: &[u8]) -> Option<T> {
+        self.remember(self.get(prefix, rest))
+    }
+
     fn soft_member(&self, id: &str) -> Option<MemberState> {
-        match self.member_state(id) {
-            Ok(v) => v,
-            Err(e) => {
-                self.error.borrow_mut().get_or_insert(e);
-                None
-            }
-        }
+        self.remember(self.member_state(id))
     }
 }
 
 impl Roster for Tx<'_> {
     fn person(&self, id: &str) -> Option<Person> {
-        match Tx::person(self, id) {
-            Ok(v) => v,
-            Err(e) => {
-                self.error.borrow_mut().get_or_insert(e);
-                None
-            }
-        }
+        self.remember(Tx::person(self, id))
     }
 
     fn prompt_undelivered(&self, checkin: &str) -> bool {
