@@ -176,6 +176,41 @@ def summarise(target, state, reason, rc, wall, cap_cpu, plateau, artifacts):
     return s
 
 
+def report(out, targets):
+    """Markdown rows from the logs and summaries a run left in `out`."""
+    rows, curves = [], []
+    for target in targets:
+        with open(os.path.join(out, f"{target}.json")) as f:
+            s = json.load(f)
+        cov = []
+        with open(os.path.join(out, f"{target}.log")) as f:
+            for line in f:
+                if "|" not in line:
+                    continue
+                head, text = line.split("|", 1)
+                m = COV.match(text.strip())
+                if m:
+                    cov.append((float(head.split()[1]), int(m.group(3))))
+        t0, fuzz = s["cpu_load_s"], s["cpu_fuzzing_s"]
+
+        def at(c):
+            return max([s["cov_start"]] + [v for (cpu, v) in cov if cpu <= c])
+
+        q = " · ".join(f"{v:,}" for v in s["cov_quarters"])
+        rows.append(
+            f"| `{target}` | {fuzz:,.0f} s (+{t0:,.0f} s load) | {s['wall_s']:,.0f} s "
+            f"| {s['executions']:,} | {s['exec_per_cpu_s']:,} | {s['cov_start']:,} → "
+            f"{s['cov_end']:,} | {q} | {s['last_new_edge_cpu_s']:,.0f} s "
+            f"({100 * s['last_new_edge_cpu_s'] / fuzz:.0f}%) "
+            f"| {s['new_edges_last_plateau_window']} | {len(s['artifacts'])} "
+            f"| {'yes' if s['plateau'] else 'no'} ({s['stop']}) |")
+        curves.append(f"| `{target}` | " + " | ".join(
+            f"{at(t0 + fuzz * k / 10):,}" for k in range(1, 11)) + " |")
+    print("\n".join(rows))
+    print()
+    print("\n".join(curves))
+
+
 def deadline_seconds(hhmm):
     now = datetime.datetime.now(datetime.timezone.utc)
     h, m = map(int, hhmm.split(":"))
@@ -194,7 +229,12 @@ def main():
     p.add_argument("--share", type=float, default=0.8,
                    help="CPU share of a core assumed before one is measured")
     p.add_argument("--out", default="/tmp/fuzz-plateau")
+    p.add_argument("--report", action="store_true",
+                   help="print the table rows of a finished run in --out instead")
     a = p.parse_args()
+    if a.report:
+        report(a.out, [t.split(":")[0] for t in a.targets])
+        return 0
     plan = [(t.split(":")[0], float(t.split(":")[1]) * 60) for t in a.targets]
     os.makedirs(a.out, exist_ok=True)
     summaries = []
