@@ -525,3 +525,57 @@ fn removal_entries_are_validated_with_their_key() {
         assert!(out.stdout.is_empty());
     }
 }
+
+/// "Away until Sunday" and "fuera hasta el lunes", written the way people write them: no
+/// check-in until the day they name, nobody alerted while they are away, and prompts again
+/// from that day (Tuesday 24 November: Sunday is the 29th, Monday the 30th).
+#[test]
+fn away_until_a_weekday_in_a_sentence_holds_check_ins_until_that_day() {
+    let run = simulate(
+        &[
+            reply(
+                "14:05",
+                "walt",
+                "Off to my son's for a few days. I'll be away until Sunday",
+            ),
+            reply("14:20", "betty", "me voy de viaje, fuera hasta el lunes"),
+        ]
+        .concat(),
+        7,
+    );
+    let days = |m: &str, event: &str| -> Vec<String> {
+        run.events(event, Some(m))
+            .iter()
+            .map(|v| s(&v["at"])[..10].to_string())
+            .collect()
+    };
+    assert_eq!(run.events("away", Some("walt")).len(), 1, "{}", run.stderr);
+    assert_eq!(run.events("away", Some("betty")).len(), 1, "{}", run.stderr);
+    assert_eq!(
+        days("walt", "prompted"),
+        ["2026-11-24", "2026-11-29", "2026-11-30"],
+        "Walt is prompted again on Sunday"
+    );
+    assert_eq!(
+        days("betty", "prompted"),
+        ["2026-11-24", "2026-11-30"],
+        "Betty is prompted again on Monday"
+    );
+    // Nothing is missed, so nobody is alerted, while they are away.
+    assert!(
+        days("walt", "missed")
+            .iter()
+            .all(|d| d.as_str() >= "2026-11-29")
+    );
+    assert!(
+        days("betty", "missed")
+            .iter()
+            .all(|d| d.as_str() >= "2026-11-30")
+    );
+    assert!(
+        run.events("alerted", None)
+            .iter()
+            .all(|v| s(&v["at"]).as_str() >= "2026-11-29"),
+        "an alert while a member was away"
+    );
+}

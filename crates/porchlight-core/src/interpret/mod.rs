@@ -24,7 +24,7 @@
 //! Layout: `normalize` turns a text into words, `lexicon` holds the cue lists, `matching` finds
 //! cues in words, `names` finds members named; this module reads a whole text.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::reply::{Reply, Role};
@@ -35,6 +35,7 @@ mod names;
 mod normalize;
 #[cfg(test)]
 mod tests;
+mod when;
 
 use lexicon::*;
 use matching::*;
@@ -226,11 +227,24 @@ fn read_tokens(role: Role, toks: Vec<Tok>, today: NaiveDate) -> Reading {
 fn read_member(t: &mut Text, today: NaiveDate, ok_set: &[Hit], negated: &[String]) -> Reading {
     use Confidence::{High, Low, Medium};
     let n = t.toks.len();
-    // Away: "away 3", "I'll be away until 12/24", "fuera hasta el 5/1".
+    // Away: "away 3", "I'll be away until 12/24", "fuera hasta el domingo", "on vacation
+    // till Dec 2", "out of town for two weeks"; "back Sunday" (away until then).
     for i in 0..n {
-        if matches!(t.word(i), "away" | "fuera") {
+        let away =
+            matches!(
+                t.word(i),
+                "away" | "fuera" | "vacation" | "vacaciones" | "traveling" | "travelling" | "viaje"
+            ) || (t.word(i) == "town" && i >= 2 && t.word(i - 2) == "out" && t.word(i - 1) == "of");
+        let back = matches!(
+            t.word(i),
+            "back" | "returning" | "regreso" | "vuelvo" | "volvere" | "regresare"
+        );
+        // "I'm not going away until Friday", "no vuelvo hasta ...": not a date to hold
+        // check-ins to; a negated "back" is still read below.
+        let negated = (i.saturating_sub(3)..i).any(|k| NEGATORS.contains(&t.word(k)));
+        if (away && !negated) || back {
             let rest: Vec<String> = t.toks[i + 1..].iter().map(|t| t.w.clone()).collect();
-            if let Some(until) = parse_away(&rest, today) {
+            if let Some(until) = when::until(&rest, today, away) {
                 return Reading::new(
                     Reply::Away { until },
                     if i == 0 { High } else { Medium },
@@ -399,33 +413,4 @@ fn read_other(t: &mut Text, role: Role, ok_set: &[Hit], negated: &[String]) -> R
         Low,
         "nothing recognised: a note for coordinators",
     )
-}
-
-/// "3" → three days; "until 12/24" or "12/24" → that date (this year, or next if passed).
-pub(crate) fn parse_away(rest: &[String], today: NaiveDate) -> Option<NaiveDate> {
-    let rest: Vec<&str> = rest
-        .iter()
-        .map(String::as_str)
-        .filter(|w| {
-            !matches!(
-                *w,
-                "until" | "till" | "til" | "for" | "hasta" | "el" | "days" | "day" | "dias"
-            )
-        })
-        .collect();
-    let arg = *rest.first()?;
-    if let Ok(days) = arg.parse::<u32>() {
-        if (1..=365).contains(&days) {
-            return today.checked_add_days(chrono::Days::new(u64::from(days)));
-        }
-        return None;
-    }
-    let (m, d) = arg.split_once('/')?;
-    let (m, d): (u32, u32) = (m.parse().ok()?, d.split('/').next()?.parse().ok()?);
-    let this_year = NaiveDate::from_ymd_opt(today.year(), m, d)?;
-    if this_year > today {
-        Some(this_year)
-    } else {
-        NaiveDate::from_ymd_opt(today.year() + 1, m, d)
-    }
 }
