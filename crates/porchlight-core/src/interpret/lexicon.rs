@@ -143,12 +143,46 @@ pub(super) const EMERGENCY_CUES: &[&str] = &[
     "break in",
     "on fire",
     "house fire",
+    "kitchen fire",
+    "fire in",
     "incendio",
     "fuego",
+    // Smoke, gas, carbon monoxide, water: the house itself is the emergency.
+    "smoke in",
+    "full of smoke",
+    "smell smoke",
+    "smells like smoke",
+    "smoke alarm",
+    "smoke detector",
+    "humo",
+    "gas leak",
+    "smell gas",
+    "smells like gas",
+    "fuga de gas",
+    "olor a gas",
+    "huele a gas",
+    "carbon monoxide",
+    "monoxido",
+    "flooding",
+    "flooded",
+    "pipe burst",
+    "burst pipe",
+    "inundacion",
+    "inundado",
+    "inundada",
+    "someone in my house",
+    "someone is in my house",
+    "alguien en mi casa",
 ];
 
 pub(super) const UNWELL_CUES: &[&str] = &[
     "sick",
+    // Low blood sugar: confusion and a fall follow.
+    "sugar is low",
+    "sugar low",
+    "low sugar",
+    "azucar baja",
+    "azucar esta baja",
     "unwell",
     "enfermo",
     "enferma",
@@ -235,6 +269,24 @@ pub(super) const MEMBER_OK: &[&str] = &[
     "safe",
     "wonderful",
     "dandy",
+];
+
+/// A member going somewhere: with a day after "until" ("heading to my daughter's until
+/// Friday"), away until then.
+pub(super) const TRAVEL_WORDS: &[&str] = &[
+    "heading",
+    "going",
+    "gone",
+    "staying",
+    "visiting",
+    "leaving",
+    "traveling",
+    "travelling",
+    "vacation",
+    "vacaciones",
+    "viaje",
+    "voy",
+    "quedo",
 ];
 
 /// "I'm not home" is a buddy who can't go; "she's not home" is no answer.

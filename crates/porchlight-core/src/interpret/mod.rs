@@ -224,6 +224,27 @@ fn read_tokens(role: Role, toks: Vec<Tok>, today: NaiveDate) -> Reading {
     read_other(&mut t, role, &ok_set, &negated_distress)
 }
 
+/// Whether word `k` is the member saying they are going somewhere: a travel word that starts
+/// its clause or follows only "I'm", "I'll be", "we are", ... ("my daughter is staying with
+/// me" is someone else; "I'm going to be fine" goes nowhere).
+fn travels(t: &Text, k: usize) -> bool {
+    const LEAD: &[&str] = &[
+        "i", "im", "am", "ill", "will", "be", "we", "were", "are", "also", "just", "now", "off",
+        "so", "and", "me", "nos", "a",
+    ];
+    if !TRAVEL_WORDS.contains(&t.word(k)) {
+        return false;
+    }
+    let clause = t.toks[k].clause;
+    let lead_ok = (0..k)
+        .filter(|&j| t.toks[j].clause == clause)
+        .all(|j| LEAD.contains(&t.word(j)));
+    let after = |n: usize| t.toks.get(k + n).map_or("", |w| w.w.as_str());
+    let someone_else_here = (after(1) == "with" && after(2) == "me") || after(1) == "conmigo";
+    let future_be = t.word(k) == "going" && after(1) == "to" && after(2) == "be";
+    lead_ok && !someone_else_here && !future_be
+}
+
 fn read_member(t: &mut Text, today: NaiveDate, ok_set: &[Hit], negated: &[String]) -> Reading {
     use Confidence::{High, Low, Medium};
     let n = t.toks.len();
@@ -242,6 +263,23 @@ fn read_member(t: &mut Text, today: NaiveDate, ok_set: &[Hit], negated: &[String
         // "I'm not going away until Friday", "no vuelvo hasta ...": not a date to hold
         // check-ins to; a negated "back" is still read below.
         let negated = (i.saturating_sub(3)..i).any(|k| NEGATORS.contains(&t.word(k)));
+        // "Heading to my daughter's until Friday", "staying with my son till the 30th":
+        // going somewhere, then an "until" that names a day.
+        let travel = matches!(
+            t.word(i),
+            "until" | "till" | "til" | "thru" | "through" | "hasta"
+        ) && (0..i).any(|k| travels(t, k))
+            && !(0..i).any(|k| NEGATORS.contains(&t.word(k)));
+        if travel {
+            let rest: Vec<String> = t.toks[i..].iter().map(|t| t.w.clone()).collect();
+            if let Some(until) = when::until(&rest, today, false) {
+                return Reading::new(
+                    Reply::Away { until },
+                    Medium,
+                    format!("travel words until {until}"),
+                );
+            }
+        }
         if (away && !negated) || back {
             let rest: Vec<String> = t.toks[i + 1..].iter().map(|t| t.w.clone()).collect();
             if let Some(until) = when::until(&rest, today, away) {
