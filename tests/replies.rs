@@ -579,3 +579,43 @@ fn away_until_a_weekday_in_a_sentence_holds_check_ins_until_that_day() {
         "an alert while a member was away"
     );
 }
+
+/// A buddy too far away passes the alert on ("I'm 2 hours away, can someone else go?"), and
+/// the family's "Dad is here at my house with me" resolves it; "he's not with me" does not.
+#[test]
+fn a_buddy_too_far_passes_on_and_family_who_has_him_resolves() {
+    let run = simulate(
+        &[
+            reply("14:05", "betty", "buenos dias, todo bien"),
+            reply("16:05", "harold", "I'm 2 hours away, can someone else go?"),
+            reply("16:35", "fran", "He's not with me, I'll try calling"),
+            reply(
+                "16:50",
+                "fran",
+                "Found him! Dad is here at my house with me",
+            ),
+        ]
+        .concat(),
+        1,
+    );
+    let declined = run.events("declined", Some("walt"));
+    assert_eq!(declined.len(), 1, "Harold's words pass the alert on");
+    assert_eq!(declined[0]["at"], at("16:05"));
+    let walt = run.to_at("alerted", "walt");
+    assert_eq!(
+        walt,
+        [
+            ("harold".to_string(), at("16:00")),
+            ("fran".to_string(), at("16:05"))
+        ],
+        "with no other buddy, the family is told at once; resolved before the coordinators"
+    );
+    let resolved = run.events("resolved", Some("walt"));
+    assert_eq!(resolved.len(), 1, "{resolved:?}");
+    assert_eq!(resolved[0]["by"], "fran");
+    assert_eq!(
+        resolved[0]["at"],
+        at("16:50"),
+        "\"not with me\" resolved nothing; \"at my house with me\" did"
+    );
+}

@@ -308,6 +308,16 @@ const ROWS: &[(&str, &str)] = &[
         "Just got back from church, everything is fine, thank you for checking on me",
         "OOO",
     ),
+    // ----- family or a buddy who has the member with them; and its negation
+    ("Mom is at my house", "XOO"),
+    ("she's with me", "XOO"),
+    ("ella está conmigo", "XOO"),
+    ("she's not with me", "XXX"),
+    ("she isn't at my house", "XXX"),
+    ("is she with you?", "XXX"),
+    // ----- a buddy too far to go
+    ("I'm 2 hours away, can someone else go?", "XCX"),
+    ("I'm too far, sorry", "XCX"),
     // ----- hedged or asked: no confirmation
     ("hope she's ok", "OXX"),
     ("is she ok?", "OXX"),

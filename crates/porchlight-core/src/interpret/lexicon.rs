@@ -474,6 +474,11 @@ pub(super) const CANNOT_CUES: &[&str] = &[
     "ocupado",
     "ocupada",
     "sorry no",
+    "someone else",
+    "hours away",
+    "too far",
+    "alguien mas",
+    "estoy lejos",
 ];
 
 pub(super) const SEEN_CUES: &[&str] = &[
@@ -516,6 +521,13 @@ pub(super) const SEEN_CUES: &[&str] = &[
     "sano y salvo",
     "perfecto",
     "perfecta",
+    // Family or a buddy who has the member with them.
+    "with me",
+    "here with me",
+    "at my house",
+    "at my place",
+    "conmigo",
+    "en mi casa",
 ];
 
 /// OK words that, after "I'm", are about the sender themself.

@@ -387,12 +387,13 @@ fn read_other(t: &mut Text, role: Role, ok_set: &[Hit], negated: &[String]) -> R
             "going / can't-go words are a buddy's: a note",
         );
     }
-    // A confirmation: plain OK or seen words, not hedged or asked.
+    // A confirmation: plain OK or seen words, not hedged, asked or negated ("she's not with
+    // me" confirms nothing).
     let seen = t.take(&LEX.seen);
     let plain: Vec<&Hit> = seen
         .iter()
         .chain(ok_set.iter())
-        .filter(|h| !t.hedged(h) && !t.questioned(h))
+        .filter(|h| !t.hedged(h) && !t.questioned(h) && !t.negated(h))
         .collect();
     // "I'm fine" / "estoy bien" from someone asked about another member is about themself.
     let about_self = |h: &Hit| SELF_STATE.contains(&h.phrase) && t.first_person(h);
@@ -427,7 +428,7 @@ fn read_other(t: &mut Text, role: Role, ok_set: &[Hit], negated: &[String]) -> R
             Reply::Other,
             Low,
             format!(
-                "OK words {} hedged or asked, not a confirmation",
+                "OK words {} hedged, asked or negated, not a confirmation",
                 quoted(&words)
             ),
         );
