@@ -619,3 +619,27 @@ fn a_buddy_too_far_passes_on_and_family_who_has_him_resolves() {
         "\"not with me\" resolved nothing; \"at my house with me\" did"
     );
 }
+
+/// "I'm ok but I can't get out of bed" is help, not an answer: distress anywhere in the text
+/// wins over the "ok" before it (and "I took too many pills" from the other member too).
+#[test]
+fn ok_but_cant_get_out_of_bed_is_help() {
+    let run = simulate(
+        &[
+            reply("14:10", "betty", "I'm ok but I can't get out of bed"),
+            reply("14:20", "walt", "I took too many pills by mistake"),
+        ]
+        .concat(),
+        1,
+    );
+    for (member, hhmm, family) in [("betty", "14:10", "ben"), ("walt", "14:20", "fran")] {
+        assert_eq!(run.events("help", Some(member)).len(), 1, "{member}");
+        assert!(run.events("answered", Some(member)).is_empty(), "{member}");
+        let alerted = run.to_at("alerted", member);
+        assert!(
+            alerted.contains(&("harold".to_string(), at(hhmm)))
+                && alerted.contains(&(family.to_string(), at(hhmm))),
+            "{member}: buddy and family at once: {alerted:?}"
+        );
+    }
+}
