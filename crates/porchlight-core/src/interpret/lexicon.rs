@@ -321,6 +321,18 @@ pub(super) const OK_SET_PHRASES: &[&str] = &[
     "sin problemas",
     "no pasa nada",
     "nada malo",
+    // Getting better: the symptom words are in them, the news is good.
+    "no more fever",
+    "fever broke",
+    "fever is gone",
+    "fever gone",
+    "fever is down",
+    "fever went down",
+    "sin fiebre",
+    "ya no tengo fiebre",
+    "numbness is gone",
+    "stopped throwing up",
+    "no longer throwing up",
 ];
 
 /// Words that carry a negation but say nothing about anyone ("don't worry").
@@ -331,6 +343,8 @@ pub(super) const NEUTRAL: &[&str] = &[
     "no worries",
     "no rush",
     "no hurry",
+    "cant walk the dog",
+    "cant walk my dog",
 ];
 
 pub(super) const MEMBER_OK: &[&str] = &[
