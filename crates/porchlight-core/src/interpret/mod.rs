@@ -224,25 +224,29 @@ fn read_tokens(role: Role, toks: Vec<Tok>, today: NaiveDate) -> Reading {
     read_other(&mut t, role, &ok_set, &negated_distress)
 }
 
-/// Whether word `k` is the member saying they are going somewhere: a travel word that starts
-/// its clause or follows only "I'm", "I'll be", "we are", ... ("my daughter is staying with
-/// me" is someone else; "I'm going to be fine" goes nowhere).
-fn travels(t: &Text, k: usize) -> bool {
+/// For each word, whether it is the member saying they are going somewhere: a travel word
+/// that starts its clause or follows only "I'm", "I'll be", "we are", ... ("my daughter is
+/// staying with me" is someone else; "I'm going to be fine" goes nowhere). One pass.
+fn travelling(t: &Text) -> Vec<bool> {
     const LEAD: &[&str] = &[
         "i", "im", "am", "ill", "will", "be", "we", "were", "are", "also", "just", "now", "off",
         "so", "and", "me", "nos", "a",
     ];
-    if !TRAVEL_WORDS.contains(&t.word(k)) {
-        return false;
+    let after = |k: usize| t.toks.get(k).map_or("", |w| w.w.as_str());
+    let mut out = Vec::with_capacity(t.toks.len());
+    let mut lead_only = true;
+    for k in 0..t.toks.len() {
+        if k > 0 && t.toks[k].clause != t.toks[k - 1].clause {
+            lead_only = true;
+        }
+        let w = t.word(k);
+        let someone_else_here =
+            (after(k + 1) == "with" && after(k + 2) == "me") || after(k + 1) == "conmigo";
+        let future_be = w == "going" && after(k + 1) == "to" && after(k + 2) == "be";
+        out.push(lead_only && TRAVEL_WORDS.contains(&w) && !someone_else_here && !future_be);
+        lead_only &= LEAD.contains(&w);
     }
-    let clause = t.toks[k].clause;
-    let lead_ok = (0..k)
-        .filter(|&j| t.toks[j].clause == clause)
-        .all(|j| LEAD.contains(&t.word(j)));
-    let after = |n: usize| t.toks.get(k + n).map_or("", |w| w.w.as_str());
-    let someone_else_here = (after(1) == "with" && after(2) == "me") || after(1) == "conmigo";
-    let future_be = t.word(k) == "going" && after(1) == "to" && after(2) == "be";
-    lead_ok && !someone_else_here && !future_be
+    out
 }
 
 fn read_member(t: &mut Text, today: NaiveDate, ok_set: &[Hit], negated: &[String]) -> Reading {
@@ -250,6 +254,8 @@ fn read_member(t: &mut Text, today: NaiveDate, ok_set: &[Hit], negated: &[String
     let n = t.toks.len();
     // Away: "away 3", "I'll be away until 12/24", "fuera hasta el domingo", "on vacation
     // till Dec 2", "out of town for two weeks"; "back Sunday" (away until then).
+    let travel_at = travelling(t);
+    let (mut travelled, mut negator_seen) = (false, false);
     for i in 0..n {
         let away =
             matches!(
@@ -268,8 +274,10 @@ fn read_member(t: &mut Text, today: NaiveDate, ok_set: &[Hit], negated: &[String
         let travel = matches!(
             t.word(i),
             "until" | "till" | "til" | "thru" | "through" | "hasta"
-        ) && (0..i).any(|k| travels(t, k))
-            && !(0..i).any(|k| NEGATORS.contains(&t.word(k)));
+        ) && travelled
+            && !negator_seen;
+        travelled |= travel_at[i];
+        negator_seen |= NEGATORS.contains(&t.word(i));
         if travel {
             let rest: Vec<String> = t.toks[i..].iter().map(|t| t.w.clone()).collect();
             if let Some(until) = when::until(&rest, today, false) {
