@@ -256,7 +256,7 @@ fn read_member(t: &mut Text, today: NaiveDate, ok_set: &[Hit], negated: &[String
     // till Dec 2", "out of town for two weeks"; "back Sunday" (away until then).
     let travel_at = travelling(t);
     let (mut travelled, mut negator_seen) = (false, false);
-    for i in 0..n {
+    for (i, &travels_here) in travel_at.iter().enumerate() {
         let away =
             matches!(
                 t.word(i),
@@ -276,7 +276,7 @@ fn read_member(t: &mut Text, today: NaiveDate, ok_set: &[Hit], negated: &[String
             "until" | "till" | "til" | "thru" | "through" | "hasta"
         ) && travelled
             && !negator_seen;
-        travelled |= travel_at[i];
+        travelled |= travels_here;
         negator_seen |= NEGATORS.contains(&t.word(i));
         if travel {
             let rest: Vec<String> = t.toks[i..].iter().map(|t| t.w.clone()).collect();
