@@ -22,7 +22,8 @@
 //! members into what it says about each.
 //!
 //! Layout: `normalize` turns a text into words, `lexicon` holds the cue lists, `matching` finds
-//! cues in words, `names` finds members named; this module reads a whole text.
+//! cues in words, `names` finds members named, `when` reads the day an away text names
+//! ("until Sunday", "Dec 2", "two weeks"); this module reads a whole text.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
