@@ -139,6 +139,14 @@ pub(super) const PAIN_CUES: &[&str] = &[
     "inconsciente",
     "choking",
     // Injuries, someone else not breathing or not waking, stroke signs.
+    "hit her head",
+    "hit his head",
+    "hit my head",
+    "bumped her head",
+    "bumped his head",
+    "bumped my head",
+    "golpeo la cabeza",
+    "golpe en la cabeza",
     "cut myself",
     "cut my",
     "burned my",
@@ -345,6 +353,11 @@ pub(super) const NEUTRAL: &[&str] = &[
     "no hurry",
     "cant walk the dog",
     "cant walk my dog",
+    // "Fell asleep" is no fall.
+    "fell asleep",
+    "fallen asleep",
+    "fall asleep",
+    "falling asleep",
 ];
 
 pub(super) const MEMBER_OK: &[&str] = &[
