@@ -525,3 +525,121 @@ fn removal_entries_are_validated_with_their_key() {
         assert!(out.stdout.is_empty());
     }
 }
+
+/// "Away until Sunday" and "fuera hasta el lunes", written the way people write them: no
+/// check-in until the day they name, nobody alerted while they are away, and prompts again
+/// from that day (Tuesday 24 November: Sunday is the 29th, Monday the 30th).
+#[test]
+fn away_until_a_weekday_in_a_sentence_holds_check_ins_until_that_day() {
+    let run = simulate(
+        &[
+            reply(
+                "14:05",
+                "walt",
+                "Off to my son's for a few days. I'll be away until Sunday",
+            ),
+            reply("14:20", "betty", "me voy de viaje, fuera hasta el lunes"),
+        ]
+        .concat(),
+        7,
+    );
+    let days = |m: &str, event: &str| -> Vec<String> {
+        run.events(event, Some(m))
+            .iter()
+            .map(|v| s(&v["at"])[..10].to_string())
+            .collect()
+    };
+    assert_eq!(run.events("away", Some("walt")).len(), 1, "{}", run.stderr);
+    assert_eq!(run.events("away", Some("betty")).len(), 1, "{}", run.stderr);
+    assert_eq!(
+        days("walt", "prompted"),
+        ["2026-11-24", "2026-11-29", "2026-11-30"],
+        "Walt is prompted again on Sunday"
+    );
+    assert_eq!(
+        days("betty", "prompted"),
+        ["2026-11-24", "2026-11-30"],
+        "Betty is prompted again on Monday"
+    );
+    // Nothing is missed, so nobody is alerted, while they are away.
+    assert!(
+        days("walt", "missed")
+            .iter()
+            .all(|d| d.as_str() >= "2026-11-29")
+    );
+    assert!(
+        days("betty", "missed")
+            .iter()
+            .all(|d| d.as_str() >= "2026-11-30")
+    );
+    assert!(
+        run.events("alerted", None)
+            .iter()
+            .all(|v| s(&v["at"]).as_str() >= "2026-11-29"),
+        "an alert while a member was away"
+    );
+}
+
+/// A buddy too far away passes the alert on ("I'm 2 hours away, can someone else go?"), and
+/// the family's "Dad is here at my house with me" resolves it; "he's not with me" does not.
+#[test]
+fn a_buddy_too_far_passes_on_and_family_who_has_him_resolves() {
+    let run = simulate(
+        &[
+            reply("14:05", "betty", "buenos dias, todo bien"),
+            reply("16:05", "harold", "I'm 2 hours away, can someone else go?"),
+            reply("16:35", "fran", "He's not with me, I'll try calling"),
+            reply(
+                "16:50",
+                "fran",
+                "Found him! Dad is here at my house with me",
+            ),
+        ]
+        .concat(),
+        1,
+    );
+    let declined = run.events("declined", Some("walt"));
+    assert_eq!(declined.len(), 1, "Harold's words pass the alert on");
+    assert_eq!(declined[0]["at"], at("16:05"));
+    let walt = run.to_at("alerted", "walt");
+    assert_eq!(
+        walt,
+        [
+            ("harold".to_string(), at("16:00")),
+            ("fran".to_string(), at("16:05"))
+        ],
+        "with no other buddy, the family is told at once; resolved before the coordinators"
+    );
+    let resolved = run.events("resolved", Some("walt"));
+    assert_eq!(resolved.len(), 1, "{resolved:?}");
+    assert_eq!(resolved[0]["by"], "fran");
+    assert_eq!(
+        resolved[0]["at"],
+        at("16:50"),
+        "\"not with me\" resolved nothing; \"at my house with me\" did"
+    );
+}
+
+/// "I'm ok but I can't get out of bed" is help, not an answer: distress anywhere in the text
+/// wins over the "ok" before it (and "I took too many pills" from the other member too).
+#[test]
+fn ok_but_cant_get_out_of_bed_is_help() {
+    let run = simulate(
+        &[
+            reply("14:10", "betty", "I'm ok but I can't get out of bed"),
+            reply("14:20", "walt", "I took too many pills by mistake"),
+        ]
+        .concat(),
+        1,
+    );
+    for (member, hhmm, family) in [("betty", "14:10", "ben"), ("walt", "14:20", "fran")] {
+        assert_eq!(run.events("help", Some(member)).len(), 1, "{member}");
+        assert!(run.events("answered", Some(member)).is_empty(), "{member}");
+        let alerted = run.to_at("alerted", member);
+        assert!(
+            alerted.contains(&("harold".to_string(), at(hhmm)))
+                && alerted.contains(&(family.to_string(), at(hhmm))),
+            "{member}: buddy and family at once: {alerted:?}"
+        );
+    }
+}

@@ -118,6 +118,49 @@ const ROWS: &[(&str, &str)] = &[
     ("I'm scared", "HHH"),
     ("someone broke in", "HHH"),
     ("house fire", "HHH"),
+    ("I'm ok but I can't get out of bed", "HHH"),
+    ("fine but my legs won't work", "HHH"),
+    ("ok i guess, very weak today", "HHH"),
+    ("can't stand up", "HHH"),
+    ("cant walk", "HHH"),
+    ("where am I", "HHH"),
+    ("I don't know what day it is", "HHH"),
+    ("I cut myself badly", "HHH"),
+    ("I burned my hand", "HHH"),
+    ("I took too many pills", "HHH"),
+    ("I want to die", "HHH"),
+    ("I don't want to live anymore", "HHH"),
+    ("I don't want to die", "HHH"),
+    ("locked out of my house, it's cold", "HHH"),
+    ("my husband isn't breathing", "HHH"),
+    ("Jim won't wake up", "HHH"),
+    ("he collapsed", "HHH"),
+    ("ok but I haven't eaten in 3 days", "HHH"),
+    ("throwing up all night", "HHH"),
+    ("I have a fever", "HHH"),
+    ("can't see well, everything blurry", "HHH"),
+    ("my face feels numb", "HHH"),
+    ("estoy muy débil", "HHH"),
+    ("me quiero morir", "HHH"),
+    ("weak coffee this morning lol, all good", "OOO"),
+    ("feeling better, no more fever", "OOO"),
+    ("she's ok, just fell asleep on the couch", "OOO"),
+    ("I fell asleep, then I fell in the kitchen", "HHH"),
+    ("She's alright. Bumped her head but says she's fine", "HHH"),
+    ("fever broke last night but now I can't stand up", "HHH"),
+    ("busy, can't walk the dog today", "XCX"),
+    ("no fever, feeling better", "OXX"),
+    ("smoke in the house", "HHH"),
+    ("the smoke alarm is going off", "HHH"),
+    ("I smell gas", "HHH"),
+    ("huele a gas", "HHH"),
+    ("carbon monoxide alarm beeping", "HHH"),
+    ("my basement is flooded", "HHH"),
+    ("water everywhere, pipe burst", "HHH"),
+    ("someone is in my house", "HHH"),
+    ("my sugar is low", "HHH"),
+    ("sitting by the fire, all good", "OOO"),
+    ("had a smoke on the porch, all good", "OOO"),
     ("👎", "HHH"),
     ("🤕", "HHH"),
     ("🚑", "HHH"),
@@ -197,6 +240,10 @@ const ROWS: &[(&str, &str)] = &[
     ("away for 2 days", "AXX"),
     ("I'll be away until 1/5", "AXX"),
     ("fuera hasta 12/30", "AXX"),
+    ("away till Sunday", "AXX"),
+    ("On vacation until Dec 2", "AXX"),
+    ("back Sunday", "AXX"),
+    ("fuera hasta el lunes", "AXX"),
     ("away", "XXX"),
     ("back", "BXX"),
     ("I'm back!", "BXX"),
@@ -293,6 +340,16 @@ const ROWS: &[(&str, &str)] = &[
         "Just got back from church, everything is fine, thank you for checking on me",
         "OOO",
     ),
+    // ----- family or a buddy who has the member with them; and its negation
+    ("Mom is at my house", "XOO"),
+    ("she's with me", "XOO"),
+    ("ella está conmigo", "XOO"),
+    ("she's not with me", "XXX"),
+    ("she isn't at my house", "XXX"),
+    ("is she with you?", "XXX"),
+    // ----- a buddy too far to go
+    ("I'm 2 hours away, can someone else go?", "XCX"),
+    ("I'm too far, sorry", "XCX"),
     // ----- hedged or asked: no confirmation
     ("hope she's ok", "OXX"),
     ("is she ok?", "OXX"),
@@ -362,6 +419,91 @@ fn the_table() {
         ROWS.len(),
         wrong.join("\n")
     );
+}
+
+/// When a member who says they are away will be back, as people write it. Today is Tuesday
+/// 24 November 2026; the date is the day check-ins resume.
+#[test]
+fn away_dates_as_people_write_them() {
+    let rows = [
+        ("away 3", Some("2026-11-27")),
+        ("away for 2 days", Some("2026-11-26")),
+        ("Away until 12/24", Some("2026-12-24")),
+        ("away till Sunday", Some("2026-11-29")),
+        ("away til sunday!", Some("2026-11-29")),
+        ("away through Sunday", Some("2026-11-30")),
+        ("Away until Tuesday", Some("2026-12-01")),
+        ("away until next week", Some("2026-11-30")),
+        ("away for a week", Some("2026-12-01")),
+        ("away 2 weeks", Some("2026-12-08")),
+        (
+            "I'll be away for two weeks, visiting my sister",
+            Some("2026-12-08"),
+        ),
+        ("away for a month", Some("2026-12-24")),
+        ("away until tomorrow", Some("2026-11-25")),
+        ("On vacation until Dec 2", Some("2026-12-02")),
+        ("I'll be away until December 2nd", Some("2026-12-02")),
+        ("away until the 2nd of December", Some("2026-12-02")),
+        ("traveling till the 30th", Some("2026-11-30")),
+        ("away till the 1st", Some("2026-12-01")),
+        ("away until jan 5", Some("2027-01-05")),
+        ("out of town for a week", Some("2026-12-01")),
+        ("back Sunday", Some("2026-11-29")),
+        ("I'll be back on Monday", Some("2026-11-30")),
+        ("won't be back until Friday", Some("2026-11-27")),
+        ("back in 3 days", Some("2026-11-27")),
+        ("Heading to my daughter's until Friday", Some("2026-11-27")),
+        (
+            "Good morning, all is well. Heading to my son's till the 30th",
+            Some("2026-11-30"),
+        ),
+        (
+            "visiting my sister through Sunday, all good",
+            Some("2026-11-30"),
+        ),
+        ("fuera hasta el domingo", Some("2026-11-29")),
+        ("me voy de viaje, fuera hasta el lunes", Some("2026-11-30")),
+        ("fuera hasta el 30", Some("2026-11-30")),
+        ("fuera una semana", Some("2026-12-01")),
+        ("vuelvo el 2 de diciembre", Some("2026-12-02")),
+        (
+            "estoy de vacaciones hasta la semana que viene",
+            Some("2026-11-30"),
+        ),
+        // Not dates: nothing to hold check-ins to.
+        ("away", None),
+        ("away a bit", None),
+        ("back in 5 minutes", None),
+        ("going out, back at 3", None),
+        ("back 2", None),
+        ("I'm not going away until Friday", None),
+        ("away until feb 30", None),
+        ("away for 400 days", None),
+        ("my daughter visits until Sunday", None),
+        ("my daughter is staying with me until Sunday", None),
+        ("I'm going to be fine until Friday", None),
+        ("I'm not going anywhere until Friday", None),
+        ("estoy con mi hija hasta el lunes", None),
+    ];
+    let mut wrong = Vec::new();
+    for (text, want) in rows {
+        let r = interpret(Role::Member, text, today());
+        let got = match r.reply {
+            Reply::Away { until } => Some(until.to_string()),
+            _ => None,
+        };
+        if got.as_deref() != want {
+            wrong.push(format!(
+                "{text:?}: want {want:?}, got {:?} ({})",
+                r.reply, r.why
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "misread:\n{}", wrong.join("\n"));
+    // Distress wins over away words, whatever the date.
+    let r = interpret(Role::Member, "I fell, away till sunday", today());
+    assert_eq!(r.reply, Reply::Help, "{}", r.why);
 }
 
 #[test]

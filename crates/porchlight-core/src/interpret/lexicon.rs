@@ -70,6 +70,25 @@ pub(super) const FALL_CUES: &[&str] = &[
     "no puede levantarse",
     "tirado",
     "tirada",
+    // Can't stand, walk or move: as good as a fall.
+    "cant stand",
+    "cant stand up",
+    "can not stand",
+    "cant walk",
+    "can not walk",
+    "cant get out of bed",
+    "cant get out of the",
+    "cant move",
+    "can not move",
+    "legs wont work",
+    "legs gave out",
+    "legs gave way",
+    "collapsed",
+    "stuck in bed",
+    "no puedo caminar",
+    "no puedo moverme",
+    "no me puedo mover",
+    "no puedo pararme",
 ];
 
 pub(super) const PAIN_CUES: &[&str] = &[
@@ -119,6 +138,34 @@ pub(super) const PAIN_CUES: &[&str] = &[
     "unconscious",
     "inconsciente",
     "choking",
+    // Injuries, someone else not breathing or not waking, stroke signs.
+    "hit her head",
+    "hit his head",
+    "hit my head",
+    "bumped her head",
+    "bumped his head",
+    "bumped my head",
+    "golpeo la cabeza",
+    "golpe en la cabeza",
+    "cut myself",
+    "cut my",
+    "burned my",
+    "burnt my",
+    "burned myself",
+    "me corte",
+    "me queme",
+    "isnt breathing",
+    "stopped breathing",
+    "wont wake up",
+    "wont wake",
+    "cant wake",
+    "no despierta",
+    "numb",
+    "numbness",
+    "slurred",
+    "face drooping",
+    "entumecido",
+    "entumecida",
 ];
 
 pub(super) const EMERGENCY_CUES: &[&str] = &[
@@ -143,12 +190,71 @@ pub(super) const EMERGENCY_CUES: &[&str] = &[
     "break in",
     "on fire",
     "house fire",
+    "kitchen fire",
+    "fire in",
     "incendio",
     "fuego",
+    // Smoke, gas, carbon monoxide, water: the house itself is the emergency.
+    "smoke in",
+    "full of smoke",
+    "smell smoke",
+    "smells like smoke",
+    "smoke alarm",
+    "smoke detector",
+    "humo",
+    "gas leak",
+    "smell gas",
+    "smells like gas",
+    "fuga de gas",
+    "olor a gas",
+    "huele a gas",
+    "carbon monoxide",
+    "monoxido",
+    "flooding",
+    "flooded",
+    "pipe burst",
+    "burst pipe",
+    "inundacion",
+    "inundado",
+    "inundada",
+    "someone in my house",
+    "someone is in my house",
+    "alguien en mi casa",
+    // Pills, cold, and wanting to die: someone must call today.
+    "overdose",
+    "too many pills",
+    "took too many",
+    "sobredosis",
+    "demasiadas pastillas",
+    "locked out",
+    "no heat",
+    "sin calefaccion",
+    "dont want to die",
+    "want to die",
+    "wanna die",
+    "kill myself",
+    "end my life",
+    "end it all",
+    "dont want to live",
+    "no reason to live",
+    "better off dead",
+    "suicide",
+    "suicidal",
+    "quiero morir",
+    "me quiero morir",
+    "no quiero vivir",
+    "matarme",
+    "suicidio",
 ];
 
 pub(super) const UNWELL_CUES: &[&str] = &[
     "sick",
+    // Low blood sugar: confusion and a fall follow.
+    "sugar is low",
+    "sugar low",
+    "low sugar",
+    "azucar baja",
+    "azucar esta baja",
     "unwell",
     "enfermo",
     "enferma",
@@ -174,6 +280,31 @@ pub(super) const UNWELL_CUES: &[&str] = &[
     "confundido",
     "confundida",
     "not myself",
+    // Fever, vomiting, weakness, not eating, not seeing, not knowing where or when.
+    "fever",
+    "fiebre",
+    "vomiting",
+    "throwing up",
+    "vomitando",
+    "vomite",
+    "very weak",
+    "so weak",
+    "too weak",
+    "feel weak",
+    "feeling weak",
+    "im weak",
+    "weak today",
+    "muy debil",
+    "me siento debil",
+    "estoy debil",
+    "havent eaten",
+    "no he comido",
+    "cant see",
+    "blurry",
+    "where am i",
+    "dont know where i am",
+    "what day it is",
+    "no se donde estoy",
 ];
 
 /// OK words that mean distress when negated ("not ok", "no estoy bien", "not feeling well").
@@ -198,6 +329,18 @@ pub(super) const OK_SET_PHRASES: &[&str] = &[
     "sin problemas",
     "no pasa nada",
     "nada malo",
+    // Getting better: the symptom words are in them, the news is good.
+    "no more fever",
+    "fever broke",
+    "fever is gone",
+    "fever gone",
+    "fever is down",
+    "fever went down",
+    "sin fiebre",
+    "ya no tengo fiebre",
+    "numbness is gone",
+    "stopped throwing up",
+    "no longer throwing up",
 ];
 
 /// Words that carry a negation but say nothing about anyone ("don't worry").
@@ -208,6 +351,13 @@ pub(super) const NEUTRAL: &[&str] = &[
     "no worries",
     "no rush",
     "no hurry",
+    "cant walk the dog",
+    "cant walk my dog",
+    // "Fell asleep" is no fall.
+    "fell asleep",
+    "fallen asleep",
+    "fall asleep",
+    "falling asleep",
 ];
 
 pub(super) const MEMBER_OK: &[&str] = &[
@@ -235,6 +385,24 @@ pub(super) const MEMBER_OK: &[&str] = &[
     "safe",
     "wonderful",
     "dandy",
+];
+
+/// A member going somewhere: with a day after "until" ("heading to my daughter's until
+/// Friday"), away until then.
+pub(super) const TRAVEL_WORDS: &[&str] = &[
+    "heading",
+    "going",
+    "gone",
+    "staying",
+    "visiting",
+    "leaving",
+    "traveling",
+    "travelling",
+    "vacation",
+    "vacaciones",
+    "viaje",
+    "voy",
+    "quedo",
 ];
 
 /// "I'm not home" is a buddy who can't go; "she's not home" is no answer.
@@ -422,6 +590,11 @@ pub(super) const CANNOT_CUES: &[&str] = &[
     "ocupado",
     "ocupada",
     "sorry no",
+    "someone else",
+    "hours away",
+    "too far",
+    "alguien mas",
+    "estoy lejos",
 ];
 
 pub(super) const SEEN_CUES: &[&str] = &[
@@ -464,6 +637,13 @@ pub(super) const SEEN_CUES: &[&str] = &[
     "sano y salvo",
     "perfecto",
     "perfecta",
+    // Family or a buddy who has the member with them.
+    "with me",
+    "here with me",
+    "at my house",
+    "at my place",
+    "conmigo",
+    "en mi casa",
 ];
 
 /// OK words that, after "I'm", are about the sender themself.

@@ -22,9 +22,10 @@
 //! members into what it says about each.
 //!
 //! Layout: `normalize` turns a text into words, `lexicon` holds the cue lists, `matching` finds
-//! cues in words, `names` finds members named; this module reads a whole text.
+//! cues in words, `names` finds members named, `when` reads the day an away text names
+//! ("until Sunday", "Dec 2", "two weeks"); this module reads a whole text.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::reply::{Reply, Role};
@@ -35,6 +36,7 @@ mod names;
 mod normalize;
 #[cfg(test)]
 mod tests;
+mod when;
 
 use lexicon::*;
 use matching::*;
@@ -223,14 +225,73 @@ fn read_tokens(role: Role, toks: Vec<Tok>, today: NaiveDate) -> Reading {
     read_other(&mut t, role, &ok_set, &negated_distress)
 }
 
+/// For each word, whether it is the member saying they are going somewhere: a travel word
+/// that starts its clause or follows only "I'm", "I'll be", "we are", ... ("my daughter is
+/// staying with me" is someone else; "I'm going to be fine" goes nowhere). One pass.
+fn travelling(t: &Text) -> Vec<bool> {
+    const LEAD: &[&str] = &[
+        "i", "im", "am", "ill", "will", "be", "we", "were", "are", "also", "just", "now", "off",
+        "so", "and", "me", "nos", "a",
+    ];
+    let after = |k: usize| t.toks.get(k).map_or("", |w| w.w.as_str());
+    let mut out = Vec::with_capacity(t.toks.len());
+    let mut lead_only = true;
+    for k in 0..t.toks.len() {
+        if k > 0 && t.toks[k].clause != t.toks[k - 1].clause {
+            lead_only = true;
+        }
+        let w = t.word(k);
+        let someone_else_here =
+            (after(k + 1) == "with" && after(k + 2) == "me") || after(k + 1) == "conmigo";
+        let future_be = w == "going" && after(k + 1) == "to" && after(k + 2) == "be";
+        out.push(lead_only && TRAVEL_WORDS.contains(&w) && !someone_else_here && !future_be);
+        lead_only &= LEAD.contains(&w);
+    }
+    out
+}
+
 fn read_member(t: &mut Text, today: NaiveDate, ok_set: &[Hit], negated: &[String]) -> Reading {
     use Confidence::{High, Low, Medium};
     let n = t.toks.len();
-    // Away: "away 3", "I'll be away until 12/24", "fuera hasta el 5/1".
-    for i in 0..n {
-        if matches!(t.word(i), "away" | "fuera") {
+    // Away: "away 3", "I'll be away until 12/24", "fuera hasta el domingo", "on vacation
+    // till Dec 2", "out of town for two weeks"; "back Sunday" (away until then).
+    let travel_at = travelling(t);
+    let (mut travelled, mut negator_seen) = (false, false);
+    for (i, &travels_here) in travel_at.iter().enumerate() {
+        let away =
+            matches!(
+                t.word(i),
+                "away" | "fuera" | "vacation" | "vacaciones" | "traveling" | "travelling" | "viaje"
+            ) || (t.word(i) == "town" && i >= 2 && t.word(i - 2) == "out" && t.word(i - 1) == "of");
+        let back = matches!(
+            t.word(i),
+            "back" | "returning" | "regreso" | "vuelvo" | "volvere" | "regresare"
+        );
+        // "I'm not going away until Friday", "no vuelvo hasta ...": not a date to hold
+        // check-ins to; a negated "back" is still read below.
+        let negated = (i.saturating_sub(3)..i).any(|k| NEGATORS.contains(&t.word(k)));
+        // "Heading to my daughter's until Friday", "staying with my son till the 30th":
+        // going somewhere, then an "until" that names a day.
+        let travel = matches!(
+            t.word(i),
+            "until" | "till" | "til" | "thru" | "through" | "hasta"
+        ) && travelled
+            && !negator_seen;
+        travelled |= travels_here;
+        negator_seen |= NEGATORS.contains(&t.word(i));
+        if travel {
+            let rest: Vec<String> = t.toks[i..].iter().map(|t| t.w.clone()).collect();
+            if let Some(until) = when::until(&rest, today, false) {
+                return Reading::new(
+                    Reply::Away { until },
+                    Medium,
+                    format!("travel words until {until}"),
+                );
+            }
+        }
+        if (away && !negated) || back {
             let rest: Vec<String> = t.toks[i + 1..].iter().map(|t| t.w.clone()).collect();
-            if let Some(until) = parse_away(&rest, today) {
+            if let Some(until) = when::until(&rest, today, away) {
                 return Reading::new(
                     Reply::Away { until },
                     if i == 0 { High } else { Medium },
@@ -335,12 +396,13 @@ fn read_other(t: &mut Text, role: Role, ok_set: &[Hit], negated: &[String]) -> R
             "going / can't-go words are a buddy's: a note",
         );
     }
-    // A confirmation: plain OK or seen words, not hedged or asked.
+    // A confirmation: plain OK or seen words, not hedged, asked or negated ("she's not with
+    // me" confirms nothing).
     let seen = t.take(&LEX.seen);
     let plain: Vec<&Hit> = seen
         .iter()
         .chain(ok_set.iter())
-        .filter(|h| !t.hedged(h) && !t.questioned(h))
+        .filter(|h| !t.hedged(h) && !t.questioned(h) && !t.negated(h))
         .collect();
     // "I'm fine" / "estoy bien" from someone asked about another member is about themself.
     let about_self = |h: &Hit| SELF_STATE.contains(&h.phrase) && t.first_person(h);
@@ -375,7 +437,7 @@ fn read_other(t: &mut Text, role: Role, ok_set: &[Hit], negated: &[String]) -> R
             Reply::Other,
             Low,
             format!(
-                "OK words {} hedged or asked, not a confirmation",
+                "OK words {} hedged, asked or negated, not a confirmation",
                 quoted(&words)
             ),
         );
@@ -399,33 +461,4 @@ fn read_other(t: &mut Text, role: Role, ok_set: &[Hit], negated: &[String]) -> R
         Low,
         "nothing recognised: a note for coordinators",
     )
-}
-
-/// "3" → three days; "until 12/24" or "12/24" → that date (this year, or next if passed).
-pub(crate) fn parse_away(rest: &[String], today: NaiveDate) -> Option<NaiveDate> {
-    let rest: Vec<&str> = rest
-        .iter()
-        .map(String::as_str)
-        .filter(|w| {
-            !matches!(
-                *w,
-                "until" | "till" | "til" | "for" | "hasta" | "el" | "days" | "day" | "dias"
-            )
-        })
-        .collect();
-    let arg = *rest.first()?;
-    if let Ok(days) = arg.parse::<u32>() {
-        if (1..=365).contains(&days) {
-            return today.checked_add_days(chrono::Days::new(u64::from(days)));
-        }
-        return None;
-    }
-    let (m, d) = arg.split_once('/')?;
-    let (m, d): (u32, u32) = (m.parse().ok()?, d.split('/').next()?.parse().ok()?);
-    let this_year = NaiveDate::from_ymd_opt(today.year(), m, d)?;
-    if this_year > today {
-        Some(this_year)
-    } else {
-        NaiveDate::from_ymd_opt(today.year() + 1, m, d)
-    }
 }
