@@ -149,6 +149,8 @@ const ROWS: &[(&str, &str)] = &[
     ("She's alright. Bumped her head but says she's fine", "HHH"),
     ("fever broke last night but now I can't stand up", "HHH"),
     ("busy, can't walk the dog today", "XCX"),
+    ("cut my hair today, all good", "OOO"),
+    ("burned my toast lol, otherwise fine", "OOO"),
     ("no fever, feeling better", "OXX"),
     ("smoke in the house", "HHH"),
     ("the smoke alarm is going off", "HHH"),
