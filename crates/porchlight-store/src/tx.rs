@@ -359,18 +359,11 @@ pub(crate) fn apply_unbatched(
     stats: &crate::WriteStats,
     writes: Overlay,
 ) -> Result<()> {
-    let (mut records, mut bytes) = (0u64, 0u64);
+    let (records, bytes) = sizes(&writes);
     for (k, v) in writes {
-        records += 1;
-        bytes += k.len() as u64;
         match v {
-            Some(v) => {
-                bytes += v.len() as u64;
-                tree.insert(k, v)?;
-            }
-            None => {
-                tree.remove(k)?;
-            }
+            Some(v) => tree.insert(k, v).map(drop)?,
+            None => tree.remove(k).map(drop)?,
         }
     }
     stats.add(records, bytes);
@@ -379,24 +372,26 @@ pub(crate) fn apply_unbatched(
 
 /// Writes an overlay to sled as one atomic batch.
 pub(crate) fn apply_writes(tree: &Tree, stats: &crate::WriteStats, writes: Overlay) -> Result<()> {
-    {
-        let mut batch = sled::Batch::default();
-        let (mut records, mut bytes) = (0u64, 0u64);
-        for (k, v) in writes {
-            records += 1;
-            bytes += k.len() as u64;
-            match v {
-                Some(v) => {
-                    bytes += v.len() as u64;
-                    batch.insert(k, v);
-                }
-                None => batch.remove(k),
-            }
+    let (records, bytes) = sizes(&writes);
+    let mut batch = sled::Batch::default();
+    for (k, v) in writes {
+        match v {
+            Some(v) => batch.insert(k, v),
+            None => batch.remove(k),
         }
-        tree.apply_batch(batch)?;
-        stats.add(records, bytes);
-        Ok(())
     }
+    tree.apply_batch(batch)?;
+    stats.add(records, bytes);
+    Ok(())
+}
+
+/// An overlay's records and bytes (keys and values), for the write statistics.
+fn sizes(writes: &Overlay) -> (u64, u64) {
+    let bytes: usize = writes
+        .iter()
+        .map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len))
+        .sum();
+    (writes.len() as u64, bytes as u64)
 }
 
 impl Tx<'_> {
