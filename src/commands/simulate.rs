@@ -79,18 +79,23 @@ pub fn run(args: SimulateArgs) -> Result<(), CliError> {
         });
     }
     let members = members.unwrap_or(20);
-    let (scenario, world) = match &scenario {
+    let (cast, world) = match &scenario {
         Some(path) => {
             let s = scenario::load(path).map_err(CliError::Usage)?;
             let w = simulate::scripted(&s);
-            (s, w)
+            (simulate::Cast::Scenario(s), w)
         }
         None => {
             if members == 0 || members > 1_000_000 {
                 return Err(CliError::usage("--members must be between 1 and 1000000"));
             }
-            simulate::generate(members, seed)
+            let (g, w) = simulate::generate(members, seed);
+            (simulate::Cast::Generated(g), w)
         }
+    };
+    let (scenario_start, scenario_days) = match &cast {
+        simulate::Cast::Scenario(s) => (s.start, s.days),
+        simulate::Cast::Generated(_) => (None, None),
     };
     let start = match start {
         Some(s) => DateTime::parse_from_rfc3339(&s)
@@ -100,7 +105,7 @@ pub fn run(args: SimulateArgs) -> Result<(), CliError> {
                     "--start {s:?} is not an RFC 3339 instant ({e}), e.g. 2026-11-02T00:00:00Z"
                 ))
             })?,
-        None => match scenario.start {
+        None => match scenario_start {
             Some(start) => start,
             None => {
                 let today = Utc::now().date_naive();
@@ -108,7 +113,7 @@ pub fn run(args: SimulateArgs) -> Result<(), CliError> {
             }
         },
     };
-    let days = days.or(scenario.days).unwrap_or(30);
+    let days = days.or(scenario_days).unwrap_or(30);
     if days == 0 || days > 3660 {
         return Err(CliError::usage("--days must be between 1 and 3660"));
     }
@@ -116,16 +121,16 @@ pub fn run(args: SimulateArgs) -> Result<(), CliError> {
         // One flush at the end (simulated time owes nothing to a crash mid-run).
         Some(dir) => porchlight_store::Store::open_with(
             dir,
-            scenario.village.clone(),
+            cast.village().clone(),
             porchlight_store::Durability::OnFlush,
         ),
-        None => porchlight_store::Store::temporary(scenario.village.clone()),
+        None => porchlight_store::Store::temporary(cast.village().clone()),
     }
     .map_err(|e| CliError::failed(format!("cannot open the store: {e}")))?;
     let opts = simulate::Options { start, days, json };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    match simulate::run(&scenario, world, &store, &opts, &mut out) {
+    match simulate::run(&cast, world, &store, &opts, &mut out) {
         Ok(_) => {}
         // A closed pipe (`| head`) is not an error.
         Err(SimError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),

@@ -25,7 +25,106 @@ use porchlight_store::{Committed, Store, StoreError};
 use crate::scenario::Scenario;
 use summary::Printer;
 pub use summary::Summary;
-pub use world::{World, generate, scripted};
+pub use world::{Generated, World, generate, scripted};
+
+/// Who lives in the simulated village: a scenario's people, or a generated village made one
+/// member at a time as it is loaded.
+pub enum Cast {
+    /// A scenario file's village, people, replies and removals.
+    Scenario(Scenario),
+    /// A generated village.
+    Generated(Generated),
+}
+
+impl Cast {
+    /// The village's settings.
+    pub fn village(&self) -> &porchlight_core::model::Village {
+        match self {
+            Cast::Scenario(s) => &s.village,
+            Cast::Generated(g) => &g.village,
+        }
+    }
+
+    fn members(&self) -> usize {
+        match self {
+            Cast::Scenario(s) => s.members.len(),
+            Cast::Generated(g) => g.members(),
+        }
+    }
+
+    /// Puts everyone into the store (a generated member's habit goes to the world).
+    fn load(
+        &self,
+        store: &Store,
+        world: &mut World,
+        start: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        match self {
+            Cast::Scenario(s) => {
+                for p in &s.people {
+                    store.put_person(p)?;
+                }
+                for m in &s.members {
+                    store.put_member(m.clone(), start)?;
+                }
+            }
+            Cast::Generated(g) => {
+                store.put_person(&Generated::coordinator())?;
+                let mut members = Vec::new();
+                for newcomer in g.newcomers() {
+                    let (person, family, member) = newcomer.settle_in(world);
+                    store.put_person(&person)?;
+                    store.put_person(&family)?;
+                    members.push(member);
+                    // A member goes in once their buddies (the next two members) are people
+                    // in the store, a batch at a time: no more than a batch is ever held.
+                    if members.len() == LOAD_BATCH + 2 {
+                        for m in members.drain(..LOAD_BATCH) {
+                            store.put_member(m, start)?;
+                        }
+                    }
+                }
+                for m in members {
+                    store.put_member(m, start)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Generated members held at once while a village is loaded.
+const LOAD_BATCH: usize = 4096;
+
+/// People's names for the timeline.
+pub(crate) enum Names<'a> {
+    /// A scenario's people, borrowed.
+    Listed(HashMap<&'a str, &'a str>),
+    /// A generated village's, computed from the id.
+    Generated,
+}
+
+impl Names<'_> {
+    fn of(cast: &Cast) -> Names<'_> {
+        match cast {
+            Cast::Scenario(s) => Names::Listed(
+                s.people
+                    .iter()
+                    .map(|p| (p.id.as_str(), p.name.as_str()))
+                    .collect(),
+            ),
+            Cast::Generated(_) => Names::Generated,
+        }
+    }
+
+    /// A person's name, if they are in the village.
+    pub(crate) fn get(&self, id: &str) -> Option<String> {
+        match self {
+            Names::Listed(m) => m.get(id).map(|n| (*n).to_string()),
+            Names::Generated => world::generated_name(id),
+        }
+    }
+}
 
 /// What to simulate.
 pub struct Options {
@@ -50,44 +149,34 @@ pub enum SimError {
 
 /// Runs a simulation and writes its timeline (or JSON lines) and summary to `out`.
 pub fn run(
-    scenario: &Scenario,
+    cast: &Cast,
     mut world: World,
     store: &Store,
     opts: &Options,
     out: &mut dyn Write,
 ) -> Result<Summary, SimError> {
-    for p in &scenario.people {
-        store.put_person(p)?;
-    }
-    for m in &scenario.members {
-        store.put_member(m.clone(), opts.start)?;
-    }
-    // People's names for the timeline, borrowed (a million-member village holds three
-    // million people: not a second copy of each).
-    let names: HashMap<&str, &str> = scenario
-        .people
-        .iter()
-        .map(|p| (p.id.as_str(), p.name.as_str()))
-        .collect();
+    cast.load(store, &mut world, opts.start)?;
+    let village = cast.village();
+    let names = Names::of(cast);
     let end = opts.start + TimeDelta::days(i64::from(opts.days));
     let mut summary = Summary::default();
     let mut printer = Printer {
-        village_tz: scenario.village.timezone,
+        village_tz: village.timezone,
         names: &names,
         day: None,
-        coordinators: &scenario.village.coordinators,
+        coordinators: &village.coordinators,
     };
     if !opts.json {
         writeln!(
             out,
             "Porchlight simulation: {} — {} members, {} days from {} ({})",
-            scenario.village.name,
-            scenario.members.len(),
+            village.name,
+            cast.members(),
             opts.days,
             opts.start
-                .with_timezone(&scenario.village.timezone)
+                .with_timezone(&village.timezone)
                 .format("%a %-d %b %Y %H:%M"),
-            scenario.village.timezone
+            village.timezone
         )?;
     }
     loop {
@@ -172,7 +261,7 @@ pub fn run(
         }
     }
     if !opts.json {
-        summary.print(out, scenario.members.len(), opts.days)?;
+        summary.print(out, cast.members(), opts.days)?;
     }
     Ok(summary)
 }

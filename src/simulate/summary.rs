@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 use porchlight_core::engine::{Event, EventKind};
 
@@ -17,6 +17,7 @@ pub struct Summary {
     pub(super) messages: usize,
     pub(super) segments: usize,
     prompted_at: HashMap<String, DateTime<Utc>>,
+    pruned_at: Option<DateTime<Utc>>,
 }
 
 fn kind_name(k: EventKind) -> &'static str {
@@ -56,6 +57,16 @@ impl Summary {
             EventKind::Prompted => {
                 if let Some(c) = &ev.checkin {
                     self.prompted_at.entry(c.clone()).or_insert(ev.at);
+                }
+                // A check-in is answered within its day or not at all: prompts older than
+                // two days are forgotten once a day, so a long run's memory stays flat.
+                if self
+                    .pruned_at
+                    .is_none_or(|p| ev.at - p > TimeDelta::days(1))
+                {
+                    let horizon = ev.at - TimeDelta::days(2);
+                    self.prompted_at.retain(|_, at| *at >= horizon);
+                    self.pruned_at = Some(ev.at);
                 }
             }
             EventKind::Answered => {
@@ -148,16 +159,14 @@ impl Summary {
 
 pub(super) struct Printer<'a> {
     pub(super) village_tz: Tz,
-    pub(super) names: &'a HashMap<&'a str, &'a str>,
+    pub(super) names: &'a super::Names<'a>,
     pub(super) day: Option<NaiveDate>,
     pub(super) coordinators: &'a [String],
 }
 
 impl Printer<'_> {
     fn name(&self, id: &str) -> String {
-        self.names
-            .get(id)
-            .map_or_else(|| id.to_string(), |name| name.to_string())
+        self.names.get(id).unwrap_or_else(|| id.to_string())
     }
 
     pub(super) fn line(&mut self, out: &mut dyn Write, ev: &Event) -> std::io::Result<()> {
@@ -176,7 +185,7 @@ impl Printer<'_> {
             // Not about one member: a known sender is named (a buddy asked which member they
             // meant), an unknown number is said to be one.
             match ev.by.as_deref() {
-                Some(by) if self.names.contains_key(by) => "(not one member)".to_string(),
+                Some(by) if self.names.get(by).is_some() => "(not one member)".to_string(),
                 _ => "(unknown sender)".to_string(),
             }
         } else {
