@@ -113,12 +113,26 @@ impl Text {
         None
     }
 
+    /// Whether a hit is hedged: a hedge before it in its clause ("hope she's ok"), or one of
+    /// the hedges that also reach back after it ("she's fine I think").
     pub(super) fn hedged(&self, h: &Hit) -> bool {
         let clause = self.toks[h.at].clause;
-        self.toks
-            .iter()
-            .enumerate()
-            .any(|(j, t)| t.clause == clause && j < h.at && HEDGES.contains(&t.w.as_str()))
+        self.toks.iter().enumerate().any(|(j, t)| {
+            t.clause == clause
+                && ((j < h.at && HEDGES.contains(&t.w.as_str()))
+                    || (j >= h.at + h.len && POST_HEDGES.contains(&t.w.as_str())))
+        })
+    }
+
+    /// Whether any of the phrases (words split at spaces) occurs in the text, used or not.
+    pub(super) fn has_any(&self, phrases: &[&str]) -> bool {
+        phrases.iter().any(|p| {
+            let words: Vec<&str> = p.split(' ').collect();
+            self.toks.windows(words.len()).any(|win| {
+                win.iter().zip(&words).all(|(t, w)| t.w == *w)
+                    && win.iter().all(|t| t.clause == win[0].clause)
+            })
+        })
     }
 
     pub(super) fn questioned(&self, h: &Hit) -> bool {
@@ -254,6 +268,7 @@ pub(super) struct Lexicon {
     pub(super) cannot: Cues,
     pub(super) seen: Cues,
     pub(super) weak_claim: Cues,
+    pub(super) ack: Cues,
 }
 
 pub(super) static LEX: LazyLock<Lexicon> = LazyLock::new(|| Lexicon {
@@ -273,4 +288,5 @@ pub(super) static LEX: LazyLock<Lexicon> = LazyLock::new(|| Lexicon {
     cannot: Cues::new(CANNOT_CUES),
     seen: Cues::new(SEEN_CUES),
     weak_claim: Cues::new(WEAK_CLAIM_CUES),
+    ack: Cues::new(ACK_CUES),
 });

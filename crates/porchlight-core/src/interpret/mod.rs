@@ -11,8 +11,10 @@
 //!   number (help words, falls, pain, emergency numbers, "not ok", "no estoy bien");
 //! * from a buddy or family member, "no answer at her door" is [`Reply::NoAnswer`], which
 //!   escalates at once; it wins over "can't go", "on my way" and any OK words;
-//! * an all-clear needs a plain confirmation: hedged ("hope she's ok"), questioned ("is she
-//!   ok?") or negated ("haven't seen her") OK words never resolve anything;
+//! * an all-clear needs a plain confirmation: hedged ("hope she's ok", "she's fine I think"),
+//!   questioned ("is she ok?") or negated ("haven't seen her") OK words never resolve anything,
+//!   nor does an "ok" that only acknowledges the alert ("ok will do", "ok, thanks for letting
+//!   me know") or a confirmation about another day ("saw her yesterday, she was fine");
 //! * what cannot be placed is [`Reply::Other`]: from a member a sign of life, from anyone a note.
 //!
 //! STOP and START are carrier keywords and count only as whole messages.
@@ -175,11 +177,34 @@ fn read_tokens(role: Role, toks: Vec<Tok>, today: NaiveDate) -> Reading {
             if h.phrase == "sick" && h.at + 1 < n && t.word(h.at + 1) == "of" {
                 continue; // "sick of these texts"
             }
+            if h.phrase == "passed" && !passed_on(&t, &h) {
+                continue; // "passed by her house", "the storm passed"
+            }
             if t.negated(&h) {
                 negated_distress.push(q);
             } else {
                 first_person |= t.first_person(&h);
                 distress.push(q);
+            }
+        }
+    }
+    // A blood sugar number out of range: "sugar was 40", "azúcar 350".
+    for i in 0..n {
+        if t.used[i] || !matches!(t.word(i), "sugar" | "azucar" | "glucose" | "glucosa") {
+            continue;
+        }
+        let clause = t.toks[i].clause;
+        for k in i + 1..(i + 5).min(n) {
+            if t.toks[k].clause != clause {
+                break;
+            }
+            if let Ok(v) = t.word(k).parse::<u32>() {
+                if (1..70).contains(&v) || (301..2000).contains(&v) {
+                    t.used[i] = true;
+                    t.used[k] = true;
+                    distress.push(format!("\"{} {v}\"", t.word(i)));
+                }
+                break;
             }
         }
     }
@@ -223,6 +248,57 @@ fn read_tokens(role: Role, toks: Vec<Tok>, today: NaiveDate) -> Reading {
         return read_member(&mut t, today, &ok_set, &negated_distress);
     }
     read_other(&mut t, role, &ok_set, &negated_distress)
+}
+
+/// Whether "passed" says someone died: "passed away", "passed last night", "he passed";
+/// not "passed by her house", "passed my test", "the storm passed".
+fn passed_on(t: &Text, h: &Hit) -> bool {
+    let clause = t.toks[h.at].clause;
+    let next = t
+        .toks
+        .get(h.at + 1)
+        .filter(|x| x.clause == clause)
+        .map(|x| x.w.as_str());
+    let prev = if h.at > 0 && t.toks[h.at - 1].clause == clause {
+        t.word(h.at - 1)
+    } else {
+        ""
+    };
+    match next {
+        Some(w) => matches!(
+            w,
+            "away"
+                | "last"
+                | "this"
+                | "yesterday"
+                | "today"
+                | "overnight"
+                | "peacefully"
+                | "suddenly"
+                | "early"
+                | "in"
+        ),
+        None => {
+            prev == NAME
+                || matches!(
+                    prev,
+                    "he" | "she"
+                        | "hes"
+                        | "shes"
+                        | "husband"
+                        | "wife"
+                        | "mom"
+                        | "dad"
+                        | "sister"
+                        | "brother"
+                        | "son"
+                        | "daughter"
+                        | "friend"
+                        | "has"
+                        | "just"
+                )
+        }
+    }
 }
 
 /// For each word, whether it is the member saying they are going somewhere: a travel word
@@ -356,6 +432,24 @@ fn read_other(t: &mut Text, role: Role, ok_set: &[Hit], negated: &[String]) -> R
         .into_iter()
         .filter(|h| !t.questioned(h))
         .collect();
+    // "Knocked and knocked. Nothing.", "toqué y nada": a bare "nothing" after knocking.
+    let knocked = (0..n).any(|k| KNOCK_WORDS.contains(&t.word(k)));
+    let nothing = (0..n).find(|&k| {
+        matches!(t.word(k), "nothing" | "nada")
+            && !t.used[k]
+            && (k + 1 == n || t.toks[k + 1].clause != t.toks[k].clause)
+    });
+    let no_answer = match nothing {
+        Some(k) if knocked && no_answer.is_empty() => {
+            t.used[k] = true;
+            vec![Hit {
+                at: k,
+                len: 1,
+                phrase: "nothing",
+            }]
+        }
+        _ => no_answer,
+    };
     if !no_answer.is_empty() {
         let words: Vec<String> = no_answer.iter().map(|h| t.quote(h)).collect();
         return Reading::new(
@@ -399,11 +493,44 @@ fn read_other(t: &mut Text, role: Role, ok_set: &[Hit], negated: &[String]) -> R
     // A confirmation: plain OK or seen words, not hedged, asked or negated ("she's not with
     // me" confirms nothing).
     let seen = t.take(&LEX.seen);
+    let acks = t.take(&LEX.ack);
+    // "I'm sure she's fine" is a hedge, not a "sure" to going.
+    let weak: Vec<Hit> = t
+        .take(&LEX.weak_claim)
+        .into_iter()
+        .filter(|h| h.at == 0 || !matches!(t.word(h.at - 1), "im" | "am" | "pretty" | "not"))
+        .collect();
+    // A leading "ok" with an acknowledgment ("ok, thanks for letting me know"), a "yes" ("ok
+    // sure", "ok will do") or a hedge anywhere ("ok, she's probably at church") answers the
+    // alert, it does not confirm the member is fine.
+    let hedge_anywhere = (0..n).any(|k| HEDGES.contains(&t.word(k)));
+    let clauses: Vec<usize> = t.toks.iter().map(|x| x.clause).collect();
+    let ws: Vec<String> = t.toks.iter().map(|x| x.w.clone()).collect();
+    let bare = |h: &Hit| {
+        BARE_OK.contains(&h.phrase)
+            && (h.at == 0
+                || clauses[h.at - 1] != clauses[h.at]
+                || matches!(ws[h.at - 1].as_str(), "yes" | "si" | "sure"))
+            && (!acks.is_empty() || !weak.is_empty() || hedge_anywhere)
+    };
+    // About another day ("saw her yesterday, she was fine"): no confirmation for today.
+    let stale = t.has_any(STALE) && !t.has_any(FRESH);
     let plain: Vec<&Hit> = seen
         .iter()
         .chain(ok_set.iter())
-        .filter(|h| !t.hedged(h) && !t.questioned(h) && !t.negated(h))
+        .filter(|h| !t.hedged(h) && !t.questioned(h) && !t.negated(h) && !bare(h))
         .collect();
+    if stale && !plain.is_empty() {
+        let words: Vec<String> = plain.iter().map(|h| t.quote(h)).collect();
+        return Reading::new(
+            Reply::Other,
+            Low,
+            format!(
+                "OK words {} are about another day, not a confirmation",
+                quoted(&words)
+            ),
+        );
+    }
     // "I'm fine" / "estoy bien" from someone asked about another member is about themself.
     let about_self = |h: &Hit| SELF_STATE.contains(&h.phrase) && t.first_person(h);
     if !plain.is_empty() && plain.iter().all(|h| about_self(h)) {
@@ -422,7 +549,6 @@ fn read_other(t: &mut Text, role: Role, ok_set: &[Hit], negated: &[String]) -> R
         let conf = if n <= 3 { High } else { Medium };
         return Reading::new(Reply::Ok, conf, format!("OK words {}", quoted(&words)));
     }
-    let weak = t.take(&LEX.weak_claim);
     if buddy && !weak.is_empty() {
         let words: Vec<String> = weak.iter().map(|h| t.quote(h)).collect();
         return Reading::new(
@@ -437,7 +563,7 @@ fn read_other(t: &mut Text, role: Role, ok_set: &[Hit], negated: &[String]) -> R
             Reply::Other,
             Low,
             format!(
-                "OK words {} hedged, asked or negated, not a confirmation",
+                "OK words {} hedged, asked, negated or an acknowledgment, not a confirmation",
                 quoted(&words)
             ),
         );

@@ -93,8 +93,12 @@ pub(super) fn shorthand(w: &str) -> Option<&'static str> {
         "onmyway" => "on my way",
         "emergancy" | "emergecy" | "emergeny" | "emergncy" | "emerency" | "emergenc"
         | "emergenca" | "emergencey" => "emergency",
-        "ambulence" | "ambulanse" | "amublance" | "ambulanc" | "ambulane" => "ambulance",
+        "ambulence" | "ambulanse" | "amublance" | "ambulanc" | "ambulane" | "embulance"
+        | "ambulace" | "ambulanze" => "ambulance",
         "falled" | "fallin" | "falen" => "fallen",
+        "fel" => "fell",
+        "sik" | "sck" => "sick",
+        "pian" => "pain",
         "cnt" | "carnt" | "cannot" | "caint" => "cant",
         "cudnt" | "couldn" | "coudnt" | "couldnt" => "couldnt",
         "dnt" | "don" | "dont" => "dont",
