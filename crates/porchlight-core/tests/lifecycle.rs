@@ -994,6 +994,81 @@ fn help_during_a_missed_alert_takes_it_over() {
 }
 
 #[test]
+fn help_after_coordinators_were_told_of_the_miss_reaches_them_at_once() {
+    let mut book = default_book();
+    // Missed at 16:00: buddies, family at 16:30, coordinators at 17:00. Mary texts at 17:10.
+    book.run_until(at("2026-11-24T17:05:00Z"));
+    assert!(alerts(&book).contains(&(at("2026-11-24T17:00:00Z"), s("cora"), 3)));
+    assert!(sent_to(&book, MessageKind::HelpAlert).is_empty());
+    reply_at(&mut book, "mary", "I need help", at("2026-11-24T17:10:00Z"));
+    let t = at("2026-11-24T17:10:00Z");
+    // The coordinators hear that she asked for help now, not only when the chain runs out.
+    assert_eq!(
+        sent(&book, MessageKind::HelpAlert),
+        vec![
+            (s("bea"), Some(1)),
+            (s("bob"), Some(1)),
+            (s("cole"), Some(3)),
+            (s("cora"), Some(3)),
+            (s("fay"), Some(2)),
+            (s("finn"), Some(2)),
+        ]
+    );
+    let at_t: BTreeSet<(String, u8)> = alerts(&book)
+        .into_iter()
+        .filter(|a| a.0 == t)
+        .map(|a| (a.1, a.2))
+        .collect();
+    assert!(at_t.contains(&(s("cora"), 3)) && at_t.contains(&(s("cole"), 3)));
+    // Everyone alerted gets one all-clear when family confirms.
+    reply_at(
+        &mut book,
+        "fay",
+        "seen her, she's ok now",
+        at("2026-11-24T17:30:00Z"),
+    );
+    assert_eq!(
+        sent_to(&book, MessageKind::AllClear),
+        vec![
+            s("bea"),
+            s("bob"),
+            s("cole"),
+            s("cora"),
+            s("fay"),
+            s("finn")
+        ]
+    );
+}
+
+#[test]
+fn a_buddys_claim_never_delays_coordinators_after_a_help_request() {
+    let mut book = default_book();
+    // Mary asks for help at 14:30, inside her window: buddies and family at once, the
+    // coordinators at the help's own offset (+60m, 15:30).
+    reply_at(&mut book, "mary", "2", at("2026-11-24T14:30:00Z"));
+    // Bob is on his way at 15:00: his claim runs to 15:45, past the coordinators' turn.
+    reply_at(&mut book, "bob", "on my way", at("2026-11-24T15:00:00Z"));
+    assert_eq!(events_of(&book, EventKind::Claimed).len(), 1);
+    book.run_until(at("2026-11-24T15:30:00Z"));
+    assert_eq!(
+        alerts(&book)
+            .into_iter()
+            .filter(|a| a.2 == 3)
+            .collect::<BTreeSet<_>>(),
+        set(&[
+            (at("2026-11-24T15:30:00Z"), s("cole"), 3),
+            (at("2026-11-24T15:30:00Z"), s("cora"), 3),
+        ])
+    );
+    // The claim itself still lapses at its time.
+    book.run_until(at("2026-11-24T15:45:00Z"));
+    assert_eq!(
+        at_by(&book, EventKind::ClaimExpired),
+        vec![(at("2026-11-24T15:45:00Z"), s("bob"))]
+    );
+}
+
+#[test]
 fn coordinator_resolves_by_hand() {
     let mut book = default_book();
     book.run_until(at("2026-11-24T16:20:00Z"));

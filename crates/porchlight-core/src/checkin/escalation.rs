@@ -255,6 +255,27 @@ impl Engine<'_> {
             }
             self.fire_step(st, &mut c, true);
         }
+        // Coordinators already told about this check-in's miss hear about the help now: at
+        // their own level they would be skipped as already alerted, and would learn of it
+        // only from the chain running out.
+        let told: Vec<Alerted> = prior
+            .iter()
+            .filter(|a| self.village.coordinators.contains(&a.person))
+            .filter(|a| {
+                c.alert()
+                    .is_some_and(|x| !x.alerted.iter().any(|y| y.person == a.person))
+            })
+            .cloned()
+            .collect();
+        for a in told {
+            let m = Message::new(&a.person, MessageKind::HelpAlert)
+                .urgent(Some(a.level))
+                .replies_as(Role::Coordinator);
+            self.send(st, Some(&c), m);
+            let e = self.record(st, Some(&c), EventKind::Alerted);
+            e.to = Some(a.person.clone());
+            e.level = Some(a.level);
+        }
         if let Some(alert) = c.alert_mut() {
             for a in prior {
                 if !alert.alerted.iter().any(|x| x.person == a.person) {

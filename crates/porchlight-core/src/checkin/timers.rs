@@ -112,7 +112,16 @@ impl MemberState {
             return None;
         }
         if let Some(claim) = &alert.claim {
-            return Some(Timer::ClaimEnd(claim.until));
+            // A claim pauses the fan-out of a miss while the buddy goes. Someone who asked for
+            // help never waits on it: the next level keeps its offset.
+            let help_step = (alert.reason == AlertReason::Help)
+                .then(|| self.nominal_step(alert))
+                .flatten()
+                .map(|n| alert.hurry_at.map_or(n, |h| h.min(n)));
+            return Some(match help_step {
+                Some(s) if s < claim.until => Timer::Step(s),
+                _ => Timer::ClaimEnd(claim.until),
+            });
         }
         let hold = |at: DateTime<Utc>| {
             if quiet_holds(c, alert) {
