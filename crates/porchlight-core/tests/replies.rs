@@ -509,3 +509,69 @@ proptest! {
         }
     }
 }
+
+/// Harold is a member too (check-in `local` New York time, window 2h), and Betty's buddy no
+/// more: Walt's alert is the only one he holds.
+fn harold_checks_in_too(b: &mut MemoryBook, local: &str) {
+    let mut m = Member::new("harold");
+    m.policy = Policy {
+        checkin: porchlight_core::Schedule::parse(local).unwrap(),
+        ..Policy::default()
+    };
+    b.add_member(MemberState::new(m, NY, at("2026-11-24T12:00:00Z")));
+    let mut betty = b.members["betty"].clone();
+    betty.member.buddies.clear();
+    b.add_member(betty);
+}
+
+fn asked_which(b: &MemoryBook, to: &str) -> usize {
+    b.outbox
+        .iter()
+        .filter(|m| m.to == to && m.kind == MessageKind::WhichMember)
+        .count()
+}
+
+#[test]
+fn an_ok_sent_twice_after_answering_ones_own_prompt_resolves_nobody_else() {
+    // Walt's alert reaches Harold at 16:00; Harold's own prompt at 16:30 (11:30 local).
+    let mut b = book();
+    harold_checks_in_too(&mut b, "11:30");
+    b.run_until(at("2026-11-24T16:30:00Z"));
+    b.reply("harold", "1", at("2026-11-24T16:31:00Z"));
+    assert_eq!(
+        b.members["harold"].last_answered_at,
+        Some(at("2026-11-24T16:31:00Z"))
+    );
+    // The same answer again two minutes later: not an all-clear for Walt.
+    b.reply("harold", "ok", at("2026-11-24T16:33:00Z"));
+    assert!(resolved(&b).is_empty(), "{:?}", resolved(&b));
+    assert_eq!(open_status(&b, "walt"), [CheckinStatus::Missed]);
+    assert_eq!(asked_which(&b, "harold"), 1);
+    let which = b
+        .outbox
+        .iter()
+        .find(|m| m.kind == MessageKind::WhichMember)
+        .unwrap();
+    assert!(which.text.contains("Walt"), "{}", which.text);
+    // Naming Walt resolves him.
+    b.reply("harold", "Walt is fine", at("2026-11-24T16:50:00Z"));
+    assert_eq!(resolved(&b), [("walt".to_string(), "harold".to_string())]);
+}
+
+#[test]
+fn a_bare_1_while_ones_own_prompt_is_open_answers_it_and_asks_about_the_other() {
+    // Harold's own prompt at 15:30 (10:30 local) is open until 17:30; Walt's alert reaches him
+    // at 16:00, the newest request he holds.
+    let mut b = book();
+    harold_checks_in_too(&mut b, "10:30");
+    b.run_until(at("2026-11-24T16:00:00Z"));
+    b.reply("harold", "1", at("2026-11-24T16:05:00Z"));
+    // Harold is plainly up and about; Walt's alert stays open and Harold is asked which.
+    assert_eq!(open_status(&b, "harold"), Vec::<CheckinStatus>::new());
+    assert!(resolved(&b).is_empty(), "{:?}", resolved(&b));
+    assert_eq!(open_status(&b, "walt"), [CheckinStatus::Missed]);
+    assert_eq!(asked_which(&b, "harold"), 1);
+    // Much later, with nothing of his own in play, a bare "ok" is about Walt.
+    b.reply("harold", "ok", at("2026-11-24T16:40:00Z"));
+    assert_eq!(resolved(&b), [("walt".to_string(), "harold".to_string())]);
+}

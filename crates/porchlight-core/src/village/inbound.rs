@@ -57,6 +57,10 @@ pub fn reply_in_context(
     )
 }
 
+/// How long after answering their own check-in a person's unnamed all-clear is taken as
+/// possibly the same answer again, not as news about someone else.
+pub(super) const DOUBLE_REPLY: TimeDelta = TimeDelta::minutes(15);
+
 /// How long a "which one do you mean?" question waits for its answer.
 pub(super) const PENDING_FOR: TimeDelta = TimeDelta::hours(12);
 
@@ -294,7 +298,21 @@ pub(super) fn reply_inner(
         }
     } else if others.len() == 1 {
         let r = read(newest.role);
-        plan.push((newest.member.clone(), r.reply.clone(), r.explain()));
+        // A bare all-clear from someone whose own check-in is open, or was answered moments
+        // ago, may be about themself: "1" to their own prompt, or the "ok" people send twice.
+        // It resolves nobody else's alert unless it names them; they are asked which.
+        let own_in_play = open.iter().any(|c| c.member == person.id)
+            || own
+                .as_ref()
+                .and_then(|m| m.last_answered_at)
+                .is_some_and(|a| now - a <= DOUBLE_REPLY);
+        if r.reply == Reply::Ok && own_in_play && forced.is_none() {
+            ask_which(
+                village, book, &mut out, &person, &others, &names, &r, text, now,
+            );
+        } else {
+            plan.push((newest.member.clone(), r.reply.clone(), r.explain()));
+        }
     } else {
         match whole.reply {
             Reply::Help | Reply::NoAnswer => {
