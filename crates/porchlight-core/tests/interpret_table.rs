@@ -576,6 +576,17 @@ const ROWS: &[(&str, &str)] = &[
     ("talked to her last night, she's fine", "OXX"),
     ("ok, I'm sure she's at church", "OXX"),
     ("yes ok", "OWX"),
+    // ----- an OK taken back, both keys, "I need": help (a buddy's "not really" hurries the chain)
+    ("I'm ok. Actually no I'm not", "HHH"),
+    ("ok... not really", "HHH"),
+    ("not really", "HHH"),
+    ("la verdad no", "HHH"),
+    ("ok 2", "HHH"),
+    ("1 2", "HHH"),
+    ("i need", "HHH"),
+    ("necesito", "HHH"),
+    ("I'm fine, not really hungry though", "OXX"),
+    ("not really sure what this is, but I'm ok", "OXX"),
     ("saw her yesterday morning, she was fine", "OXX"),
     ("she was just fine yesterday", "OXX"),
     (

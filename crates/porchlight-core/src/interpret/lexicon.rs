@@ -820,6 +820,15 @@ pub(super) const OK_SET_PHRASES: &[&str] = &[
     "nothing is wrong",
 ];
 
+/// An OK taken back: "ok... not really", "I'm ok. Actually no I'm not": distress.
+pub(super) const TAKE_BACK: &[&str] = &[
+    "not really",
+    "actually no im not",
+    "actually im not",
+    "no not really",
+    "la verdad no",
+];
+
 /// Words that carry a negation but say nothing about anyone ("don't worry").
 pub(super) const NEUTRAL: &[&str] = &[
     "dont worry",
@@ -851,6 +860,12 @@ pub(super) const NEUTRAL: &[&str] = &[
     "car is dead",
     "died down",
     "dead tired",
+    "not really hungry",
+    "not really sure",
+    "not really worried",
+    "not really anything",
+    "not really much",
+    "not really new",
     "cell was dead",
     "cell is dead",
     "cell dead",
@@ -1436,6 +1451,7 @@ pub(super) const ALL_CUES: &[&[&str]] = &[
     CANNOT_CUES,
     SEEN_CUES,
     ACK_CUES,
+    TAKE_BACK,
     BARE_OK,
     STALE,
     FRESH,

@@ -269,6 +269,7 @@ pub(super) struct Lexicon {
     pub(super) seen: Cues,
     pub(super) weak_claim: Cues,
     pub(super) ack: Cues,
+    pub(super) take_back: Cues,
 }
 
 pub(super) static LEX: LazyLock<Lexicon> = LazyLock::new(|| Lexicon {
@@ -289,4 +290,5 @@ pub(super) static LEX: LazyLock<Lexicon> = LazyLock::new(|| Lexicon {
     seen: Cues::new(SEEN_CUES),
     weak_claim: Cues::new(WEAK_CLAIM_CUES),
     ack: Cues::new(ACK_CUES),
+    take_back: Cues::new(TAKE_BACK),
 });

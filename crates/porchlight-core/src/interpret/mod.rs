@@ -166,10 +166,23 @@ fn read_tokens(role: Role, toks: Vec<Tok>, today: NaiveDate) -> Reading {
         t.used[0] = true;
         distress.push("2".into());
     }
-    // "need" alone is on the member's table of help words.
+    // "1 2", "ok 2": both keys pressed, or a change of mind. Distress wins.
+    if (2..=3).contains(&n)
+        && t.word(n - 1) == "2"
+        && matches!(t.word(n - 2), "1" | "ok" | "okay" | "or")
+    {
+        t.used[n - 1] = true;
+        distress.push("2".into());
+    }
+    // "need" alone is on the member's table of help words; so are "I need" and "necesito".
     if t.word(0) == "need" && n <= 2 {
         t.used[0] = true;
         distress.push("need".into());
+    } else if (n == 2 && t.word(0) == "i" && t.word(1) == "need")
+        || (n == 1 && t.word(0) == "necesito")
+    {
+        t.used[n - 1] = true;
+        distress.push(t.word(n - 1).to_string());
     }
     for list in [&LEX.fall, &LEX.pain, &LEX.emergency, &LEX.help, &LEX.unwell] {
         for h in t.take(list) {
@@ -207,6 +220,12 @@ fn read_tokens(role: Role, toks: Vec<Tok>, today: NaiveDate) -> Reading {
                 break;
             }
         }
+    }
+    // An OK taken back ("ok... not really"): distress, from anyone (a buddy's "she's ok...
+    // not really" is about the member; one who means "can't go" only hurries the chain).
+    for h in t.take(&LEX.take_back) {
+        first_person |= t.first_person(&h);
+        distress.push(t.quote(&h));
     }
     // A negated OK ("not ok", "no estoy bien", "don't feel well") is distress.
     for h in t.take(&LEX.negatable_ok) {
