@@ -452,3 +452,138 @@ async fn names_are_bounded_clean_and_exported_safely() {
     assert!(csv.contains("'=cmd|"), "{csv}");
     assert!(!csv.contains(",=cmd|"), "{csv}");
 }
+
+/// What the daemon could not follow is refused at the door, a 400 naming the field, nothing
+/// stored: a schedule whose check-ins overlap their window ("* * * * * *" was accepted and
+/// then never prompted anyone), reminders at or past the window, twice or out of order, a
+/// claim timeout or buddy wait of nothing, and a contact way no configured channel serves
+/// (`voice` with no `twilio-voice` channel), through the API and the CSV import alike.
+#[tokio::test(flavor = "multi_thread")]
+async fn policies_and_contact_ways_the_daemon_cannot_follow_get_a_400_naming_the_field() {
+    let config = "[server]\npublic_url = \"https://porchlight.example.org\"\n\n\
+        [policy]\nwindow = \"2m\"\nreminders = []\n\n\
+        [channels.sms]\nkind = \"twilio\"\nbase_url = \"http://127.0.0.1:9\"\n\
+        account_sid = \"AC0123456789abcdef0123456789abcdef\"\n\
+        auth_token_env = \"TWILIO_AUTH_TOKEN\"\nfrom = \"+12025550100\"\n";
+    let d = common::start(config, &support::channel_env());
+    let admin = Admin::new(&d.base);
+    let mary = |extra: Value| {
+        let mut m = json!({"name": "Mary Lopez", "phone": MARY_PHONE});
+        for (k, v) in extra.as_object().unwrap() {
+            m[k] = v.clone();
+        }
+        m
+    };
+    for (body, field) in [
+        (mary(json!({"checkin": "* * * * * *"})), "checkin"),
+        (
+            mary(json!({"checkin": "0 * * * * *", "window": "2h"})),
+            "checkin",
+        ),
+        (mary(json!({"window": "25h"})), "window"),
+        // The audit's case: "5h" against the village's 2-minute window.
+        (mary(json!({"reminders": ["5h"]})), "reminders[0]"),
+        (
+            mary(json!({"window": "2h", "reminders": ["3h"]})),
+            "reminders[0]",
+        ),
+        (
+            mary(json!({"window": "2h", "reminders": ["30m", "30m"]})),
+            "reminders[1]",
+        ),
+        (
+            mary(json!({"window": "2h", "reminders": ["60m", "30m"]})),
+            "reminders[1]",
+        ),
+        (mary(json!({"claim_timeout": "0s"})), "claim_timeout"),
+        (mary(json!({"buddy_wait": "0s"})), "buddy_wait"),
+        (mary(json!({"contact": ["voice"]})), "contact"),
+    ] {
+        let (s, v) = admin
+            .call(Method::POST, "/api/v1/members", Some(body.clone()))
+            .await;
+        assert_eq!(s, 400, "{body}: {v}");
+        assert_error_shape(&v, "invalid", &body.to_string());
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(&format!("{field}:")),
+            "{body}: {message}"
+        );
+        assert_eq!(message.lines().count(), 1, "{message}");
+    }
+    let (s, v) = admin
+        .call(
+            Method::POST,
+            "/api/v1/people",
+            Some(
+                json!({"name": "Ruth Baker", "phone": "+12025550150", "contact": ["sms", "voice"]}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("contact:") && message.contains("voice"),
+        "{message}"
+    );
+    // The CSV import shares the rules: the row is named, nothing is imported.
+    let csv = "id,name,phone,contact\nruth,Ruth Baker,+12025550150,voice\n";
+    let r = support::client()
+        .post(format!("{}/api/v1/import", d.base))
+        .bearer_auth(common::TOKEN)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert!(
+        v["rows"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("contact:")),
+        "{v}"
+    );
+    assert_eq!(
+        admin.get("/api/v1/members").await.as_array().unwrap().len(),
+        0
+    );
+    assert_eq!(
+        admin.get("/api/v1/people").await.as_array().unwrap().len(),
+        0
+    );
+
+    // What fits is accepted: SMS (a channel serves it), a per-second daily schedule, a window
+    // the reminders fit in.
+    admin
+        .add_member(mary(json!({
+            "contact": ["sms"], "checkin": "5 30 14 * * *", "window": "1h",
+            "reminders": ["20m", "40m"], "claim_timeout": "45m", "buddy_wait": "10m",
+        })))
+        .await;
+    // Shortening the window below the reminders names the reminders; sending both is fine.
+    let (s, v) = admin
+        .call(
+            Method::PATCH,
+            "/api/v1/members/mary-lopez",
+            Some(json!({"window": "30m"})),
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("reminders[1]:"),
+        "{v}"
+    );
+    let (s, v) = admin
+        .call(
+            Method::PATCH,
+            "/api/v1/members/mary-lopez",
+            Some(json!({"window": "30m", "reminders": ["20m"]})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["reminders"], json!(["20m"]), "{v}");
+}

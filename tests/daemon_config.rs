@@ -284,6 +284,112 @@ fn an_out_of_range_cron_field_is_refused_in_one_line() {
     }
 }
 
+/// Policies the daemon used to accept and then quietly not follow: a schedule whose next
+/// check-in was never found ("* * * * * *"), or whose check-ins overlap their window;
+/// reminders at or past the window, listed twice or out of order (dropped at run time); a
+/// claim timeout or buddy wait of nothing. Each is exit 2 and one line naming its key.
+#[test]
+fn policies_the_daemon_could_not_follow_are_refused_naming_the_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases: [(&str, &str, &str, &str); 10] = [
+        (
+            "checkin = \"09:00\"",
+            "checkin = \"* * * * * *\"",
+            "policy.checkin",
+            "every second",
+        ),
+        (
+            "checkin = \"09:00\"",
+            "checkin = \"0 * * * * *\"",
+            "policy.checkin",
+            "every minute",
+        ),
+        (
+            "checkin = \"09:00\"",
+            "checkin = \"*/5 * * * *\"",
+            "policy.checkin",
+            "every 5 minutes",
+        ),
+        (
+            "checkin = \"09:00\"",
+            "checkin = \"0 0 9,10 * * *\"",
+            "policy.checkin",
+            "overlapping",
+        ),
+        (
+            "window = \"2h\"",
+            "window = \"25h\"",
+            "policy.window",
+            "window past the next day",
+        ),
+        (
+            "reminders = [\"30m\", \"60m\"]",
+            "reminders = [\"3h\"]",
+            "policy.reminders[0]",
+            "reminder past window",
+        ),
+        (
+            "reminders = [\"30m\", \"60m\"]",
+            "reminders = [\"30m\", \"2h\"]",
+            "policy.reminders[1]",
+            "reminder at window",
+        ),
+        (
+            "reminders = [\"30m\", \"60m\"]",
+            "reminders = [\"30m\", \"30m\"]",
+            "policy.reminders[1]",
+            "duplicate reminder",
+        ),
+        (
+            "window = \"2h\"",
+            "window = \"2h\"\nclaim_timeout = \"0s\"",
+            "policy.claim_timeout",
+            "zero claim timeout",
+        ),
+        (
+            "window = \"2h\"",
+            "window = \"2h\"\nbuddy_wait = \"0s\"",
+            "policy.buddy_wait",
+            "zero buddy wait",
+        ),
+    ];
+    for (i, (from, to, key, what)) in cases.iter().enumerate() {
+        assert!(GOOD.contains(from), "{what}: {from}");
+        let path = write_config(&tmp, &format!("policy-{i}"), &GOOD.replacen(from, to, 1));
+        let out = command(&["check-config"], &path).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{what}: {}", stderr(&out));
+        assert_one_line_naming(what, &stderr(&out), &path, key);
+    }
+    // `serve` refuses one too, before creating anything.
+    let path = write_config(
+        &tmp,
+        "serve-policy",
+        &GOOD.replacen("checkin = \"09:00\"", "checkin = \"* * * * * *\"", 1),
+    );
+    let (code, err) = serve(&path);
+    assert_eq!(code, Some(2), "{err}");
+    assert_one_line_naming("serve", &err, &path, "policy.checkin");
+    // The per-second schedules tests and benchmarks use still pass, windows that fit.
+    for (i, policy) in [
+        "checkin = \"5 30 14 * * *\"\nwindow = \"5s\"\nreminders = []",
+        "checkin = \"*/15 * * * * *\"\nwindow = \"5s\"\nreminders = []",
+        "checkin = \"0 0 9 * * Mon-Fri\"\nwindow = \"45m\"",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let text = GOOD.replacen(
+            "checkin = \"09:00\"\nwindow = \"2h\"\nreminders = [\"30m\", \"60m\"]",
+            policy,
+            1,
+        );
+        assert!(text.contains(policy));
+        let path = write_config(&tmp, &format!("fits-{i}"), &text);
+        let out = command(&["check-config"], &path).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{policy}: {}", stderr(&out));
+    }
+}
+
 #[test]
 fn an_unknown_key_is_reported_at_its_own_line() {
     let tmp = tempfile::tempdir().unwrap();

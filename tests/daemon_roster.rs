@@ -43,7 +43,9 @@ fn generated_village_csv(away: chrono::NaiveDate) -> String {
         "",
     ];
     let windows = ["2h", "90m", "1h", "3h"];
-    let reminders = ["30m;1h", "20m", "15m;30m;45m"];
+    // Every reminder inside the member's window (the shortest is 1h): one at or past it would
+    // never be sent, and is refused.
+    let reminders = ["30m;50m", "20m", "15m;30m;45m"];
     let escalations = [
         "buddies 0s;family 30m;coordinators 1h",
         "family 10m;coordinators 1h",
@@ -98,7 +100,16 @@ async fn roster_of(admin: &Admin) -> Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn import_export_round_trip_over_a_village_with_every_field_set() {
     let hooks = support::WebhookReceiver::start().await;
-    let config = hooks.channel("family-app");
+    // Channels for every way the roster lists (sms, voice, the family app's webhook): a way
+    // no configured channel serves is refused.
+    let twilio = support::FakeTwilio::start().await;
+    let config = format!(
+        "[server]\npublic_url = \"{}\"\n\n{}\n{}\n{}",
+        support::PUBLIC_URL,
+        hooks.channel("family-app"),
+        twilio.channel("sms", "twilio"),
+        twilio.channel("voice", "twilio-voice"),
+    );
     let d1 = common::start(&config, &support::channel_env());
     let dir = tempfile::tempdir().unwrap();
     let away = chrono::Utc::now().date_naive() + chrono::TimeDelta::days(30);

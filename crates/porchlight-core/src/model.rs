@@ -356,7 +356,8 @@ pub struct Policy {
     pub checkin: Schedule,
     /// Time to answer, measured from the moment the prompt is actually sent.
     pub window: Span,
-    /// Re-sent prompts, measured from the first prompt; those at or past the window are dropped.
+    /// Re-sent prompts, measured from the first prompt, in order and inside the window (the
+    /// roster refuses others; any left in older stored data are dropped at run time).
     pub reminders: Vec<Span>,
     /// Escalation levels, measured from the miss.
     pub escalation: Vec<EscalationStep>,

@@ -139,15 +139,71 @@ impl Schedule {
         // earlier than `after` can still map to a later instant (a gap moved forward).
         let start = local_after - TimeDelta::hours(4);
         let start = Utc.from_utc_datetime(&start);
+        // Past this wall-clock time every candidate maps to an instant after `after` (local
+        // times map to instants in order, and no offset moves by a day): a guard, not a limit.
+        // The loop is bounded by time, not by a count of candidates, so a schedule that fires
+        // every second (thousands of candidates in the look-back) still finds its next one.
+        let give_up = local_after + TimeDelta::days(2);
         // Local wall-clock times, iterated as if they were UTC so `cron` sees no transitions.
-        for naive in self.cron.after(&start).take(10_000) {
-            let instant = resolve_local(tz, naive.naive_utc())?;
+        for naive in self.cron.after(&start) {
+            let naive = naive.naive_utc();
+            let instant = resolve_local(tz, naive)?;
             if instant > after {
                 return Some(instant);
+            }
+            if naive > give_up {
+                return None;
             }
         }
         None
     }
+
+    /// The closest two consecutive check-ins come, on the local wall clock, when that is less
+    /// than `min`: the first such pair's earlier time and the gap. `None` when every gap is at
+    /// least `min`.
+    ///
+    /// Cron fields combine independently, so every firing day has the same times of day:
+    /// a short gap shows within a day, or across a midnight between two firing days. The
+    /// check looks at up to a year and a month of check-ins (at most [`SPACING_PROBE`] of
+    /// them), which covers both, month ends and the turn of the year included.
+    pub fn closer_than(&self, min: TimeDelta) -> Option<(NaiveDateTime, TimeDelta)> {
+        let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single()?;
+        let end = start.naive_utc() + TimeDelta::days(400);
+        let mut prev: Option<NaiveDateTime> = None;
+        for t in self.cron.after(&start).take(SPACING_PROBE) {
+            let t = t.naive_utc();
+            if let Some(p) = prev {
+                if t - p < min {
+                    return Some((p, t - p));
+                }
+            }
+            if t > end {
+                break;
+            }
+            prev = Some(t);
+        }
+        None
+    }
+}
+
+/// How many check-ins [`Schedule::closer_than`] looks at, at most: enough for every time of
+/// day of a schedule that fires every few seconds, for a couple of days.
+pub const SPACING_PROBE: usize = 20_000;
+
+/// A gap for people: `"1s"`, `"15m"`, `"2h 30m"`, `"1d"`.
+pub fn describe_gap(gap: TimeDelta) -> String {
+    let mut secs = gap.num_seconds().max(0);
+    let mut parts = Vec::new();
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+        if secs >= size {
+            parts.push(format!("{}{unit}", secs / size));
+            secs %= size;
+        }
+    }
+    if parts.is_empty() {
+        return format!("{}ms", gap.num_milliseconds().max(0));
+    }
+    parts.join(" ")
 }
 
 /// Maps a local wall-clock time to an instant: the earlier instant when it happens twice, the
@@ -393,6 +449,51 @@ mod tests {
         assert_eq!(n.with_timezone(&tz).hour(), 3);
         let n2 = s.next_after(n, tz).unwrap();
         assert_eq!(n2, utc("2026-03-09T06:30:00Z"));
+    }
+
+    #[test]
+    fn per_second_schedules_still_find_their_next_checkin() {
+        // The look-back (four hours of candidates) used to be cut at 10,000 candidates: a
+        // schedule firing every second never found its next check-in, and nobody was prompted.
+        let tz: Tz = "America/New_York".parse().unwrap();
+        let every_second = Schedule::parse("* * * * * *").unwrap();
+        let t = utc("2026-11-24T12:00:00Z");
+        assert_eq!(
+            every_second.next_after(t, tz),
+            Some(utc("2026-11-24T12:00:01Z"))
+        );
+        let every_15 = Schedule::parse("*/15 * * * * *").unwrap();
+        assert_eq!(
+            every_15.next_after(utc("2026-11-24T12:00:01Z"), tz),
+            Some(utc("2026-11-24T12:00:15Z"))
+        );
+        // Sparse schedules are not cut short by the new bound.
+        let yearly = Schedule::parse("0 0 3 1 1 *").unwrap();
+        assert_eq!(yearly.next_after(t, tz), Some(utc("2027-01-01T08:00:00Z")));
+        let leap = Schedule::parse("0 0 9 29 2 *").unwrap();
+        assert_eq!(leap.next_after(t, tz), Some(utc("2028-02-29T14:00:00Z")));
+    }
+
+    #[test]
+    fn closest_checkins_are_found() {
+        let gap = |expr: &str, min: i64| {
+            Schedule::parse(expr)
+                .unwrap()
+                .closer_than(TimeDelta::seconds(min))
+                .map(|(_, g)| g.num_seconds())
+        };
+        assert_eq!(gap("* * * * * *", 2), Some(1));
+        assert_eq!(gap("0 * * * * *", 3600), Some(60));
+        assert_eq!(gap("0 0 9,10 * * *", 7200), Some(3600));
+        assert_eq!(gap("0 30 0,23 * * *", 7200), Some(3600)); // 23:30 -> 00:30
+        assert_eq!(gap("59 59 23 31 12 *", 7200), None);
+        assert_eq!(gap("0 0 9 * * *", 86_400), None);
+        assert_eq!(gap("0 0 9 * * Mon-Fri", 86_400), None);
+        assert_eq!(gap("*/15 * * * * *", 15), None);
+        assert_eq!(gap("*/15 * * * * *", 16), Some(15));
+        assert_eq!(describe_gap(TimeDelta::seconds(1)), "1s");
+        assert_eq!(describe_gap(TimeDelta::minutes(150)), "2h 30m");
+        assert_eq!(describe_gap(TimeDelta::hours(25)), "1d 1h");
     }
 
     #[test]

@@ -25,6 +25,7 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 use porchlight_core::delivery::{Attempt, DeliveryState, DeliveryStatus};
 use porchlight_core::model::{ContactWay, Person};
+use porchlight_core::phone::redact_text;
 use porchlight_core::text::segments;
 use rand::SeedableRng;
 use tokio::sync::Notify;
@@ -405,7 +406,10 @@ impl<Q: Queue, C: Clock> Job<Q, C> {
                     state.attempts.last().map_or("", |a| a.detail.as_str())
                 )
             });
-            tracing::warn!(message = %p.delivery.id, person = %p.person.id, reason = state.reason.as_deref().unwrap_or(""), "dead letter");
+            // The reason keeps the provider's words for coordinators; the log gets them with
+            // phone numbers redacted (Twilio's 21211 names the number it refused).
+            let reason = redact_text(state.reason.as_deref().unwrap_or(""));
+            tracing::warn!(message = %p.delivery.id, person = %p.person.id, reason = %reason, "dead letter");
             let id = p.id;
             return blocking(&self.queue, move |q| q.dead_letter(id, &state, true)).await;
         };
@@ -470,7 +474,9 @@ impl<Q: Queue, C: Clock> Job<Q, C> {
                     detail: e.detail.clone(),
                     provider_id: None,
                 });
-                tracing::info!(message = %p.delivery.id, channel = %name, failure = ?e.failure, detail = %e.detail, "delivery attempt failed");
+                // The attempt keeps the full detail (coordinators see it on the member's page);
+                // the info log gets it with phone numbers redacted.
+                tracing::info!(message = %p.delivery.id, channel = %name, failure = ?e.failure, detail = %redact_text(&e.detail), "delivery attempt failed");
                 if channel.is_sms() {
                     // Not sent (a 5xx may have sent it, but the budget errs towards sending).
                     blocking(&self.queue, move |q| q.release_sms(day, segs)).await?;
@@ -509,4 +515,170 @@ async fn blocking<Q: Queue, R: Send + 'static>(
     tokio::task::spawn_blocking(move || f(&q))
         .await
         .map_err(QueueError::Task)?
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::{Receipt, Recipient, SendError};
+    use porchlight_core::text::MessageKind;
+
+    /// Twilio's answer to a number it will not text, as the adapter words it.
+    const TWILIO_21211: &str =
+        "Twilio 400 error 21211: The 'To' number +15551234567 is not a valid phone number.";
+
+    /// One message, and what the dispatcher did with it.
+    #[derive(Default)]
+    struct OneMessage {
+        state: Mutex<Option<DeliveryState>>,
+        dead: Mutex<bool>,
+    }
+
+    impl Queue for OneMessage {
+        fn ready(
+            &self,
+            _: DateTime<Utc>,
+            _: &HashSet<String>,
+            _: usize,
+        ) -> Result<(Vec<Pending>, Option<DateTime<Utc>>), QueueError> {
+            Ok((Vec::new(), None))
+        }
+        fn update(&self, _: u64, state: &DeliveryState) -> Result<(), QueueError> {
+            *self.state.lock().unwrap() = Some(state.clone());
+            Ok(())
+        }
+        fn delivered(&self, _: u64, state: &DeliveryState) -> Result<(), QueueError> {
+            self.update(0, state)
+        }
+        fn dead_letter(&self, _: u64, state: &DeliveryState, _: bool) -> Result<(), QueueError> {
+            *self.dead.lock().unwrap() = true;
+            self.update(0, state)
+        }
+        fn opted_out(&self, _: &str, _: DateTime<Utc>) -> Result<(), QueueError> {
+            Ok(())
+        }
+        fn reserve_sms(
+            &self,
+            _: NaiveDate,
+            segments: u32,
+            _: Option<u32>,
+        ) -> Result<Option<u32>, QueueError> {
+            Ok(Some(segments))
+        }
+        fn release_sms(&self, _: NaiveDate, _: u32) -> Result<(), QueueError> {
+            Ok(())
+        }
+        fn budget_notice(&self, _: NaiveDate, _: u8, _: DateTime<Utc>) -> Result<(), QueueError> {
+            Ok(())
+        }
+    }
+
+    /// An SMS channel that refuses the number, as Twilio does.
+    struct Refuses;
+
+    impl Channel for Refuses {
+        fn kind(&self) -> ChannelKind {
+            ChannelKind::Twilio
+        }
+        fn is_sms(&self) -> bool {
+            true
+        }
+        fn send<'a>(&'a self, _: &'a Delivery) -> crate::BoxFuture<'a, Result<Receipt, SendError>> {
+            Box::pin(async { Err(SendError::permanent(TWILIO_21211)) })
+        }
+    }
+
+    /// Everything logged at info and above, as the daemon's text format writes it.
+    #[derive(Clone, Default)]
+    struct Logs(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Logs {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn provider_details_reach_info_and_warn_logs_without_the_number() {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+
+        let mut router = Router::new();
+        router.add("sms", Arc::new(Refuses));
+        let queue = Arc::new(OneMessage::default());
+        let job = Job {
+            queue: queue.clone(),
+            router: Arc::new(router),
+            clock: Arc::new(SystemClock),
+            settings: Settings::default(),
+        };
+        let mut person = Person::new("mary", "Mary Lopez");
+        person.phone = Some("+15551234567".into());
+        let mut pending = Pending {
+            id: 1,
+            person: person.clone(),
+            delivery: Delivery {
+                id: "msg_1".into(),
+                to: Recipient {
+                    id: person.id.clone(),
+                    name: person.name.clone(),
+                    phone: person.phone.clone(),
+                    language: person.language,
+                },
+                kind: MessageKind::Prompt,
+                text: "Good morning Mary".into(),
+                member: None,
+                checkin: None,
+                level: None,
+                occurred_at: Utc::now(),
+                summary: None,
+            },
+            urgent: false,
+            state: DeliveryState::default(),
+        };
+        // The refusal (info), then no way left: the dead letter (warn).
+        job.attempt(pending.clone()).await;
+        pending.state = queue
+            .state
+            .lock()
+            .unwrap()
+            .clone()
+            .expect("an attempt recorded");
+        job.attempt(pending).await;
+        assert!(*queue.dead.lock().unwrap(), "dead-lettered");
+
+        let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        assert!(logged.contains("delivery attempt failed"), "{logged}");
+        assert!(logged.contains("dead letter"), "{logged}");
+        assert!(
+            logged.contains("error 21211"),
+            "the detail is logged: {logged}"
+        );
+        for needle in ["+15551234567", "5551234567", "1234567"] {
+            assert!(!logged.contains(needle), "{needle} in the logs:\n{logged}");
+        }
+        // What is kept for coordinators keeps the provider's words in full.
+        let state = queue.state.lock().unwrap().clone().unwrap();
+        assert_eq!(state.attempts[0].detail, TWILIO_21211);
+        assert!(
+            state
+                .reason
+                .as_deref()
+                .unwrap_or("")
+                .contains("+15551234567"),
+            "{state:?}"
+        );
+    }
 }

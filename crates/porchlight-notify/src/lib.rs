@@ -110,7 +110,9 @@ pub struct SendError {
     pub failure: Failure,
     /// The provider's `Retry-After`, when given.
     pub retry_after: Option<Duration>,
-    /// What happened (no secrets, no phone numbers).
+    /// What happened (no secrets). It may quote the provider, whose words can name the
+    /// recipient's number (Twilio's error 21211): it is kept for coordinators, and logged only
+    /// through [`porchlight_core::phone::redact_text`].
     pub detail: String,
 }
 

@@ -171,6 +171,43 @@ impl Config {
         Ok(c)
     }
 
+    /// Whether a configured channel can reach someone by `way`, or why not. Mirrors the
+    /// dispatcher's router: the first SMS channel (`twilio`, `android-sms-gateway`) serves
+    /// `sms`, the first `twilio-voice` serves `voice`, a person's own `webhook` channel serves
+    /// `webhook` (that name is checked where it is given), and when `log` is the only kind
+    /// configured it prints every message, so every way is served.
+    pub fn serves(&self, way: porchlight_core::model::ContactWay) -> Result<(), String> {
+        use porchlight_core::model::ContactWay;
+        if self
+            .channels
+            .values()
+            .all(|c| matches!(c, ChannelConfig::Log))
+        {
+            return Ok(());
+        }
+        let served = match way {
+            ContactWay::Sms => self
+                .channels
+                .values()
+                .any(|c| matches!(c, ChannelConfig::Twilio(_) | ChannelConfig::Android { .. })),
+            ContactWay::Voice => self
+                .channels
+                .values()
+                .any(|c| matches!(c, ChannelConfig::TwilioVoice(_))),
+            ContactWay::Webhook => true,
+        };
+        if served {
+            return Ok(());
+        }
+        Err(match way {
+            ContactWay::Sms => {
+                "no SMS channel is configured (kind = \"twilio\" or \"android-sms-gateway\")"
+            }
+            _ => "no voice channel is configured to call them (kind = \"twilio-voice\")",
+        }
+        .to_string())
+    }
+
     /// Reads and validates a config file. Errors are one line: `FILE: KEY: REASON`.
     pub fn load(path: &Path, env: Env<'_>) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {

@@ -143,11 +143,46 @@ impl PolicyInput {
             }
         }
         if let Some(r) = &self.reminders {
-            p.reminders = r
-                .iter()
-                .enumerate()
-                .map(|(i, s)| span(key, &format!("reminders[{i}]"), s))
-                .collect::<Result<_, _>>()?;
+            p.reminders = Vec::with_capacity(r.len());
+            for (i, s) in r.iter().enumerate() {
+                let field = format!("reminders[{i}]");
+                let at = span(key, &field, s)?;
+                if at.delta() <= chrono::TimeDelta::zero() {
+                    return Err(err(
+                        key,
+                        &field,
+                        "a reminder must come after the first prompt (longer than 0s)",
+                    ));
+                }
+                if let Some(prev) = p.reminders.last() {
+                    if at == *prev {
+                        return Err(err(key, &field, format!("{at} is listed twice")));
+                    }
+                    if at < *prev {
+                        return Err(err(
+                            key,
+                            &field,
+                            format!("{at} comes before {prev}: list reminders in order"),
+                        ));
+                    }
+                }
+                if at >= p.window {
+                    return Err(err(
+                        key,
+                        &field,
+                        format!(
+                            "{at} is not within the {} window: a reminder must go out before the check-in is missed",
+                            p.window
+                        ),
+                    ));
+                }
+                p.reminders.push(at);
+            }
+        } else if self.window.is_some() {
+            // Reminders inherited from the base that a shorter window leaves no room for would
+            // never be sent: drop them here, where the policy is shown, not silently later.
+            let window = p.window;
+            p.reminders.retain(|r| *r < window);
         }
         if let Some(steps) = &self.escalation {
             if steps.is_empty() {
@@ -180,9 +215,26 @@ impl PolicyInput {
         }
         if let Some(c) = &self.claim_timeout {
             p.claim_timeout = span(key, "claim_timeout", c)?;
+            if p.claim_timeout.delta() <= chrono::TimeDelta::zero() {
+                return Err(err(
+                    key,
+                    "claim_timeout",
+                    "must be longer than 0s: it is how long a buddy who is on the way has to report back",
+                ));
+            }
         }
         if let Some(b) = &self.buddy_wait {
             p.buddy_wait = span(key, "buddy_wait", b)?;
+            if p.buddy_wait.delta() <= chrono::TimeDelta::zero() {
+                return Err(err(
+                    key,
+                    "buddy_wait",
+                    "must be longer than 0s: it is how long one buddy has before the next is asked",
+                ));
+            }
+        }
+        if self.checkin.is_some() || self.window.is_some() {
+            check_spacing(key, self.checkin.is_some(), self.window.is_some(), &p)?;
         }
         Ok(p)
     }
@@ -192,7 +244,14 @@ impl PolicyInput {
         PolicyInput {
             checkin: Some(p.checkin.to_string()),
             window: Some(p.window.to_string()),
-            reminders: Some(p.reminders.iter().map(ToString::to_string).collect()),
+            // Reminders at or past the window are never sent (and would be refused if typed).
+            reminders: Some(
+                p.reminders
+                    .iter()
+                    .filter(|r| **r < p.window)
+                    .map(ToString::to_string)
+                    .collect(),
+            ),
             escalation: Some(
                 p.escalation
                     .iter()
@@ -207,6 +266,47 @@ impl PolicyInput {
             buddy_wait: Some(p.buddy_wait.to_string()),
         }
     }
+}
+
+/// A check-in must close before the next one opens: consecutive check-ins of the schedule
+/// must be at least the window apart. (This also refuses schedules that fire every second or
+/// minute under any sensible window: they would text a member all day long.)
+///
+/// The error names the setting to change: the schedule when it was typed and fires more than
+/// once a day somewhere (the product's check-ins are daily), otherwise the window when it was
+/// typed (a window longer than the day between daily check-ins), otherwise the schedule.
+fn check_spacing(
+    key: &str,
+    checkin_typed: bool,
+    window_typed: bool,
+    p: &Policy,
+) -> Result<(), RosterError> {
+    let Some((at, gap)) = p.checkin.closer_than(p.window.delta()) else {
+        return Ok(());
+    };
+    let checkin_typed = checkin_typed && (gap < chrono::TimeDelta::days(1) || !window_typed);
+    let gap = crate::schedule::describe_gap(gap);
+    let at = at.format("%H:%M:%S");
+    let message = if checkin_typed {
+        format!(
+            "{:?} has check-ins only {gap} apart (from {at}), less than the {} window to answer: \
+             each check-in must close before the next opens (e.g. \"09:00\" daily)",
+            p.checkin.as_str(),
+            p.window
+        )
+    } else {
+        format!(
+            "{} is longer than the {gap} between two check-ins of {:?} (from {at}): each \
+             check-in must close before the next opens",
+            p.window,
+            p.checkin.as_str()
+        )
+    };
+    Err(err(
+        key,
+        if checkin_typed { "checkin" } else { "window" },
+        message,
+    ))
 }
 
 /// The name of an audience, as written in every input format.
@@ -239,11 +339,24 @@ pub struct PersonInput {
 
 impl PersonInput {
     /// Checks every field and builds the person. `webhook_ok` says whether a webhook channel
-    /// of that name is configured; `key` prefixes error keys.
+    /// of that name is configured; `key` prefixes error keys. Every contact way is taken as
+    /// servable: see [`PersonInput::validate_with`] for the daemon's check of its channels.
     pub fn validate(
         &self,
         key: &str,
         webhook_ok: &dyn Fn(&str) -> bool,
+    ) -> Result<Person, RosterError> {
+        self.validate_with(key, webhook_ok, &|_| Ok(()))
+    }
+
+    /// [`PersonInput::validate`], and each contact way listed must be one a configured channel
+    /// can serve: `way_ok` answers, with the reason when it cannot (e.g. `voice` with no
+    /// `twilio-voice` channel), so nobody is listed as reachable in a way nothing delivers.
+    pub fn validate_with(
+        &self,
+        key: &str,
+        webhook_ok: &dyn Fn(&str) -> bool,
+        way_ok: &dyn Fn(ContactWay) -> Result<(), String>,
     ) -> Result<Person, RosterError> {
         let name = self.name.trim();
         if name.is_empty() {
@@ -321,6 +434,9 @@ impl PersonInput {
                         format!("{:?} is listed twice", way_name(way)),
                     ));
                 }
+                way_ok(way).map_err(|reason| {
+                    err(key, "contact", format!("{:?}: {reason}", way_name(way)))
+                })?;
                 person.contact.push(way);
             }
         }

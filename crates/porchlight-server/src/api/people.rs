@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use porchlight_core::model::{Language, Person};
+use porchlight_core::model::{ContactWay, Language, Person};
 use porchlight_core::roster::{PersonInput, way_name};
 use porchlight_wire::{Created, ErrorBody, PersonIn, PersonOut};
 use serde_json::Value;
@@ -36,9 +36,14 @@ pub(crate) fn webhook_ok(app: &App) -> impl Fn(&str) -> bool + '_ {
     }
 }
 
+/// Whether a configured channel serves a contact way (see [`crate::config::Config::serves`]).
+pub(crate) fn way_ok(app: &App) -> impl Fn(ContactWay) -> Result<(), String> + '_ {
+    |w| app.config.serves(w)
+}
+
 pub(crate) fn person_from(app: &App, p: &PersonIn, key: &str) -> ApiResult<Person> {
     let key = key.trim_end_matches(['.', ':', ' ']);
-    Ok(person_input(p).validate(key, &webhook_ok(app))?)
+    Ok(person_input(p).validate_with(key, &webhook_ok(app), &way_ok(app))?)
 }
 
 /// Adds a person (a buddy, family member or coordinator).

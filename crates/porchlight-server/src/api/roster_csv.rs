@@ -17,7 +17,7 @@ use porchlight_wire::{ErrorDetail, ImportRejected, ImportResult, RowError};
 use serde::{Deserialize, Serialize};
 
 use super::blocking;
-use super::people::webhook_ok;
+use super::people::{way_ok, webhook_ok};
 use crate::app::App;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 
@@ -249,7 +249,7 @@ pub(crate) fn do_import(
             language: opt(&r.language),
             contact: opt(&r.contact).map(|c| ids(&c)),
         };
-        match pin.validate("", &webhook_ok(app)) {
+        match pin.validate_with("", &webhook_ok(app), &way_ok(app)) {
             Ok(p) => {
                 if people.iter().any(|q| q.id == p.id) {
                     errors.push(RowError {

@@ -192,3 +192,23 @@ fn errors_are_typed_and_say_where() {
     assert_eq!(invalid.key, "delivery.concurrency");
     assert_eq!(e.to_string(), "delivery.concurrency: must be at least 1");
 }
+
+#[test]
+fn contact_ways_are_served_as_the_router_serves_them() {
+    use porchlight_core::model::ContactWay::{Sms, Voice, Webhook};
+    // The full example: Twilio SMS, a webhook, an Android gateway; no voice channel.
+    let c = Config::parse(FULL, None, &env).unwrap();
+    assert!(c.serves(Sms).is_ok() && c.serves(Webhook).is_ok());
+    let e = c.serves(Voice).unwrap_err();
+    assert!(e.contains("twilio-voice"), "{e}");
+    // Only webhooks: neither SMS nor voice.
+    let hooks = "[channels.family-app]\nkind = \"webhook\"\nurl = \"https://example.org/h\"\nsecret_env = \"PORCHLIGHT_WEBHOOK_SECRET\"\n";
+    let c = Config::parse(hooks, None, &env).unwrap();
+    assert!(c.serves(Sms).unwrap_err().contains("twilio"));
+    assert!(c.serves(Voice).is_err());
+    // The log channel alone prints every message: every way is served.
+    let c = Config::defaults(&|_| None).unwrap();
+    for w in [Sms, Voice, Webhook] {
+        assert!(c.serves(w).is_ok());
+    }
+}

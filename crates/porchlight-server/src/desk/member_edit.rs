@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use chrono::TimeDelta;
 use maud::{Markup, html};
 use porchlight_core::engine::MemberState;
 use porchlight_core::model::{CheckinBy, Language, Person};
+use porchlight_core::roster::PolicyInput;
 use serde::Deserialize;
 
 use super::session::Session;
@@ -116,19 +116,21 @@ fn apply_edit(app: &App, id: &str, f: &EditForm) -> DeskResult<()> {
     person.phone = fresh.phone;
     person.language = fresh.language;
     let mut m = st.member.clone();
-    m.policy.checkin = f
-        .checkin
-        .trim()
-        .parse()
-        .map_err(|e| DeskError::bad(format!("Check-in: {e}")))?;
-    m.policy.window = f
-        .window
-        .trim()
-        .parse()
-        .map_err(|e| DeskError::bad(format!("Time to answer: {e}")))?;
-    if m.policy.window.delta() <= TimeDelta::zero() {
-        return Err(DeskError::bad("Time to answer: must be longer than 0s"));
-    }
+    // Through the roster's policy rules, as the API and config do: a schedule whose
+    // check-ins come closer than the window is refused, and reminders a shorter window
+    // leaves no room for are dropped.
+    let typed = PolicyInput {
+        checkin: Some(f.checkin.trim().to_string()),
+        window: Some(f.window.trim().to_string()),
+        ..PolicyInput::default()
+    };
+    m.policy = typed.apply("", &m.policy).map_err(|e| {
+        DeskError::bad(match e.key.as_str() {
+            "checkin" => format!("Check-in: {}", e.message),
+            "window" => format!("Time to answer: {}", e.message),
+            _ => e.to_string(),
+        })
+    })?;
     m.policy.quiet_hours = match f.quiet_hours.trim() {
         "" => None,
         q => Some(
