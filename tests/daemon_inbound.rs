@@ -333,6 +333,21 @@ async fn reply_links_show_a_page_on_get_and_answer_only_on_post() {
         .unwrap();
     assert_eq!(r.status(), 200);
     admin.wait_state(45, "mary-lopez", "answered");
+    // The answer counts in the answer-latency histogram like a texted one.
+    let metrics = http
+        .get(format!("{}/metrics", d.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("porchlight_answer_latency_seconds_count") && l.ends_with(" 1")),
+        "{metrics}"
+    );
 }
 
 /// A Spanish-speaking member's reply page is in Spanish, and says so to the browser.

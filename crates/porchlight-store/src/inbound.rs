@@ -180,13 +180,18 @@ impl Store {
 
     /// An answer through a reply link, read in the link's context. `NotFound` for an unknown
     /// or expired token.
-    pub fn reply_link(&self, token: &str, text: &str, now: DateTime<Utc>) -> Result<Committed> {
+    pub fn reply_link(
+        &self,
+        token: &str,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Outcome, Committed)> {
         let link = self
             .link(token)?
             .filter(|l| l.expires_at > now)
             .ok_or_else(|| StoreError::NotFound("reply link".into()))?;
         let text = text.to_string();
-        let (_, c) = self.step(now, false, move |v, b| {
+        self.step(now, false, move |v, b| {
             Ok(village::reply_in_context(
                 v,
                 b,
@@ -195,8 +200,7 @@ impl Store {
                 &text,
                 now,
             ))
-        })?;
-        Ok(c)
+        })
     }
 
     /// The SMS provider says a person opted out.

@@ -77,7 +77,7 @@ fn a_link_expires_at_its_instant_exactly() {
     }
     assert_eq!(count(&store, EventKind::Answered), 0);
     // A nanosecond before, it still works.
-    let c = store
+    let (_, c) = store
         .reply_link(&tok, "1", link.expires_at - TimeDelta::nanoseconds(1))
         .unwrap();
     assert!(!c.events.is_empty());

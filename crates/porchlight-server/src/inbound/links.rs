@@ -159,7 +159,9 @@ pub async fn link_answer(
     let help = choice.class == "help";
     let store = app.store.clone();
     let recorded = tokio::task::spawn_blocking(move || {
-        let c = store.reply_link(&token, &answer, now)?;
+        let (out, c) = store.reply_link(&token, &answer, now)?;
+        // Answer latency counts link answers as it counts texted ones.
+        crate::app::observe_outcome(&out);
         let person = store.link(&token)?.map(|l| l.person);
         Ok::<_, porchlight_store::StoreError>((c, person))
     })
