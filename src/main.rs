@@ -61,7 +61,7 @@ enum Command {
     Bench(bench_cmd::BenchCmd),
     /// Members: add, list, show, remove.
     #[command(subcommand)]
-    Member(member::MemberCmd),
+    Member(Box<member::MemberCmd>),
     /// People who are not (only) members: buddies, family, coordinators.
     #[command(subcommand)]
     Person(person::PersonCmd),
@@ -132,7 +132,7 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::CheckConfig { config } => check_config::run(&config),
         Command::Simulate(args) => commands::simulate::run(args),
         Command::Bench(cmd) => bench_cmd::run(cmd),
-        Command::Member(cmd) => member::run(cmd),
+        Command::Member(cmd) => member::run(*cmd),
         Command::Person(cmd) => person::run(cmd),
         Command::Away(args) => away::away(args),
         Command::Back { member, server } => away::back(&member, &server),

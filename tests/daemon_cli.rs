@@ -297,3 +297,96 @@ async fn reimporting_an_export_keeps_what_the_csv_does_not_carry() {
     assert_eq!(m["reminders"], serde_json::json!(["5m"]), "{m}");
     assert_eq!(m["quiet_hours"], "21:00-08:00", "{m}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn member_add_and_edit_set_every_policy_key() {
+    let d = common::start("", &[]);
+    let server = d.base.as_str();
+    let out = porchlight(
+        &[
+            "member",
+            "add",
+            "Mary Lopez",
+            "--phone",
+            MARY_PHONE,
+            "--window",
+            "1h",
+            "--reminders",
+            "20m,40m",
+            "--escalation",
+            "0s:buddies,20m:family,40m:coordinators",
+            "--claim-timeout",
+            "30m",
+            "--buddy-wait",
+            "10m",
+            "--server",
+            server,
+        ],
+        &token_env(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let admin = Admin::new(server);
+    let m = admin.get("/api/v1/members/mary-lopez").await;
+    assert_eq!(m["reminders"], serde_json::json!(["20m", "40m"]), "{m}");
+    assert_eq!(
+        m["escalation"],
+        serde_json::json!([
+            {"after": "0s", "notify": "buddies"},
+            {"after": "20m", "notify": "family"},
+            {"after": "40m", "notify": "coordinators"},
+        ]),
+        "{m}"
+    );
+    assert_eq!(m["claim_timeout"], "30m", "{m}");
+    assert_eq!(m["buddy_wait"], "10m", "{m}");
+
+    let out = porchlight(
+        &[
+            "member",
+            "edit",
+            "mary-lopez",
+            "--escalation",
+            "0s:family,15m:coordinators",
+            "--claim-timeout",
+            "20m",
+            "--server",
+            server,
+        ],
+        &token_env(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let m = admin.get("/api/v1/members/mary-lopez").await;
+    assert_eq!(
+        m["escalation"],
+        serde_json::json!([
+            {"after": "0s", "notify": "family"},
+            {"after": "15m", "notify": "coordinators"},
+        ]),
+        "{m}"
+    );
+    assert_eq!(m["claim_timeout"], "20m", "{m}");
+    assert_eq!(m["buddy_wait"], "10m", "{m}");
+
+    // A level that is not AFTER:WHO, or an audience the daemon doesn't know: exit 2, one line,
+    // nothing changed.
+    for bad in ["30m-family", "30m:neighbors"] {
+        let out = porchlight(
+            &[
+                "member",
+                "edit",
+                "mary-lopez",
+                "--escalation",
+                bad,
+                "--server",
+                server,
+            ],
+            &token_env(),
+        );
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("escalation"), "{err}");
+        assert_one_line_error(bad, &err);
+    }
+    let m = admin.get("/api/v1/members/mary-lopez").await;
+    assert_eq!(m["escalation"][0]["notify"], "family", "{m}");
+}

@@ -87,6 +87,8 @@ pub struct MemberAdd {
     /// Time to answer, e.g. 2h.
     #[arg(long)]
     window: Option<String>,
+    #[command(flatten)]
+    policy: PolicyFlags,
     /// self, buddy or circle.
     #[arg(long)]
     by: Option<String>,
@@ -101,6 +103,45 @@ pub struct MemberAdd {
     family: Vec<String>,
     #[command(flatten)]
     server: Server,
+}
+
+/// The member's own policy settings beyond schedule and window (the village's apply when
+/// absent).
+#[derive(clap::Args)]
+pub struct PolicyFlags {
+    /// Reminders from the prompt, comma-separated, e.g. 30m,60m.
+    #[arg(long, value_delimiter = ',')]
+    reminders: Vec<String>,
+    /// Escalation levels, comma-separated AFTER:WHO from the miss, e.g.
+    /// 0s:buddies,30m:family,1h:coordinators.
+    #[arg(long, value_delimiter = ',')]
+    escalation: Vec<String>,
+    /// How long a buddy's "on my way" pauses the escalation, e.g. 45m.
+    #[arg(long)]
+    claim_timeout: Option<String>,
+    /// How long one buddy has before the next is asked, e.g. 15m.
+    #[arg(long)]
+    buddy_wait: Option<String>,
+}
+
+impl PolicyFlags {
+    /// `--escalation` as the API's `[{after, notify}]`, when given.
+    fn escalation(&self) -> Result<Option<Value>, CliError> {
+        if self.escalation.is_empty() {
+            return Ok(None);
+        }
+        let mut levels = Vec::new();
+        for (i, level) in self.escalation.iter().enumerate() {
+            let Some((after, notify)) = level.trim().split_once(':') else {
+                return Err(CliError::usage(format!(
+                    "--escalation level {}: {level:?} is not AFTER:WHO (e.g. 30m:family)",
+                    i + 1
+                )));
+            };
+            levels.push(json!({"after": after.trim(), "notify": notify.trim()}));
+        }
+        Ok(Some(Value::Array(levels)))
+    }
 }
 
 /// `porchlight member edit ID [flags]`.
@@ -135,9 +176,8 @@ pub struct MemberEdit {
     /// Time to answer, e.g. 2h.
     #[arg(long)]
     window: Option<String>,
-    /// Reminders from the prompt, comma-separated, e.g. 30m,60m.
-    #[arg(long, value_delimiter = ',')]
-    reminders: Vec<String>,
+    #[command(flatten)]
+    policy: PolicyFlags,
     /// No prompts or reminders in this local period, e.g. 21:00-08:00.
     #[arg(long)]
     quiet_hours: Option<String>,
@@ -221,6 +261,10 @@ async fn add(a: MemberAdd) -> Result<(), CliError> {
         contact: contact_ways(&a.contact, a.voice),
         checkin: a.checkin,
         window: a.window,
+        reminders: (!a.policy.reminders.is_empty()).then(|| a.policy.reminders.clone()),
+        escalation: a.policy.escalation()?,
+        claim_timeout: a.policy.claim_timeout.clone(),
+        buddy_wait: a.policy.buddy_wait.clone(),
         quiet_hours: a.quiet_hours,
         by: a.by,
         circle: a.circle,
@@ -256,7 +300,10 @@ async fn edit(e: MemberEdit) -> Result<(), CliError> {
             ("contact", contact),
             ("checkin", s(e.checkin)),
             ("window", s(e.window)),
-            ("reminders", list(e.reminders)),
+            ("reminders", list(e.policy.reminders.clone())),
+            ("escalation", e.policy.escalation()?),
+            ("claim_timeout", s(e.policy.claim_timeout.clone())),
+            ("buddy_wait", s(e.policy.buddy_wait.clone())),
             ("quiet_hours", s(e.quiet_hours)),
             ("by", s(e.by)),
             ("circle", s(e.circle)),

@@ -14,7 +14,9 @@ mod roster_csv;
 mod status;
 
 pub use error::{ErrorBody, ErrorDetail};
-pub use people::{AwayIn, Created, MemberIn, MemberOut, PersonIn, PersonOut, RemoveQuery};
+pub use people::{
+    AwayIn, Created, LevelOut, MemberIn, MemberOut, PersonIn, PersonOut, RemoveQuery,
+};
 pub use rollcall::{
     ResolveIn, Resolved, RollCallIn, RollCallMember, RollCallStarted, RollCallStatus,
 };

@@ -154,6 +154,24 @@ pub struct MemberOut {
     pub quiet_hours: Option<String>,
     /// Ways to reach them, in order (empty: SMS if they have a phone, then webhook).
     pub contact: Vec<String>,
+    /// Escalation levels, in order, from the miss.
+    #[serde(default)]
+    pub escalation: Vec<LevelOut>,
+    /// How long a buddy's "on my way" pauses the escalation.
+    #[serde(default)]
+    pub claim_timeout: String,
+    /// How long one buddy has before the next is asked.
+    #[serde(default)]
+    pub buddy_wait: String,
+}
+
+/// One escalation level as shown.
+#[derive(Serialize, Deserialize, ToSchema, Clone, Debug, PartialEq)]
+pub struct LevelOut {
+    /// Offset from the miss, e.g. `"30m"`.
+    pub after: String,
+    /// Who is told: `buddies`, `family` or `coordinators`.
+    pub notify: String,
 }
 
 /// How a member is removed.

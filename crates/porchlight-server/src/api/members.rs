@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use chrono::NaiveDate;
 use porchlight_core::engine::{MemberState, board_state};
-use porchlight_core::model::{CheckinBy, Member, Person};
+use porchlight_core::model::{Audience, CheckinBy, Member, Person};
 use porchlight_core::roster::{MemberInput, PolicyInput, StepInput, way_name};
 use porchlight_wire::{AwayIn, Created, ErrorBody, MemberIn, MemberOut, PersonIn, RemoveQuery};
 use serde_json::Value;
@@ -163,6 +163,23 @@ fn member_out(app: &App, st: &MemberState) -> ApiResult<MemberOut> {
             .iter()
             .map(|w| way_name(*w).to_string())
             .collect(),
+        escalation: st
+            .member
+            .policy
+            .escalation
+            .iter()
+            .map(|l| porchlight_wire::LevelOut {
+                after: l.after.to_string(),
+                notify: match l.notify {
+                    Audience::Buddies => "buddies",
+                    Audience::Family => "family",
+                    Audience::Coordinators => "coordinators",
+                }
+                .to_string(),
+            })
+            .collect(),
+        claim_timeout: st.member.policy.claim_timeout.to_string(),
+        buddy_wait: st.member.policy.buddy_wait.to_string(),
     })
 }
 
