@@ -676,3 +676,46 @@ fn asking_someone_to_come_short_of_breath_or_a_cold_house_is_help() {
         &[("walt", "14:05", "fran"), ("betty", "14:15", "ben")],
     );
 }
+
+/// The red-team forms through the real binary: a tumble and an OK taken back are help at
+/// once; a family member's acknowledgment and news from yesterday leave the alert open, and
+/// only a plain confirmation today resolves it.
+#[test]
+fn a_tumble_and_an_ok_taken_back_are_help_and_an_acknowledgment_resolves_nothing() {
+    let run = simulate(
+        &[
+            reply(
+                "14:05",
+                "walt",
+                "Morning. I took a tumble in the bathroom last night",
+            ),
+            reply("14:15", "betty", "I'm ok. Actually no I'm not"),
+        ]
+        .concat(),
+        1,
+    );
+    help_alerted_at_once(
+        &run,
+        &[("walt", "14:05", "fran"), ("betty", "14:15", "ben")],
+    );
+
+    // Both quiet: missed at 16:00, family told at 16:30.
+    let run = simulate(
+        &[
+            reply("16:35", "fran", "ok, thanks for letting me know"),
+            reply("16:36", "fran", "Saw him yesterday, he was fine"),
+            reply("16:40", "ben", "ok I'll try calling her"),
+            reply("16:55", "ben", "Talked to her just now, she's fine"),
+        ]
+        .concat(),
+        1,
+    );
+    assert!(
+        run.events("resolved", Some("walt")).is_empty(),
+        "an acknowledgment and yesterday's news resolve nothing"
+    );
+    let betty = run.events("resolved", Some("betty"));
+    assert_eq!(betty.len(), 1, "{betty:?}");
+    assert_eq!(betty[0]["by"], "ben");
+    assert_eq!(betty[0]["at"], at("16:55"));
+}
