@@ -575,3 +575,18 @@ fn a_bare_1_while_ones_own_prompt_is_open_answers_it_and_asks_about_the_other() 
     b.reply("harold", "ok", at("2026-11-24T16:40:00Z"));
     assert_eq!(resolved(&b), [("walt".to_string(), "harold".to_string())]);
 }
+
+#[test]
+fn an_ok_about_an_alert_that_began_after_ones_own_answer_resolves_it() {
+    // Harold answers his own 10:00 prompt at 15:55Z; Walt's alert reaches him at 16:00 and
+    // his "ok" at 16:05 (ten minutes after his own answer) is about Walt.
+    let mut b = book();
+    harold_checks_in_too(&mut b, "10:00");
+    b.run_until(at("2026-11-24T15:55:00Z"));
+    b.reply("harold", "1", at("2026-11-24T15:55:00Z"));
+    assert!(b.members["harold"].open.is_empty());
+    b.run_until(at("2026-11-24T16:05:00Z"));
+    b.reply("harold", "ok", at("2026-11-24T16:05:00Z"));
+    assert_eq!(resolved(&b), [("walt".to_string(), "harold".to_string())]);
+    assert_eq!(asked_which(&b, "harold"), 0);
+}

@@ -299,13 +299,21 @@ pub(super) fn reply_inner(
     } else if others.len() == 1 {
         let r = read(newest.role);
         // A bare all-clear from someone whose own check-in is open, or was answered moments
-        // ago, may be about themself: "1" to their own prompt, or the "ok" people send twice.
-        // It resolves nobody else's alert unless it names them; they are asked which.
+        // ago while the other alert was already running, may be about themself: "1" to their
+        // own prompt, or the "ok" people send twice. It resolves nobody else's alert unless it
+        // names them; they are asked which. (An alert that began after their answer is what
+        // a new "ok" is about.)
+        let other_since = book.member(&newest.member).and_then(|m| {
+            m.open
+                .iter()
+                .find(|c| c.id == newest.checkin)
+                .and_then(|c| c.alert().map(|a| a.since))
+        });
         let own_in_play = open.iter().any(|c| c.member == person.id)
             || own
                 .as_ref()
                 .and_then(|m| m.last_answered_at)
-                .is_some_and(|a| now - a <= DOUBLE_REPLY);
+                .is_some_and(|a| now - a <= DOUBLE_REPLY && other_since.is_none_or(|s| s <= a));
         if r.reply == Reply::Ok && own_in_play && forced.is_none() {
             ask_which(
                 village, book, &mut out, &person, &others, &names, &r, text, now,
